@@ -1,0 +1,233 @@
+//! The control declarations: what each CIS requirement is, where it maps, and how it is decided.
+//!
+//! This is data. The CIS numbers follow the benchmark's renumbering (v1.2.0 puts the monitoring
+//! controls under 3.x and the CloudWatch Logs integration under 2.4; v1.3.0 to v3.0.0 use 4.x and
+//! 3.4). The filter patterns are the benchmark's v1.4.0 text (../shared/cis-monitoring-patterns.md);
+//! the evaluator compares patterns semantically, so their spacing does not matter.
+
+/// A control and how to decide it.
+#[derive(Debug)]
+pub struct Control {
+    /// Stable id used in CLI flags, `TRAILWATCH_CONTROLS`, `GeneratorId` and finding ids.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The requirement's number in each CIS AWS Foundations Benchmark version that has it.
+    pub cis: &'static [CisRef],
+    /// The matching Security Hub control, e.g. `CloudWatch.5`.
+    pub security_hub: Option<&'static str>,
+    pub severity: Severity,
+    pub check: Check,
+    pub remediation: &'static str,
+    pub remediation_url: &'static str,
+}
+
+/// One CIS benchmark version and the requirement number it gives the control.
+#[derive(Debug, Clone, Copy)]
+pub struct CisRef {
+    pub version: &'static str,
+    pub number: &'static str,
+}
+
+/// How a control is decided.
+#[derive(Debug)]
+pub enum Check {
+    /// CIS 3.4: every trail delivers to CloudWatch Logs, recently.
+    TrailDelivery,
+    /// CIS 4.x: trail → log group → covering metric filter → alarm → SNS topic → subscriber.
+    Monitoring(Monitoring),
+}
+
+/// What a monitoring control watches.
+#[derive(Debug)]
+pub struct Monitoring {
+    /// The CIS filter pattern a metric filter must cover.
+    pub pattern: &'static str,
+    /// The services whose management events the pattern is about: a trail that excludes one of
+    /// them from its management events cannot feed the filter.
+    pub event_sources: &'static [&'static str],
+}
+
+/// Severity label as ASFF spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+        }
+    }
+}
+
+impl Control {
+    /// `Compliance.RelatedRequirements`: `CIS AWS Foundations Benchmark v1.4.0/4.5`, …
+    pub fn related_requirements(&self) -> Vec<String> {
+        self.cis
+            .iter()
+            .map(|cis| format!("CIS AWS Foundations Benchmark v{}/{}", cis.version, cis.number))
+            .collect()
+    }
+
+    /// The required filter pattern of a monitoring control.
+    pub fn required_pattern(&self) -> Option<&'static str> {
+        match &self.check {
+            Check::Monitoring(monitoring) => Some(monitoring.pattern),
+            Check::TrailDelivery => None,
+        }
+    }
+}
+
+/// The controls evaluated when none are named.
+pub const DEFAULT_CONTROLS: &[&str] = &[
+    "trail-cw-logs",
+    "cloudtrail-changes",
+    "kms-cmk-disable-delete",
+    "config-changes",
+    "nacl-changes",
+];
+
+/// CIS numbering of a monitoring control: `3.n` in v1.2.0, `4.n` from v1.3.0 to v3.0.0.
+macro_rules! monitoring_numbers {
+    ($n:literal) => {
+        &[
+            CisRef { version: "1.2.0", number: concat!("3.", $n) },
+            CisRef { version: "1.3.0", number: concat!("4.", $n) },
+            CisRef { version: "1.4.0", number: concat!("4.", $n) },
+            CisRef { version: "1.5.0", number: concat!("4.", $n) },
+            CisRef { version: "2.0.0", number: concat!("4.", $n) },
+            CisRef { version: "3.0.0", number: concat!("4.", $n) },
+        ]
+    };
+}
+
+const MONITORING_REMEDIATION: &str = "Create a metric filter with the CIS pattern on the CloudWatch Logs log group of a multi-Region, logging trail that records all management events, an alarm on its metric with actions enabled, and an SNS topic with at least one confirmed subscription as the alarm action.";
+
+static CATALOG: &[Control] = &[
+    Control {
+        id: "trail-cw-logs",
+        title: "CloudTrail trails should be integrated with CloudWatch Logs",
+        cis: &[
+            CisRef { version: "1.2.0", number: "2.4" },
+            CisRef { version: "1.3.0", number: "3.4" },
+            CisRef { version: "1.4.0", number: "3.4" },
+            CisRef { version: "1.5.0", number: "3.4" },
+            CisRef { version: "2.0.0", number: "3.4" },
+            CisRef { version: "3.0.0", number: "3.4" },
+        ],
+        security_hub: Some("CloudTrail.5"),
+        severity: Severity::Low,
+        check: Check::TrailDelivery,
+        remediation: "Configure the trail to send its events to a CloudWatch Logs log group (CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn), and make sure the role lets CloudTrail deliver: the trail status must show a CloudWatch Logs delivery within the last 24 hours.",
+        remediation_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-cloudtrail-events-to-cloudwatch-logs.html",
+    },
+    Control {
+        id: "cloudtrail-changes",
+        title: "A log metric filter and alarm should exist for CloudTrail configuration changes",
+        cis: monitoring_numbers!("5"),
+        security_hub: Some("CloudWatch.5"),
+        severity: Severity::Low,
+        check: Check::Monitoring(Monitoring {
+            pattern: "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }",
+            event_sources: &["cloudtrail.amazonaws.com"],
+        }),
+        remediation: MONITORING_REMEDIATION,
+        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-5",
+    },
+    Control {
+        id: "kms-cmk-disable-delete",
+        title: "A log metric filter and alarm should exist for disabling or scheduled deletion of customer managed keys",
+        cis: monitoring_numbers!("7"),
+        security_hub: Some("CloudWatch.7"),
+        severity: Severity::Low,
+        check: Check::Monitoring(Monitoring {
+            pattern: "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }",
+            event_sources: &["kms.amazonaws.com"],
+        }),
+        remediation: MONITORING_REMEDIATION,
+        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-7",
+    },
+    Control {
+        id: "config-changes",
+        title: "A log metric filter and alarm should exist for AWS Config configuration changes",
+        cis: monitoring_numbers!("9"),
+        security_hub: Some("CloudWatch.9"),
+        severity: Severity::Low,
+        check: Check::Monitoring(Monitoring {
+            pattern: "{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
+            event_sources: &["config.amazonaws.com"],
+        }),
+        remediation: MONITORING_REMEDIATION,
+        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-9",
+    },
+    Control {
+        id: "nacl-changes",
+        title: "A log metric filter and alarm should exist for changes to Network Access Control Lists (NACL)",
+        cis: monitoring_numbers!("11"),
+        security_hub: Some("CloudWatch.11"),
+        severity: Severity::Low,
+        check: Check::Monitoring(Monitoring {
+            pattern: "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
+            event_sources: &["ec2.amazonaws.com"],
+        }),
+        remediation: MONITORING_REMEDIATION,
+        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-11",
+    },
+];
+
+/// Every control trailwatch knows.
+pub fn catalog() -> &'static [Control] {
+    CATALOG
+}
+
+/// A control by id.
+pub fn control(id: &str) -> Option<&'static Control> {
+    CATALOG.iter().find(|control| control.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_defaults_exist() {
+        for (position, control) in CATALOG.iter().enumerate() {
+            assert!(
+                CATALOG[..position].iter().all(|other| other.id != control.id),
+                "duplicate id {}",
+                control.id
+            );
+        }
+        for id in DEFAULT_CONTROLS {
+            assert!(control(id).is_some(), "default control {id} is not declared");
+        }
+    }
+
+    #[test]
+    fn every_required_pattern_parses() {
+        for control in CATALOG {
+            if let Some(pattern) = control.required_pattern() {
+                if let Err(error) = trailwatch_pattern::parse(pattern) {
+                    panic!("{}: {error}", control.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn related_requirements_name_each_benchmark_version() {
+        let requirements = control("cloudtrail-changes").unwrap().related_requirements();
+        assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.2.0/3.5".to_string()));
+        assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.4.0/4.5".to_string()));
+        let requirements = control("trail-cw-logs").unwrap().related_requirements();
+        assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.2.0/2.4".to_string()));
+        assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.4.0/3.4".to_string()));
+    }
+}

@@ -1,0 +1,1 @@
+//! Publishing findings to Security Hub. (Being written.)

@@ -1,0 +1,272 @@
+//! What was read from one AWS account: plain serde data, the only input of the evaluator.
+//!
+//! A [`Snapshot`] holds the trails (with status and event selectors), the CloudWatch Logs log
+//! groups the trails deliver to (with their metric filters), the CloudWatch alarms on those
+//! filters' metrics, and the SNS topics those alarms notify (with their subscriptions). Every read
+//! that failed is kept as data, next to the thing it was about, as a [`ReadError`]: the evaluator
+//! turns it into a NOT_AVAILABLE verdict with the reason instead of a false FAILED.
+//!
+//! Snapshots round-trip through JSON (`trailwatch scan --save-snapshot`, `trailwatch evaluate`), so
+//! every control can be tested offline from a file.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Version of the snapshot format; bumped on incompatible changes.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// Everything read from one account in one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// [`SNAPSHOT_FORMAT`] of the writer.
+    pub format: u32,
+    /// The scanned account.
+    pub account_id: String,
+    /// `aws`, `aws-us-gov` or `aws-cn`.
+    pub partition: String,
+    /// When collection started; "the last 24 hours" is measured from here.
+    #[serde(with = "time::serde::rfc3339")]
+    pub collected_at: OffsetDateTime,
+    /// The regions whose trails were listed.
+    pub regions: Vec<String>,
+    /// Trails visible from the scanned regions (own, multi-region shadows, organization trails),
+    /// one entry per trail ARN.
+    pub trails: Vec<Trail>,
+    /// Log groups that trails deliver to, keyed by ARN.
+    pub log_groups: Vec<LogGroup>,
+    /// Alarms, per region and account read, that watch a metric published by a collected filter.
+    pub alarm_sets: Vec<AlarmSet>,
+    /// Topics that collected alarms notify.
+    pub topics: Vec<Topic>,
+    /// Reads that failed without being tied to one resource (e.g. DescribeTrails in a region).
+    pub read_errors: Vec<ReadError>,
+    /// How many AWS API calls the collection made.
+    pub api_calls: u64,
+}
+
+/// A failed read, kept as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadError {
+    /// The API operation, e.g. `cloudtrail:GetTrailStatus`.
+    pub operation: String,
+    /// The region it was called in.
+    pub region: String,
+    /// What it was about (an ARN or name), if anything in particular.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub kind: ReadErrorKind,
+    /// The service's error code, e.g. `AccessDeniedException`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The service's (or the transport's) message.
+    pub message: String,
+}
+
+/// Why a read failed, in the categories that change what the evaluator says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadErrorKind {
+    /// The credentials may not make the call (AccessDenied, UnauthorizedOperation, …).
+    AccessDenied,
+    /// Still throttled after the SDK's retries.
+    Throttled,
+    /// The resource does not exist (or is not visible to this account).
+    NotFound,
+    /// The resource lives in another account that this scan has no access to.
+    OtherAccount,
+    /// The region is not enabled or not reachable.
+    RegionUnavailable,
+    /// Anything else: service error, timeout, unparsable answer.
+    Other,
+}
+
+/// A read that may have failed: `{"Ok": …}` or `{"Err": {…}}` in JSON.
+pub type Fetched<T> = Result<T, ReadError>;
+
+/// A CloudTrail trail, with what GetTrailStatus and GetEventSelectors said about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trail {
+    pub arn: String,
+    pub name: String,
+    /// The region the trail was created in; status and selectors are read there.
+    pub home_region: String,
+    pub is_multi_region: bool,
+    pub is_organization_trail: bool,
+    /// `CloudWatchLogsLogGroupArn`: where the trail delivers; its region and account come from
+    /// the ARN, not from where the trail was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group_arn: Option<String>,
+    pub status: Fetched<TrailStatus>,
+    pub event_selectors: Fetched<EventSelectors>,
+}
+
+/// The parts of GetTrailStatus the controls use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailStatus {
+    pub is_logging: bool,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub latest_cloudwatch_logs_delivery_time: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_cloudwatch_logs_delivery_error: Option<String>,
+}
+
+/// GetEventSelectors: a trail uses classic selectors or advanced selectors, never both.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventSelectors {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classic: Vec<ClassicEventSelector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advanced: Vec<AdvancedEventSelector>,
+}
+
+/// A classic event selector (the management-event part; data resources do not matter here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassicEventSelector {
+    /// `ReadOnly`, `WriteOnly` or `All`.
+    pub read_write_type: String,
+    pub include_management_events: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_management_event_sources: Vec<String>,
+}
+
+/// An advanced event selector: its field selectors are ANDed; a trail's selectors are ORed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvancedEventSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub field_selectors: Vec<AdvancedFieldSelector>,
+}
+
+/// One condition of an advanced event selector, e.g. `eventCategory Equals [Management]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AdvancedFieldSelector {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub equals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ends_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_equals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_starts_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_ends_with: Vec<String>,
+}
+
+/// A CloudWatch Logs log group that a trail delivers to, and its metric filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogGroup {
+    /// The ARN as the trail names it (with or without the trailing `:*`).
+    pub arn: String,
+    pub name: String,
+    pub region: String,
+    pub account_id: String,
+    pub metric_filters: Fetched<Vec<MetricFilter>>,
+}
+
+/// A metric filter on a log group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricFilter {
+    pub name: String,
+    /// The filter pattern exactly as CloudWatch holds it.
+    pub pattern: String,
+    pub metric_transformations: Vec<MetricTransformation>,
+}
+
+/// Where a metric filter publishes: a metric name in a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricTransformation {
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub metric_value: String,
+    /// Dimension names the filter publishes with (an alarm must name the same ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimension_keys: Vec<String>,
+}
+
+/// The alarms read in one account and region (DescribeAlarms), or why they could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmSet {
+    pub region: String,
+    pub account_id: String,
+    /// Only the alarms that watch a metric published by a collected filter.
+    pub alarms: Fetched<Vec<Alarm>>,
+}
+
+/// A CloudWatch metric alarm (plain or metric-math).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    pub arn: String,
+    pub name: String,
+    pub actions_enabled: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarm_actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ok_actions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insufficient_data_actions: Vec<String>,
+    /// Every metric the alarm reads: its own metric, or each MetricStat of a metric-math alarm.
+    pub metrics: Vec<AlarmMetric>,
+}
+
+/// A metric an alarm reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmMetric {
+    pub metric_name: String,
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimension_keys: Vec<String>,
+}
+
+/// An SNS topic that an alarm notifies, and its subscriptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    pub arn: String,
+    pub region: String,
+    pub account_id: String,
+    pub subscriptions: Fetched<Vec<Subscription>>,
+}
+
+/// One subscription of a topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// An ARN once confirmed; `PendingConfirmation` (or `Deleted`) otherwise.
+    pub subscription_arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+impl Subscription {
+    /// Confirmed subscriptions have a real subscription ARN.
+    pub fn is_confirmed(&self) -> bool {
+        self.subscription_arn.starts_with("arn:")
+    }
+}
+
+impl Snapshot {
+    /// The log group a trail names, if it was collected. Matches with or without the `:*` suffix.
+    pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
+        let wanted = crate::arn::strip_log_group_wildcard(arn);
+        self.log_groups
+            .iter()
+            .find(|group| crate::arn::strip_log_group_wildcard(&group.arn) == wanted)
+    }
+
+    /// The alarms read in one account and region.
+    pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
+        self.alarm_sets
+            .iter()
+            .find(|set| set.account_id == account_id && set.region == region)
+    }
+
+    /// A collected topic by ARN.
+    pub fn topic(&self, arn: &str) -> Option<&Topic> {
+        self.topics.iter().find(|topic| topic.arn == arn)
+    }
+}
