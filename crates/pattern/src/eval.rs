@@ -1,0 +1,223 @@
+//! The evaluator: does a parsed pattern match a log event?
+//!
+//! JSON patterns are evaluated against a `serde_json::Value` without allocating. Term, regex
+//! and space-delimited patterns are evaluated against message text.
+//!
+//! Semantics (AWS "Using filter patterns to match terms in JSON log events" where it says so,
+//! our choice where it is silent):
+//! - a selector that does not resolve (missing key, index out of range, key step on a non-object,
+//!   index step on a non-array) makes every test false except `NOT EXISTS`;
+//! - a selector that lands on an object or array matches neither `=` nor `!=` (nor `<`…);
+//! - `=` with a string value (wildcards allowed) matches only JSON strings, exactly and
+//!   case-sensitively; with an unquoted number only JSON numbers, compared numerically; with
+//!   unquoted `true`/`false`/`null` only that JSON literal; with `%regex%` strings the regex
+//!   finds a match in (chosen: values are not converted between types);
+//! - `!=` matches a present scalar (string, number, boolean, null) for which `=` does not;
+//! - `<` `>` `<=` `>=` match only JSON numbers;
+//! - `IS NULL` / `IS TRUE` / `IS FALSE` match exactly JSON `null` / `true` / `false`.
+//!
+//! Term patterns (AWS "Using filter patterns to match terms in unstructured log events"): a term
+//! or phrase matches where it occurs as a case-sensitive substring (chosen: CloudWatch does not
+//! document word boundaries). All required terms must occur, no excluded term may occur, and if
+//! there are optional `?` terms at least one of them must occur.
+
+use serde_json::Value as Json;
+
+use crate::ast::{CmpOp, DelimExpr, Delimited, Field, JsonExpr, Selector, Step, Term, TermKind, Test, Value};
+use crate::parse::is_number;
+
+/// Follows `sel` from the event root.
+pub(crate) fn resolve<'v>(root: &'v Json, sel: &Selector) -> Option<&'v Json> {
+    let mut cur = root;
+    for step in &sel.steps {
+        cur = match (step, cur) {
+            (Step::Key(k), Json::Object(m)) => m.get(k.as_str())?,
+            (Step::Index(i), Json::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Applies one test to what a selector resolved to (`None`: absent).
+pub(crate) fn test_matches(test: &Test, found: Option<&Json>) -> bool {
+    match test {
+        Test::NotExists => found.is_none(),
+        Test::IsNull => matches!(found, Some(Json::Null)),
+        Test::IsTrue => matches!(found, Some(Json::Bool(true))),
+        Test::IsFalse => matches!(found, Some(Json::Bool(false))),
+        Test::Compare(op, value) => match found {
+            None | Some(Json::Object(_)) | Some(Json::Array(_)) => false,
+            Some(v) => compare(*op, value, v),
+        },
+    }
+}
+
+/// `v op value` for a present scalar `v`.
+fn compare(op: CmpOp, value: &Value, v: &Json) -> bool {
+    match op {
+        CmpOp::Eq => equals(value, v),
+        CmpOp::Ne => !equals(value, v),
+        _ => match (value, v.as_f64()) {
+            (Value::Number(n), Some(x)) if v.is_number() => ordered(op, x, *n),
+            _ => false,
+        },
+    }
+}
+
+fn ordered(op: CmpOp, x: f64, n: f64) -> bool {
+    match op {
+        CmpOp::Lt => x < n,
+        CmpOp::Gt => x > n,
+        CmpOp::Le => x <= n,
+        CmpOp::Ge => x >= n,
+        CmpOp::Eq => x == n,
+        CmpOp::Ne => x != n,
+    }
+}
+
+fn equals(value: &Value, v: &Json) -> bool {
+    match (value, v) {
+        (Value::Str(g), Json::String(s)) => g.matches(s),
+        (Value::Regex(r), Json::String(s)) => r.is_match(s),
+        (Value::Number(n), Json::Number(x)) => x.as_f64() == Some(*n),
+        (Value::Bool(b), Json::Bool(x)) => b == x,
+        (Value::Null, Json::Null) => true,
+        _ => false,
+    }
+}
+
+/// Evaluates a JSON pattern expression against an event.
+pub(crate) fn eval_json(expr: &JsonExpr, event: &Json) -> bool {
+    match expr {
+        JsonExpr::And(items, _) => items.iter().all(|e| eval_json(e, event)),
+        JsonExpr::Or(items, _) => items.iter().any(|e| eval_json(e, event)),
+        JsonExpr::Cond(c) => test_matches(&c.test, resolve(event, &c.selector)),
+    }
+}
+
+/// Evaluates a term pattern against message text.
+pub(crate) fn eval_terms(terms: &[Term], text: &str) -> bool {
+    let mut any_optional = false;
+    let mut optional_hit = false;
+    for t in terms {
+        let found = text.contains(t.text.as_str());
+        match t.kind {
+            TermKind::Required if !found => return false,
+            TermKind::Excluded if found => return false,
+            TermKind::Optional => {
+                any_optional = true;
+                optional_hit |= found;
+            }
+            _ => {}
+        }
+    }
+    !any_optional || optional_hit
+}
+
+/// Splits a message into space-delimited fields: runs of non-blank characters, where
+/// `"…"` and `[…]` each form one field (without their delimiters), per AWS "Using filter
+/// patterns to match terms in space-delimited log events".
+fn split_fields(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let close = match b[i] {
+            b'"' => Some(b'"'),
+            b'[' => Some(b']'),
+            _ => None,
+        };
+        match close {
+            Some(c) => {
+                let s = i + 1;
+                let e = b[s..].iter().position(|&x| x == c).map_or(b.len(), |p| s + p);
+                out.push(&text[s..e]);
+                i = e + 1;
+            }
+            None => {
+                let s = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                out.push(&text[s..i]);
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates a space-delimited pattern against message text.
+pub(crate) fn eval_delimited(d: &Delimited, text: &str) -> bool {
+    let tokens = split_fields(text);
+    let mut binding: Vec<&str> = vec![""; d.fields.len()];
+    bind(d, &tokens, 0, 0, &mut binding)
+}
+
+fn bind<'t>(d: &Delimited, tokens: &[&'t str], fi: usize, ti: usize, binding: &mut [&'t str]) -> bool {
+    match d.fields.get(fi) {
+        None => ti == tokens.len() && d.conditions.iter().all(|c| eval_delim(c, binding)),
+        Some(Field::Ellipsis(_)) => (ti..=tokens.len()).any(|k| bind(d, tokens, fi + 1, k, binding)),
+        Some(Field::Named(..)) => match tokens.get(ti) {
+            Some(tok) => {
+                binding[fi] = tok;
+                bind(d, tokens, fi + 1, ti + 1, binding)
+            }
+            None => false,
+        },
+    }
+}
+
+fn eval_delim(e: &DelimExpr, binding: &[&str]) -> bool {
+    match e {
+        DelimExpr::And(items) => items.iter().all(|x| eval_delim(x, binding)),
+        DelimExpr::Or(items) => items.iter().any(|x| eval_delim(x, binding)),
+        DelimExpr::Cmp(field, op, value, _) => {
+            let tok = binding.get(*field).copied().unwrap_or("");
+            let eq = || match value {
+                Value::Str(g) => g.matches(tok),
+                Value::Regex(r) => r.is_match(tok),
+                Value::Number(n) => is_number(tok) && tok.parse::<f64>().ok() == Some(*n),
+                Value::Bool(_) | Value::Null => false,
+            };
+            match op {
+                CmpOp::Eq => eq(),
+                CmpOp::Ne => !eq(),
+                _ => match value {
+                    Value::Number(n) if is_number(tok) => {
+                        tok.parse::<f64>().is_ok_and(|x| ordered(*op, x, *n))
+                    }
+                    _ => false,
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_fields;
+
+    #[test]
+    fn splits_fields_like_the_docs() {
+        // AWS "Using filter patterns to match terms in space-delimited log events", example log.
+        let line = r#"127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 200 1534"#;
+        assert_eq!(
+            split_fields(line),
+            vec![
+                "127.0.0.1",
+                "-",
+                "frank",
+                "10/Oct/2000:13:25:15 -0700",
+                "GET /apache_pb.gif HTTP/1.0",
+                "200",
+                "1534"
+            ]
+        );
+        assert_eq!(split_fields("  a   \"b"), vec!["a", "b"]);
+    }
+}
