@@ -23,7 +23,9 @@
 
 use serde_json::Value as Json;
 
-use crate::ast::{CmpOp, DelimExpr, Delimited, Field, JsonExpr, Selector, Step, Term, TermKind, Test, Value};
+use crate::ast::{
+    CmpOp, DelimExpr, Delimited, Field, JsonExpr, Selector, Step, Term, TermKind, Test, Value,
+};
 use crate::parse::is_number;
 
 /// Follows `sel` from the event root.
@@ -135,7 +137,10 @@ fn split_fields(text: &str) -> Vec<&str> {
         match close {
             Some(c) => {
                 let s = i + 1;
-                let e = b[s..].iter().position(|&x| x == c).map_or(b.len(), |p| s + p);
+                let e = b[s..]
+                    .iter()
+                    .position(|&x| x == c)
+                    .map_or(b.len(), |p| s + p);
                 out.push(&text[s..e]);
                 i = e + 1;
             }
@@ -158,10 +163,18 @@ pub(crate) fn eval_delimited(d: &Delimited, text: &str) -> bool {
     bind(d, &tokens, 0, 0, &mut binding)
 }
 
-fn bind<'t>(d: &Delimited, tokens: &[&'t str], fi: usize, ti: usize, binding: &mut [&'t str]) -> bool {
+fn bind<'t>(
+    d: &Delimited,
+    tokens: &[&'t str],
+    fi: usize,
+    ti: usize,
+    binding: &mut [&'t str],
+) -> bool {
     match d.fields.get(fi) {
         None => ti == tokens.len() && d.conditions.iter().all(|c| eval_delim(c, binding)),
-        Some(Field::Ellipsis(_)) => (ti..=tokens.len()).any(|k| bind(d, tokens, fi + 1, k, binding)),
+        Some(Field::Ellipsis(_)) => {
+            (ti..=tokens.len()).any(|k| bind(d, tokens, fi + 1, k, binding))
+        }
         Some(Field::Named(..)) => match tokens.get(ti) {
             Some(tok) => {
                 binding[fi] = tok;

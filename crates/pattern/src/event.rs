@@ -1,1 +1,204 @@
-//! CloudTrail event template.
+//! The CloudTrail record that counterexamples are built from, and the finishing touches that
+//! make a counterexample read like a real record (realistic names in place of placeholder
+//! strings, an `eventSource` that fits the `eventName`) without changing what it proves.
+
+use serde_json::{json, Value as Json};
+
+use crate::ast::{Selector, Step};
+use crate::FilterPattern;
+
+/// A management-event CloudTrail record (an IAM user calling an EC2 read API).
+pub(crate) fn template() -> Json {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDACKCEVSQ6C2EXAMPLE",
+            "arn": "arn:aws:iam::123456789012:user/alice",
+            "accountId": "123456789012",
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "userName": "alice"
+        },
+        "eventTime": "2026-01-15T12:34:56Z",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.10",
+        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
+        "requestParameters": {},
+        "responseElements": null,
+        "requestID": "6f1b5c4e-8a2d-4c3b-9e7f-0a1b2c3d4e5f",
+        "eventID": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012",
+        "eventCategory": "Management"
+    })
+}
+
+/// Realistic replacements for a placeholder string at a top-level-ish field.
+fn pool(path: &str) -> &'static [&'static str] {
+    match path {
+        "$.eventName" => &[
+            "DescribeInstances",
+            "ListBuckets",
+            "GetCallerIdentity",
+            "AssumeRole",
+            "CreateBucket",
+            "RunInstances",
+        ],
+        "$.eventSource" => &[
+            "ec2.amazonaws.com",
+            "s3.amazonaws.com",
+            "sts.amazonaws.com",
+            "iam.amazonaws.com",
+            "signin.amazonaws.com",
+        ],
+        "$.errorCode" => &["ThrottlingException", "ValidationException", "NoSuchBucket"],
+        "$.errorMessage" => &["Rate exceeded", "The specified bucket does not exist"],
+        "$.sourceIPAddress" => &["198.51.100.7", "ec2.amazonaws.com"],
+        "$.userIdentity.type" => &["IAMUser", "AssumedRole", "Root", "AWSService"],
+        "$.eventType" => &["AwsApiCall", "AwsConsoleSignIn", "AwsServiceEvent"],
+        "$.awsRegion" => &["us-east-1", "eu-west-1"],
+        "$.additionalEventData.MFAUsed" => &["No", "Yes"],
+        "$.responseElements.ConsoleLogin" => &["Success", "Failure"],
+        _ => &["example"],
+    }
+}
+
+/// The service that emits an API call, for the names the CIS controls are about.
+fn source_for(event_name: &str) -> Option<&'static str> {
+    let table: &[(&str, &str)] = &[
+        ("Trail", "cloudtrail.amazonaws.com"),
+        ("Logging", "cloudtrail.amazonaws.com"),
+        ("ConsoleLogin", "signin.amazonaws.com"),
+        ("Key", "kms.amazonaws.com"),
+        ("ConfigurationRecorder", "config.amazonaws.com"),
+        ("DeliveryChannel", "config.amazonaws.com"),
+        ("Bucket", "s3.amazonaws.com"),
+        ("Policy", "iam.amazonaws.com"),
+        ("Handshake", "organizations.amazonaws.com"),
+        ("Organization", "organizations.amazonaws.com"),
+        ("Account", "organizations.amazonaws.com"),
+        ("SecurityGroup", "ec2.amazonaws.com"),
+        ("NetworkAcl", "ec2.amazonaws.com"),
+        ("Gateway", "ec2.amazonaws.com"),
+        ("Route", "ec2.amazonaws.com"),
+        ("Vpc", "ec2.amazonaws.com"),
+    ];
+    table
+        .iter()
+        .find(|(part, _)| event_name.contains(part))
+        .map(|(_, s)| *s)
+}
+
+/// Makes a verified counterexample read more like a real record. Every change is kept only if
+/// `required` still matches and `customer` still does not; `selectors` are the selectors the
+/// patterns test.
+pub(crate) fn polish(
+    mut event: Json,
+    selectors: &[Selector],
+    customer: &FilterPattern,
+    required: &FilterPattern,
+) -> Json {
+    let still = |e: &Json| required.matches(e) && !customer.matches(e);
+    for sel in selectors {
+        let ptr = pointer_of(sel);
+        let is_placeholder = matches!(
+            event.pointer(&ptr),
+            Some(Json::String(s)) if s.starts_with("trailwatch-other") || s.len() <= 2 || !s.chars().any(char::is_alphabetic)
+        );
+        if !is_placeholder {
+            continue;
+        }
+        for candidate in pool(&sel.to_text()) {
+            let mut e = event.clone();
+            if let Some(slot) = e.pointer_mut(&ptr) {
+                *slot = Json::String((*candidate).to_string());
+            }
+            if still(&e) {
+                event = e;
+                break;
+            }
+        }
+    }
+    // An eventSource that fits the eventName, when the patterns leave it free.
+    let name = event
+        .get("eventName")
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    if let Some(src) = name.as_deref().and_then(source_for) {
+        let mut e = event.clone();
+        if let Some(obj) = e.as_object_mut() {
+            if obj.get("eventSource").and_then(Json::as_str) != Some(src) {
+                obj.insert("eventSource".into(), Json::String(src.into()));
+                let read = ["Describe", "List", "Get", "Head"]
+                    .iter()
+                    .any(|p| name.as_deref().is_some_and(|n| n.starts_with(p)));
+                obj.insert("readOnly".into(), Json::Bool(read));
+            }
+        }
+        if still(&e) {
+            event = e;
+        }
+    }
+    // A root identity looks like one.
+    if event.pointer("/userIdentity/type").and_then(Json::as_str) == Some("Root") {
+        let mut e = event.clone();
+        if let Some(id) = e.get_mut("userIdentity").and_then(Json::as_object_mut) {
+            id.insert("arn".into(), "arn:aws:iam::123456789012:root".into());
+            id.insert("principalId".into(), "123456789012".into());
+            id.remove("userName");
+        }
+        if still(&e) {
+            event = e;
+        }
+    }
+    event
+}
+
+/// A selector as the JSON pointer `/a/b/0` (keys escaped per RFC 6901).
+fn pointer_of(selector: &Selector) -> String {
+    let mut p = String::new();
+    for step in &selector.steps {
+        p.push('/');
+        match step {
+            Step::Key(k) => p.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            Step::Index(i) => p.push_str(&i.to_string()),
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers() {
+        let sel = Selector {
+            steps: vec![
+                Step::Key("a".into()),
+                Step::Key("x/y~".into()),
+                Step::Index(2),
+            ],
+        };
+        assert_eq!(pointer_of(&sel), "/a/x~1y~0/2");
+    }
+
+    #[test]
+    fn polishing_keeps_the_proof() {
+        let required = crate::parse("{ $.eventName = CreateTrail }").unwrap();
+        let customer = crate::parse("{ $.eventName = UpdateTrail }").unwrap();
+        let mut e = template();
+        e["eventName"] = "CreateTrail".into();
+        let sel = Selector {
+            steps: vec![Step::Key("eventName".into())],
+        };
+        let out = polish(e, &[sel], &customer, &required);
+        assert_eq!(out["eventSource"], "cloudtrail.amazonaws.com");
+        assert_eq!(out["readOnly"], false);
+        assert!(required.matches(&out) && !customer.matches(&out));
+    }
+}

@@ -239,7 +239,10 @@ impl<'p> Lexer<'p> {
                 _ => break,
             }
         }
-        if self.peek().is_some_and(|c| c == '$' || c == '\'' || c == '*') {
+        if self
+            .peek()
+            .is_some_and(|c| c == '$' || c == '\'' || c == '*')
+        {
             return Err(self.err(self.pos, "bad selector: unexpected character"));
         }
         Ok(Selector { steps })

@@ -4,8 +4,7 @@
 //! binding tighter than `||`.
 
 use crate::ast::{
-    Ast, CmpOp, Condition, DelimExpr, Delimited, Field, JsonExpr, Span, Term, TermKind, Test,
-    Value,
+    Ast, CmpOp, Condition, DelimExpr, Delimited, Field, JsonExpr, Span, Term, TermKind, Test, Value,
 };
 use crate::error::ParseError;
 use crate::glob::Glob;
@@ -74,7 +73,9 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
     if trimmed.len() >= 2
         && trimmed.starts_with('"')
         && trimmed.ends_with('"')
-        && trimmed[1..trimmed.len() - 1].chars().all(char::is_whitespace)
+        && trimmed[1..trimmed.len() - 1]
+            .chars()
+            .all(char::is_whitespace)
     {
         return Ok(Ast::MatchAll(Span::new(0, pattern.len())));
     }
@@ -126,7 +127,11 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                     _ => s.push(ch),
                 }
             }
-            if pattern[pos..].chars().next().is_some_and(|c| !c.is_whitespace()) {
+            if pattern[pos..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace())
+            {
                 return Err(ParseError::new(
                     pattern,
                     pos,
@@ -430,12 +435,9 @@ impl<'p> Parser<'p> {
                     tok: Tok::Comma, ..
                 }) => {}
                 Some(Token {
-                    tok: Tok::RBracket,
-                    ..
+                    tok: Tok::RBracket, ..
                 }) => break,
-                None => {
-                    return Err(self.err(open, "unbalanced brackets: this `[` is never closed"))
-                }
+                None => return Err(self.err(open, "unbalanced brackets: this `[` is never closed")),
                 Some(n) => return Err(self.err(n.span.start, "expected `,` or `]`")),
             }
         }
@@ -486,9 +488,7 @@ impl<'p> Parser<'p> {
                         .position(|f| matches!(f, Field::Named(n, _) if *n == w));
                     match idx {
                         Some(i) => (i, span.start),
-                        None => {
-                            return Err(self.err(span.start, format!("unknown field `{w}`")))
-                        }
+                        None => return Err(self.err(span.start, format!("unknown field `{w}`"))),
                     }
                 }
                 other => {

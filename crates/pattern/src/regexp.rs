@@ -52,7 +52,12 @@ impl Regex {
         let compiled = regex::RegexBuilder::new(source)
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| (start, format!("invalid regex: {}", first_line(&e.to_string()))))?;
+            .map_err(|e| {
+                (
+                    start,
+                    format!("invalid regex: {}", first_line(&e.to_string())),
+                )
+            })?;
         Ok(Regex {
             source: source.to_string(),
             span: Span::new(start.saturating_sub(1), start + source.len() + 1),

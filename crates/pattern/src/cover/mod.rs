@@ -1,23 +1,148 @@
-//! Coverage analysis (in progress).
+//! Coverage analysis: does the customer's pattern match every event the required (CIS)
+//! pattern matches?
+//!
+//! The event universe is JSON log events (CloudTrail records). The required pattern is put in
+//! disjunctive normal form; for each conjunction a search ([`search`]) looks for an event that
+//! satisfies it and that the customer pattern misses, over per-selector candidate values that
+//! represent every equivalence class of values ([`classes`]). Answers are sound:
+//! - `DoesNotCover` only with a counterexample that has been checked with the evaluator
+//!   (`required` matches it, `customer` does not);
+//! - `Covers` only when every search was exhaustive over complete candidate sets (or, for text
+//!   patterns, proven by substring containment, see [`text`]);
+//! - otherwise `Unknown` with the reason (a regex or a too-large wildcard set on a selector,
+//!   a text pattern that cannot be compared, an exhausted budget).
+
+mod classes;
+mod dnf;
+mod search;
+mod text;
+
+use serde_json::Value as Json;
+
+use crate::ast::{Ast, JsonExpr};
+use crate::FilterPattern;
+use search::{Outcome, Universe, STEP_BUDGET};
+
+/// Conjunctions of the required pattern's DNF we are willing to examine.
+const MAX_CONJUNCTIONS: usize = 4096;
+/// Candidate events tried per conjunction against a text (opaque) customer pattern.
+const TEXT_LEAVES: usize = 64;
 
 /// The answer of [`covers`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Coverage {
     /// Every event `required` matches, `customer` matches too.
     Covers,
-    /// An event `required` matches and `customer` does not.
+    /// A CloudTrail-shaped event that `required` matches and `customer` does not.
     DoesNotCover {
         /// The event.
-        counterexample: serde_json::Value,
+        counterexample: Json,
     },
     /// No sound answer could be given.
     Unknown {
-        /// Why.
+        /// Why, as a sentence.
         reason: String,
     },
 }
 
-/// Whether `customer` matches every event `required` matches.
-pub fn covers(_customer: &crate::FilterPattern, _required: &crate::FilterPattern) -> Coverage {
-    Coverage::Unknown { reason: "todo".into() }
+/// Whether `customer` matches every event that `required` matches.
+pub fn covers(customer: &FilterPattern, required: &FilterPattern) -> Coverage {
+    if matches!(customer.ast(), Ast::MatchAll(_)) {
+        return Coverage::Covers;
+    }
+    match required.ast() {
+        Ast::Json(e) => json_required(customer, required, Some(e)),
+        Ast::MatchAll(_) => json_required(customer, required, None),
+        Ast::Terms(_) | Ast::Regex(_) | Ast::Delimited(_) => {
+            text::text_required(customer, required)
+        }
+    }
+}
+
+fn json_required(
+    customer: &FilterPattern,
+    required: &FilterPattern,
+    expr: Option<&JsonExpr>,
+) -> Coverage {
+    let conjunctions = match expr {
+        Some(e) => match dnf::dnf(e, MAX_CONJUNCTIONS) {
+            Some(d) => d,
+            None => {
+                return Coverage::Unknown {
+                    reason: format!(
+                        "the required pattern expands to more than {MAX_CONJUNCTIONS} alternatives"
+                    ),
+                }
+            }
+        },
+        None => vec![Vec::new()],
+    };
+    let customer_expr = match customer.ast() {
+        Ast::Json(e) => Some(e),
+        _ => None,
+    };
+    let (universe, conj_atoms) = Universe::new(&conjunctions, customer_expr);
+    let mut steps = STEP_BUDGET;
+    let mut unknown: Option<String> = None;
+    let mut verify = |e: &Json| required.matches(e) && !customer.matches(e);
+    for (conj, atoms) in conjunctions.iter().zip(&conj_atoms) {
+        let (outcome, active) = universe.search(atoms, &mut steps, &mut verify, TEXT_LEAVES);
+        match outcome {
+            Outcome::Found(event) => {
+                if required.matches(&event) && !customer.matches(&event) {
+                    let selectors: Vec<_> = active
+                        .iter()
+                        .map(|&n| universe.nodes[n].selector.clone())
+                        .collect();
+                    return Coverage::DoesNotCover {
+                        counterexample: crate::event::polish(event, &selectors, customer, required),
+                    };
+                }
+                unknown.get_or_insert_with(|| {
+                    "internal error: a candidate counterexample failed verification".to_string()
+                });
+            }
+            Outcome::Budget => {
+                unknown.get_or_insert_with(|| {
+                    if customer_expr.is_some() {
+                        "the analysis exceeded its search budget".to_string()
+                    } else {
+                        "the customer pattern matches raw text; no counterexample was found among the candidate events tried, and coverage could not be proven".to_string()
+                    }
+                });
+            }
+            Outcome::Exhausted => match customer.ast() {
+                Ast::Json(_) => {
+                    if let Some(n) = active.iter().find(|&&n| !universe.nodes[n].complete) {
+                        let node = &universe.nodes[*n];
+                        unknown.get_or_insert_with(|| {
+                            format!(
+                                "cannot decide `{}`: {}",
+                                node.selector.to_text(),
+                                node.incomplete_reason
+                                    .as_deref()
+                                    .unwrap_or("incomplete analysis")
+                            )
+                        });
+                    }
+                }
+                Ast::Terms(t) => {
+                    if !text::terms_proven(t, conj) {
+                        unknown.get_or_insert_with(|| {
+                            "the customer pattern matches raw text and its terms are not implied by the required pattern's values, yet no counterexample was found".to_string()
+                        });
+                    }
+                }
+                _ => {
+                    unknown.get_or_insert_with(|| {
+                        "the customer pattern is a regex or space-delimited pattern over the raw text; it cannot be compared with a JSON pattern, and no counterexample was found".to_string()
+                    });
+                }
+            },
+        }
+    }
+    match unknown {
+        Some(reason) => Coverage::Unknown { reason },
+        None => Coverage::Covers,
+    }
 }

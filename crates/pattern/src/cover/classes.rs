@@ -1,0 +1,336 @@
+//! Candidate values for one selector: a set of representatives of every equivalence class of
+//! JSON values with respect to all tests made on that selector, so that trying each of them
+//! is as good as trying every possible value.
+//!
+//! Classes: absent; `null`; `true`; `false`; an object/array (containers behave alike for every
+//! test on the selector itself); numbers split at every numeric constant (each constant, points
+//! between and beyond them); strings split by every string value's language (exact constants,
+//! `*` globs, regexes). Exact constants alone give "each constant" plus "another string". With
+//! globs the classes are found by exploring the product of the globs' automata over the
+//! alphabet of their literal characters plus one character none of them uses (all other
+//! characters behave like it). Regexes cannot be split this way: their candidates are only
+//! heuristic and the set is marked incomplete, which makes the search answer `Unknown` rather
+//! than `Covers`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde_json::Value as Json;
+
+use crate::ast::{Test, Value};
+use crate::glob::Glob;
+
+/// Product-automaton states explored per selector before giving up on completeness.
+const MAX_GLOB_STATES: usize = 4096;
+/// Longest glob (in characters) the automaton handles: its positions fit a `u128`.
+const MAX_GLOB_CHARS: usize = 127;
+
+/// What a selector may be set to in a candidate event.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cand {
+    /// The selector does not resolve.
+    Missing,
+    /// A scalar (string, number, boolean, null).
+    Scalar(Json),
+    /// An object (its key children may resolve).
+    Object,
+    /// An array (its index children may resolve).
+    Array,
+}
+
+impl Cand {
+    /// What a selector that lands on this candidate resolves to, for testing.
+    pub(crate) fn as_found(&self) -> Option<Json> {
+        match self {
+            Cand::Missing => None,
+            Cand::Scalar(v) => Some(v.clone()),
+            Cand::Object => Some(Json::Object(serde_json::Map::new())),
+            Cand::Array => Some(Json::Array(Vec::new())),
+        }
+    }
+}
+
+/// Candidates for one selector and whether they are provably complete.
+pub(crate) struct Candidates {
+    pub values: Vec<Cand>,
+    pub complete: bool,
+    /// Why the set is incomplete, for the `Unknown` reason.
+    pub incomplete_reason: Option<String>,
+}
+
+/// Computes candidates for a selector tested by `tests`, which has key children
+/// (`keys`) and/or index children (`indexes`) in the patterns.
+pub(crate) fn candidates(tests: &[&Test], keys: bool, indexes: bool) -> Candidates {
+    let mut globs: Vec<&Glob> = Vec::new();
+    let mut regexes = Vec::new();
+    let mut numbers: Vec<f64> = Vec::new();
+    for t in tests {
+        if let Test::Compare(_, v) = t {
+            match v {
+                Value::Str(g) => {
+                    if !globs.contains(&g) {
+                        globs.push(g)
+                    }
+                }
+                Value::Regex(r) => regexes.push(r),
+                Value::Number(n) => numbers.push(*n),
+                Value::Bool(_) | Value::Null => {}
+            }
+        }
+    }
+    let mut complete = true;
+    let mut incomplete_reason = None;
+    let mut strings: Vec<String> = Vec::new();
+    let push = |s: String, strings: &mut Vec<String>| {
+        if !strings.contains(&s) {
+            strings.push(s);
+        }
+    };
+    let all_exact = globs.iter().all(|g| g.exact().is_some() || g.text() == "*");
+    if regexes.is_empty() && all_exact {
+        for g in &globs {
+            if let Some(e) = g.exact() {
+                push(e.to_string(), &mut strings);
+            }
+        }
+        push(fresh_string(&strings), &mut strings);
+    } else {
+        match (regexes.is_empty(), glob_classes(&globs)) {
+            (true, Some(reps)) => {
+                for s in reps {
+                    push(s, &mut strings);
+                }
+            }
+            (no_regex, reps) => {
+                complete = false;
+                incomplete_reason = Some(if no_regex {
+                    "the wildcard values on one selector are too many or too long to analyse exhaustively".to_string()
+                } else {
+                    "a `%regex%` value cannot be compared exhaustively with the other values on its selector".to_string()
+                });
+                for s in reps.unwrap_or_default() {
+                    push(s, &mut strings);
+                }
+                for g in &globs {
+                    push(g.segments().concat(), &mut strings);
+                    push(g.segments().join("x"), &mut strings);
+                }
+                for r in &regexes {
+                    for w in r.witnesses() {
+                        push(w, &mut strings);
+                    }
+                }
+                push(fresh_string(&strings), &mut strings);
+            }
+        }
+    }
+    let mut values: Vec<Cand> = strings
+        .into_iter()
+        .map(|s| Cand::Scalar(Json::String(s)))
+        .collect();
+    for n in number_points(numbers) {
+        if let Some(num) = serde_json::Number::from_f64(n) {
+            values.push(Cand::Scalar(Json::Number(num)));
+        }
+    }
+    values.push(Cand::Scalar(Json::Bool(true)));
+    values.push(Cand::Scalar(Json::Bool(false)));
+    values.push(Cand::Scalar(Json::Null));
+    if keys || !indexes {
+        values.push(Cand::Object);
+    }
+    if indexes {
+        values.push(Cand::Array);
+    }
+    values.push(Cand::Missing);
+    Candidates {
+        values,
+        complete,
+        incomplete_reason,
+    }
+}
+
+/// A string equal to none of `taken`.
+fn fresh_string(taken: &[String]) -> String {
+    let mut s = String::from("trailwatch-other");
+    while taken.contains(&s) {
+        s.push('x');
+    }
+    s
+}
+
+/// Each constant, the midpoints between neighbours, and a point below and above them all.
+fn number_points(mut ns: Vec<f64>) -> Vec<f64> {
+    ns.retain(|n| n.is_finite());
+    ns.sort_by(f64::total_cmp);
+    ns.dedup();
+    let (Some(&lo), Some(&hi)) = (ns.first(), ns.last()) else {
+        return vec![1.0];
+    };
+    let mut out = Vec::with_capacity(ns.len() * 2 + 2);
+    // Strictly below and above every constant, even where adding 1 would be lost to rounding.
+    let below = lo - lo.abs().max(1.0);
+    out.push(if below.is_finite() { below } else { f64::MIN });
+    for w in ns.windows(2) {
+        out.push(w[0]);
+        let mid = w[0] / 2.0 + w[1] / 2.0;
+        if mid > w[0] && mid < w[1] {
+            out.push(mid);
+        }
+    }
+    out.push(hi);
+    let above = hi + hi.abs().max(1.0);
+    out.push(if above.is_finite() { above } else { f64::MAX });
+    out.dedup();
+    out
+}
+
+/// One glob as automaton positions: `Some(c)` a literal, `None` a star.
+struct GlobNfa {
+    pieces: Vec<Option<char>>,
+}
+
+impl GlobNfa {
+    fn close(&self, mut set: u128) -> u128 {
+        for (i, p) in self.pieces.iter().enumerate() {
+            if p.is_none() && set & (1 << i) != 0 {
+                set |= 1 << (i + 1);
+            }
+        }
+        set
+    }
+
+    fn step(&self, set: u128, c: char) -> u128 {
+        let mut next = 0u128;
+        for (i, p) in self.pieces.iter().enumerate() {
+            if set & (1 << i) != 0 {
+                match p {
+                    Some(l) if *l == c => next |= 1 << (i + 1),
+                    None => next |= 1 << i,
+                    _ => {}
+                }
+            }
+        }
+        self.close(next)
+    }
+
+    fn accepts(&self, set: u128) -> bool {
+        set & (1 << self.pieces.len()) != 0
+    }
+}
+
+/// Representatives (shortest strings) of every non-empty cell of the globs' Venn diagram, or
+/// `None` when the globs are too long or the product too large.
+fn glob_classes(globs: &[&Glob]) -> Option<Vec<String>> {
+    let mut nfas = Vec::new();
+    let mut alphabet: Vec<char> = Vec::new();
+    for g in globs {
+        let text = g.text();
+        let pieces: Vec<Option<char>> = text.chars().map(|c| (c != '*').then_some(c)).collect();
+        if pieces.len() > MAX_GLOB_CHARS {
+            return None;
+        }
+        for c in pieces.iter().flatten() {
+            if !alphabet.contains(c) {
+                alphabet.push(*c);
+            }
+        }
+        nfas.push(GlobNfa { pieces });
+    }
+    let other = ['q', 'z', 'x', '0', '~', '_']
+        .into_iter()
+        .chain(('a'..='y').chain('A'..='Z'))
+        .find(|c| !alphabet.contains(c))?;
+    alphabet.push(other);
+    alphabet.sort_unstable();
+    let start: Vec<u128> = nfas.iter().map(|n| n.close(1)).collect();
+    let mut seen: HashSet<Vec<u128>> = HashSet::new();
+    let mut cells: HashMap<Vec<bool>, String> = HashMap::new();
+    let mut queue = VecDeque::new();
+    seen.insert(start.clone());
+    queue.push_back((start, String::new()));
+    while let Some((state, path)) = queue.pop_front() {
+        let accept: Vec<bool> = nfas
+            .iter()
+            .zip(&state)
+            .map(|(n, s)| n.accepts(*s))
+            .collect();
+        cells.entry(accept).or_insert_with(|| path.clone());
+        if state.iter().all(|s| *s == 0) {
+            continue;
+        }
+        for &c in &alphabet {
+            let next: Vec<u128> = nfas
+                .iter()
+                .zip(&state)
+                .map(|(n, s)| n.step(*s, c))
+                .collect();
+            if seen.insert(next.clone()) {
+                if seen.len() > MAX_GLOB_STATES {
+                    return None;
+                }
+                let mut p = path.clone();
+                p.push(c);
+                queue.push_back((next, p));
+            }
+        }
+    }
+    let mut reps: Vec<String> = cells.into_values().collect();
+    reps.sort();
+    Some(reps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(globs: &[&str]) -> Vec<String> {
+        let gs: Vec<Glob> = globs.iter().map(|g| Glob::new(g)).collect();
+        let refs: Vec<&Glob> = gs.iter().collect();
+        glob_classes(&refs).unwrap()
+    }
+
+    #[test]
+    fn glob_cells_cover_every_combination() {
+        // *Trail and Create*: four cells (neither, only suffix, only prefix, both).
+        let reps = cells(&["*Trail", "Create*"]);
+        assert_eq!(reps.len(), 4, "{reps:?}");
+        let a = Glob::new("*Trail");
+        let b = Glob::new("Create*");
+        let mut seen: Vec<(bool, bool)> =
+            reps.iter().map(|s| (a.matches(s), b.matches(s))).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn exact_constants_and_a_fresh_string() {
+        let g1 = Glob::new("A");
+        let g2 = Glob::new("B");
+        let t1 = Test::Compare(crate::ast::CmpOp::Eq, Value::Str(g1));
+        let t2 = Test::Compare(crate::ast::CmpOp::Ne, Value::Str(g2));
+        let c = candidates(&[&t1, &t2], false, false);
+        assert!(c.complete);
+        let strings: Vec<&str> = c
+            .values
+            .iter()
+            .filter_map(|v| match v {
+                Cand::Scalar(Json::String(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strings, vec!["A", "B", "trailwatch-other"]);
+        assert!(c.values.contains(&Cand::Missing));
+        assert!(c.values.contains(&Cand::Object));
+    }
+
+    #[test]
+    fn numbers_split_at_constants() {
+        assert_eq!(
+            number_points(vec![5.0, 1.0]),
+            vec![0.0, 1.0, 3.0, 5.0, 10.0]
+        );
+        assert_eq!(number_points(vec![]), vec![1.0]);
+        assert_eq!(number_points(vec![1e20]), vec![0.0, 1e20, 2e20]);
+    }
+}

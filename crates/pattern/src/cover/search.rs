@@ -1,0 +1,464 @@
+//! The counterexample search: given one conjunction of the required pattern's DNF and the
+//! customer pattern, find an event satisfying the conjunction on which the customer pattern is
+//! false, or prove there is none.
+//!
+//! Every selector mentioned by either pattern is a node of a trie (so `$.a` is the parent of
+//! `$.a.b` and `$.a[0]`). Nodes are assigned candidate values (see [`super::classes`]) parents
+//! first; a node under a parent that is absent, a scalar, or the wrong kind of container can
+//! only be absent; array elements are dense (an absent `[i]` forces every `[j > i]` absent).
+//! Both patterns are evaluated in three-valued logic on partial assignments, pruning as soon as
+//! the conjunction is false or the customer pattern is true. When every candidate set is
+//! complete, an exhausted search proves coverage of that conjunction.
+
+use serde_json::Value as Json;
+
+use super::classes::{candidates, Cand};
+use crate::ast::{Condition, JsonExpr, Selector, Step, Test};
+use crate::eval::test_matches;
+
+/// Search steps (assignments tried) per `covers` call before answering `Unknown`.
+pub(crate) const STEP_BUDGET: usize = 200_000;
+
+/// A trie node: one selector.
+pub(crate) struct Node {
+    step: Option<Step>,
+    parent: usize,
+    children: Vec<usize>,
+    pub selector: Selector,
+    cands: Vec<Cand>,
+    pub complete: bool,
+    pub incomplete_reason: Option<String>,
+}
+
+/// A compiled boolean formula over atom ids.
+pub(crate) enum Formula {
+    Atom(usize),
+    And(Vec<Formula>),
+    Or(Vec<Formula>),
+}
+
+/// Every selector, test and candidate value of a pair of patterns.
+pub(crate) struct Universe<'a> {
+    pub nodes: Vec<Node>,
+    atoms: Vec<(usize, &'a Test)>,
+    /// `truth[atom][candidate index of the atom's node]`.
+    truth: Vec<Vec<bool>>,
+    customer: Option<Formula>,
+    customer_nodes: Vec<bool>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    T,
+    F,
+    U,
+}
+
+/// How one conjunction's search ended.
+pub(crate) enum Outcome {
+    /// An event satisfying the conjunction that the customer pattern (as a formula) misses;
+    /// or, for an opaque customer, a candidate event to be checked by the caller.
+    Found(Json),
+    /// No counterexample exists (if every involved candidate set is complete).
+    Exhausted,
+    /// The step budget ran out.
+    Budget,
+}
+
+impl<'a> Universe<'a> {
+    /// Builds the universe from the required pattern's DNF and, when the customer pattern is
+    /// JSON, its expression. Returns it with each conjunction as atom ids.
+    pub(crate) fn new(
+        conjunctions: &[Vec<&'a Condition>],
+        customer: Option<&'a JsonExpr>,
+    ) -> (Universe<'a>, Vec<Vec<usize>>) {
+        let mut u = Universe {
+            nodes: vec![Node {
+                step: None,
+                parent: 0,
+                children: Vec::new(),
+                selector: Selector { steps: Vec::new() },
+                cands: vec![Cand::Object],
+                complete: true,
+                incomplete_reason: None,
+            }],
+            atoms: Vec::new(),
+            truth: Vec::new(),
+            customer: None,
+            customer_nodes: Vec::new(),
+        };
+        let conj_atoms = conjunctions
+            .iter()
+            .map(|conj| conj.iter().map(|c| u.atom(c)).collect())
+            .collect();
+        let formula = customer.map(|e| u.compile(e));
+        u.customer = formula;
+        u.customer_nodes = vec![false; u.nodes.len()];
+        if let Some(f) = &u.customer {
+            let mut ids = Vec::new();
+            collect_atoms(f, &mut ids);
+            for a in ids {
+                let mut n = u.atoms[a].0;
+                while n != 0 && !u.customer_nodes[n] {
+                    u.customer_nodes[n] = true;
+                    n = u.nodes[n].parent;
+                }
+            }
+        }
+        u.finish();
+        (u, conj_atoms)
+    }
+
+    fn compile(&mut self, e: &'a JsonExpr) -> Formula {
+        match e {
+            JsonExpr::And(items, _) => {
+                Formula::And(items.iter().map(|i| self.compile(i)).collect())
+            }
+            JsonExpr::Or(items, _) => Formula::Or(items.iter().map(|i| self.compile(i)).collect()),
+            JsonExpr::Cond(c) => Formula::Atom(self.atom(c)),
+        }
+    }
+
+    /// The atom id of a condition (shared between equal conditions).
+    fn atom(&mut self, c: &'a Condition) -> usize {
+        let node = self.node(&c.selector);
+        if let Some(i) = self
+            .atoms
+            .iter()
+            .position(|(n, t)| *n == node && **t == c.test)
+        {
+            return i;
+        }
+        self.atoms.push((node, &c.test));
+        self.atoms.len() - 1
+    }
+
+    fn node(&mut self, sel: &Selector) -> usize {
+        let mut cur = 0;
+        for (depth, step) in sel.steps.iter().enumerate() {
+            let found = self.nodes[cur]
+                .children
+                .iter()
+                .copied()
+                .find(|&c| self.nodes[c].step.as_ref() == Some(step));
+            cur = match found {
+                Some(c) => c,
+                None => {
+                    let id = self.nodes.len();
+                    self.nodes.push(Node {
+                        step: Some(step.clone()),
+                        parent: cur,
+                        children: Vec::new(),
+                        selector: Selector {
+                            steps: sel.steps[..=depth].to_vec(),
+                        },
+                        cands: Vec::new(),
+                        complete: true,
+                        incomplete_reason: None,
+                    });
+                    self.nodes[cur].children.push(id);
+                    id
+                }
+            };
+        }
+        cur
+    }
+
+    /// Computes candidates and truth tables once all atoms are known.
+    fn finish(&mut self) {
+        for n in 1..self.nodes.len() {
+            let tests: Vec<&Test> = self
+                .atoms
+                .iter()
+                .filter(|(node, _)| *node == n)
+                .map(|(_, t)| *t)
+                .collect();
+            let keys = self.nodes[n]
+                .children
+                .iter()
+                .any(|&c| matches!(self.nodes[c].step, Some(Step::Key(_))));
+            let indexes = self.nodes[n]
+                .children
+                .iter()
+                .any(|&c| matches!(self.nodes[c].step, Some(Step::Index(_))));
+            let c = candidates(&tests, keys, indexes);
+            let node = &mut self.nodes[n];
+            node.cands = c.values;
+            node.complete = c.complete;
+            node.incomplete_reason = c.incomplete_reason;
+        }
+        self.truth = self
+            .atoms
+            .iter()
+            .map(|(n, t)| {
+                self.nodes[*n]
+                    .cands
+                    .iter()
+                    .map(|c| test_matches(t, c.as_found().as_ref()))
+                    .collect()
+            })
+            .collect();
+    }
+
+    /// Runs the search for one conjunction (atom ids). `steps` is the shared budget.
+    /// `accept` is called on complete assignments' events when the customer is opaque; it
+    /// returns whether the event is a counterexample. `leaf_limit` bounds those calls.
+    pub(crate) fn search(
+        &self,
+        conj: &[usize],
+        steps: &mut usize,
+        accept: &mut dyn FnMut(&Json) -> bool,
+        leaf_limit: usize,
+    ) -> (Outcome, Vec<usize>) {
+        let n = self.nodes.len();
+        let mut active = vec![false; n];
+        let mut k_sub = vec![false; n];
+        for &a in conj {
+            let mut x = self.atoms[a].0;
+            while x != 0 {
+                active[x] = true;
+                k_sub[x] = true;
+                x = self.nodes[x].parent;
+            }
+        }
+        for x in 1..n {
+            active[x] |= self.customer_nodes[x];
+        }
+        // Preorder, then nodes under the conjunction's selectors first (parents stay first).
+        let mut pre = Vec::new();
+        let mut stack = vec![0];
+        while let Some(x) = stack.pop() {
+            if x != 0 && active[x] {
+                pre.push(x);
+            }
+            for &c in self.nodes[x].children.iter().rev() {
+                stack.push(c);
+            }
+        }
+        let mut order = pre.clone();
+        order.sort_by_key(|&x| !k_sub[x]);
+        let mut s = State {
+            u: self,
+            conj,
+            order,
+            assign: vec![None; n],
+            leaves: leaf_limit,
+        };
+        let out = s.dfs(0, steps, accept);
+        (out, pre)
+    }
+
+    /// The event for a complete assignment: `template` with each active selector set.
+    fn build(&self, assign: &[Option<usize>], template: &Json) -> Json {
+        self.build_node(0, Some(template.clone()), assign)
+            .unwrap_or(Json::Null)
+    }
+
+    fn build_node(&self, x: usize, base: Option<Json>, assign: &[Option<usize>]) -> Option<Json> {
+        let cand = if x == 0 {
+            &Cand::Object
+        } else {
+            match assign[x] {
+                Some(c) => &self.nodes[x].cands[c],
+                None => return base,
+            }
+        };
+        match cand {
+            Cand::Missing => None,
+            Cand::Scalar(v) => Some(v.clone()),
+            Cand::Object => {
+                let mut m = match base {
+                    Some(Json::Object(m)) => m,
+                    _ => serde_json::Map::new(),
+                };
+                for &c in &self.nodes[x].children {
+                    if let Some(Step::Key(k)) = &self.nodes[c].step {
+                        match self.build_node(c, m.get(k).cloned(), assign) {
+                            Some(v) => {
+                                m.insert(k.clone(), v);
+                            }
+                            None => {
+                                m.remove(k);
+                            }
+                        }
+                    }
+                }
+                Some(Json::Object(m))
+            }
+            Cand::Array => {
+                let mut a = match base {
+                    Some(Json::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                let mut idx: Vec<(usize, usize)> = self.nodes[x]
+                    .children
+                    .iter()
+                    .filter_map(|&c| match self.nodes[c].step {
+                        Some(Step::Index(i)) if assign[c].is_some() => Some((i, c)),
+                        _ => None,
+                    })
+                    .collect();
+                idx.sort_unstable();
+                for (i, c) in idx {
+                    match self.build_node(c, a.get(i).cloned(), assign) {
+                        Some(v) => {
+                            if a.len() <= i {
+                                a.resize(i + 1, Json::String("example".into()));
+                            }
+                            a[i] = v;
+                        }
+                        None => a.truncate(i.min(a.len())),
+                    }
+                }
+                Some(Json::Array(a))
+            }
+        }
+    }
+}
+
+fn collect_atoms(f: &Formula, out: &mut Vec<usize>) {
+    match f {
+        Formula::Atom(a) => out.push(*a),
+        Formula::And(v) | Formula::Or(v) => v.iter().for_each(|x| collect_atoms(x, out)),
+    }
+}
+
+struct State<'s, 'a> {
+    u: &'s Universe<'a>,
+    conj: &'s [usize],
+    order: Vec<usize>,
+    assign: Vec<Option<usize>>,
+    leaves: usize,
+}
+
+impl State<'_, '_> {
+    fn atom(&self, a: usize) -> Tri {
+        let (node, _) = self.u.atoms[a];
+        match self.assign[node] {
+            None => Tri::U,
+            Some(c) if self.u.truth[a][c] => Tri::T,
+            Some(_) => Tri::F,
+        }
+    }
+
+    fn conj(&self) -> Tri {
+        let mut all = Tri::T;
+        for &a in self.conj {
+            match self.atom(a) {
+                Tri::F => return Tri::F,
+                Tri::U => all = Tri::U,
+                Tri::T => {}
+            }
+        }
+        all
+    }
+
+    fn formula(&self, f: &Formula) -> Tri {
+        match f {
+            Formula::Atom(a) => self.atom(*a),
+            Formula::And(v) => {
+                let mut r = Tri::T;
+                for x in v {
+                    match self.formula(x) {
+                        Tri::F => return Tri::F,
+                        Tri::U => r = Tri::U,
+                        Tri::T => {}
+                    }
+                }
+                r
+            }
+            Formula::Or(v) => {
+                let mut r = Tri::F;
+                for x in v {
+                    match self.formula(x) {
+                        Tri::T => return Tri::T,
+                        Tri::U => r = Tri::U,
+                        Tri::F => {}
+                    }
+                }
+                r
+            }
+        }
+    }
+
+    /// Whether candidate `c` is allowed for node `x` given what is assigned so far.
+    fn allowed(&self, x: usize, c: usize) -> bool {
+        let nodes = &self.u.nodes;
+        let node = &nodes[x];
+        let missing = node.cands[c] == Cand::Missing;
+        let p = &nodes[node.parent];
+        let pc = if node.parent == 0 {
+            Some(&Cand::Object)
+        } else {
+            self.assign[node.parent].map(|i| &p.cands[i])
+        };
+        let fits = matches!(
+            (pc, &node.step),
+            (Some(Cand::Object), Some(Step::Key(_))) | (Some(Cand::Array), Some(Step::Index(_)))
+        );
+        if !fits {
+            return missing;
+        }
+        if let Some(Step::Index(i)) = node.step {
+            for &s in &nodes[node.parent].children {
+                if let (Some(Step::Index(j)), Some(sc)) = (&nodes[s].step, self.assign[s]) {
+                    let s_missing = nodes[s].cands[sc] == Cand::Missing;
+                    if (*j < i && s_missing && !missing) || (*j > i && !s_missing && missing) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn dfs(
+        &mut self,
+        depth: usize,
+        steps: &mut usize,
+        accept: &mut dyn FnMut(&Json) -> bool,
+    ) -> Outcome {
+        if self.conj() == Tri::F {
+            return Outcome::Exhausted;
+        }
+        if let Some(f) = &self.u.customer {
+            if self.formula(f) == Tri::T {
+                return Outcome::Exhausted;
+            }
+        }
+        let Some(&x) = self.order.get(depth) else {
+            let event = self.u.build(&self.assign, &crate::event::template());
+            if self.u.customer.is_some() {
+                return Outcome::Found(event);
+            }
+            if accept(&event) {
+                return Outcome::Found(event);
+            }
+            self.leaves = self.leaves.saturating_sub(1);
+            return if self.leaves == 0 {
+                Outcome::Budget
+            } else {
+                Outcome::Exhausted
+            };
+        };
+        for c in 0..self.u.nodes[x].cands.len() {
+            if !self.allowed(x, c) {
+                continue;
+            }
+            if *steps == 0 {
+                return Outcome::Budget;
+            }
+            *steps -= 1;
+            self.assign[x] = Some(c);
+            match self.dfs(depth + 1, steps, accept) {
+                Outcome::Exhausted => {}
+                other => {
+                    self.assign[x] = None;
+                    return other;
+                }
+            }
+        }
+        self.assign[x] = None;
+        Outcome::Exhausted
+    }
+}

@@ -1,0 +1,146 @@
+//! Coverage table: customer pattern × required pattern → expected answer, for the CIS
+//! controls and the variations a customer account really has.
+
+mod common;
+
+use common::{big_customer, cis, CIS};
+use trailwatch_pattern::{covers, parse, Coverage};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Want {
+    Covers,
+    Not,
+    Unknown,
+}
+
+fn check(customer: &str, required: &str, want: Want) {
+    let c = parse(customer).unwrap_or_else(|e| panic!("customer: {e}"));
+    let r = parse(required).unwrap_or_else(|e| panic!("required: {e}"));
+    let got = covers(&c, &r);
+    match (&got, want) {
+        (Coverage::Covers, Want::Covers) | (Coverage::Unknown { .. }, Want::Unknown) => {}
+        (Coverage::DoesNotCover { counterexample }, Want::Not) => {
+            assert!(r.matches(counterexample), "required misses {counterexample}");
+            assert!(!c.matches(counterexample), "customer matches {counterexample}");
+            for key in ["eventVersion", "eventTime", "awsRegion", "requestID", "eventID", "recipientAccountId"] {
+                assert!(counterexample.get(key).is_some(), "counterexample lacks {key}: {counterexample}");
+            }
+        }
+        _ => panic!("covers({customer:?}, {required:?}) = {got:?}, want {want:?}"),
+    }
+}
+
+#[test]
+fn every_cis_pattern_covers_itself() {
+    for (id, _, p) in CIS {
+        let f = parse(p).unwrap();
+        assert_eq!(covers(&f, &f), Coverage::Covers, "{id}");
+    }
+}
+
+#[test]
+fn big_customer_pattern() {
+    let big = big_customer();
+    assert!(big.len() > 900 && big.len() <= 1024, "{}", big.len());
+    check(&big, cis("cloudtrail-changes"), Want::Covers);
+    check(&big, cis("kms-cmk-disable-delete"), Want::Covers);
+    check(&big, cis("route-table-changes"), Want::Not); // only CreateRoute of seven names
+    check(&big, cis("config-changes"), Want::Covers);
+    check(&big, cis("nacl-changes"), Want::Covers);
+    check(&big, cis("vpc-changes"), Want::Covers);
+    check(&big, cis("unauthorized-api-calls-v1.2"), Want::Covers);
+    check(&big, cis("unauthorized-api-calls"), Want::Covers);
+    check(&big, cis("security-group-changes"), Want::Not);
+    check(&big, cis("root-usage"), Want::Not);
+}
+
+#[test]
+fn table() {
+    let t45 = cis("cloudtrail-changes");
+    let t47 = cis("kms-cmk-disable-delete");
+    let t49 = cis("config-changes");
+    let t411 = cis("nacl-changes");
+    let t43 = cis("root-usage");
+    let t41 = cis("unauthorized-api-calls");
+    let rows: &[(&str, &str, Want)] = &[
+        // Other spacing and order, redundant parentheses, extra alternatives.
+        ("{$.eventName=StopLogging||$.eventName=StartLogging||$.eventName=DeleteTrail||$.eventName=UpdateTrail||$.eventName=CreateTrail}", t45, Want::Covers),
+        ("{ ((($.eventName = \"CreateTrail\"))) || ($.eventName = UpdateTrail) || (($.eventName = DeleteTrail) || ($.eventName = StartLogging)) || ($.eventName = StopLogging) || ($.eventName = GetTrailStatus) }", t45, Want::Covers),
+        // A missing name.
+        ("{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) }", t45, Want::Not),
+        // An extra narrowing && clause.
+        ("{ (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) && $.awsRegion = us-east-1 }", t45, Want::Not),
+        // && typed for ||.
+        ("{ ($.eventName = CreateTrail) && ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }", t45, Want::Not),
+        // Wildcards.
+        ("{ $.eventName = *Trail* || $.eventName = *Logging }", t45, Want::Covers),
+        ("{ $.eventName = *Trail }", t45, Want::Not),
+        ("{ $.eventName = \"*\" }", t45, Want::Covers),
+        // Case matters.
+        ("{ $.eventName = createtrail || $.eventName = UpdateTrail || $.eventName = DeleteTrail || $.eventName = StartLogging || $.eventName = StopLogging }", t45, Want::Not),
+        // A dropped eventSource conjunct is broader.
+        ("{ ($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion) }", t47, Want::Covers),
+        ("{ $.eventSource = kms.amazonaws.com }", t47, Want::Covers),
+        ("{ $.eventSource = kms.amazonaws.com && $.eventName = DisableKey }", t47, Want::Not),
+        ("{ ($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) && $.readOnly IS FALSE }", t47, Want::Not),
+        // One filter ORing several controls covers each.
+        ("{ ($.eventSource = config.amazonaws.com && ($.eventName = StopConfigurationRecorder || $.eventName = DeleteDeliveryChannel || $.eventName = PutDeliveryChannel || $.eventName = PutConfigurationRecorder)) || $.eventName = CreateNetworkAcl || $.eventName = CreateNetworkAclEntry || $.eventName = DeleteNetworkAcl || $.eventName = DeleteNetworkAclEntry || $.eventName = ReplaceNetworkAclEntry || $.eventName = ReplaceNetworkAclAssociation }", t49, Want::Covers),
+        ("{ ($.eventSource = config.amazonaws.com && ($.eventName = StopConfigurationRecorder || $.eventName = DeleteDeliveryChannel || $.eventName = PutDeliveryChannel || $.eventName = PutConfigurationRecorder)) || $.eventName = CreateNetworkAcl || $.eventName = CreateNetworkAclEntry || $.eventName = DeleteNetworkAcl || $.eventName = DeleteNetworkAclEntry || $.eventName = ReplaceNetworkAclEntry || $.eventName = ReplaceNetworkAclAssociation }", t411, Want::Covers),
+        // The empty pattern and " " cover everything.
+        ("", t43, Want::Covers),
+        ("\" \"", t41, Want::Covers),
+        // ... and nothing but a match-everything pattern covers the empty pattern.
+        ("", "", Want::Covers),
+        (t45, "", Want::Not),
+        ("{ $.eventName = * || $.eventName NOT EXISTS }", "", Want::Not),
+        // Root usage: the three conditions and their variations.
+        ("{ $.userIdentity.type = Root }", t43, Want::Covers),
+        ("{ $.userIdentity.type = Root && $.userIdentity.invokedBy NOT EXISTS }", t43, Want::Covers),
+        ("{ $.userIdentity.type = Root && $.eventType = AwsApiCall }", t43, Want::Not),
+        ("{ $.userIdentity.type = root }", t43, Want::Not),
+        ("{ $.userIdentity.arn = \"*:root\" }", t43, Want::Not),
+        // CIS 4.1: && binds tighter than ||.
+        (cis("unauthorized-api-calls-v1.2"), t41, Want::Covers),
+        (t41, cis("unauthorized-api-calls-v1.2"), Want::Not),
+        ("{ $.errorCode = \"*UnauthorizedOperation\" || $.errorCode = \"AccessDenied*\" }", t41, Want::Covers),
+        ("{ $.errorCode = \"*UnauthorizedOperation\" || $.errorCode = AccessDenied }", t41, Want::Not),
+        ("{ $.errorCode = \"*Operation\" || $.errorCode = \"Access*\" }", t41, Want::Covers),
+        ("{ $.errorCode = \"*Unauthorized*\" || $.errorCode = \"*Denied*\" }", t41, Want::Covers),
+        // Console sign-in without MFA: != on a missing field does not match.
+        ("{ $.eventName = ConsoleLogin && $.additionalEventData.MFAUsed = No }", cis("console-signin-without-mfa"), Want::Not),
+        ("{ $.eventName = ConsoleLogin }", cis("console-signin-without-mfa"), Want::Covers),
+        (cis("console-signin-without-mfa"), cis("console-signin-without-mfa-sso"), Want::Covers),
+        (cis("console-signin-without-mfa-sso"), cis("console-signin-without-mfa"), Want::Not),
+        ("{ $.eventName = ConsoleLogin && $.additionalEventData.MFAUsed NOT EXISTS }", cis("console-signin-without-mfa"), Want::Not),
+        // Selector prefixes: $.additionalEventData itself.
+        ("{ $.eventName = ConsoleLogin && $.additionalEventData NOT EXISTS }", cis("console-signin-without-mfa"), Want::Not),
+        // Text patterns on the customer side.
+        ("CreateTrail", "{ $.eventName = CreateTrail }", Want::Covers),
+        ("\"eventName\"", t45, Want::Covers),
+        ("Trail", t45, Want::Not),
+        ("-CreateTrail", "{ $.eventName = CreateTrail }", Want::Not),
+        // Regexes: a found counterexample is still a sound answer; otherwise Unknown.
+        ("{ $.eventName = %Trail$% }", t45, Want::Not),
+        ("{ $.eventName = %Trail|Logging% }", t45, Want::Unknown),
+        // Numbers and booleans.
+        ("{ $.n > 5 }", "{ $.n > 6 }", Want::Covers),
+        ("{ $.n > 6 }", "{ $.n > 5 }", Want::Not),
+        ("{ $.n >= 5 || $.n < 5 }", "{ $.n = 3 }", Want::Covers),
+        ("{ $.n != 5 }", "{ $.n > 5 }", Want::Covers),
+        ("{ $.ok IS TRUE }", "{ $.ok = true }", Want::Covers),
+        ("{ $.ok IS TRUE }", "{ $.ok != false }", Want::Not),
+        // Arrays and prefixes.
+        ("{ $.a[1] = x }", "{ $.a[1] = x && $.a[0] = y }", Want::Covers),
+        ("{ $.a[0] = y }", "{ $.a[1] = x }", Want::Not),
+        ("{ $.a[0] = * || $.a[0] IS NULL || $.a[0] != x }", "{ $.a[1] = x }", Want::Not),
+        ("{ $.a.b = 1 }", "{ $.a IS NULL }", Want::Not),
+        ("{ $.a != 1 }", "{ $.a.b = 1 }", Want::Not),
+        ("{ $.a NOT EXISTS }", "{ $.a.b NOT EXISTS }", Want::Not),
+        ("{ $.a.b NOT EXISTS }", "{ $.a NOT EXISTS }", Want::Covers),
+        // Unsatisfiable required pattern is covered by anything.
+        ("{ $.x = 1 }", "{ $.a = 1 && $.a = 2 }", Want::Covers),
+    ];
+    for (c, r, want) in rows {
+        check(c, r, *want);
+    }
+}
