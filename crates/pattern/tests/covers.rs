@@ -20,10 +20,26 @@ fn check(customer: &str, required: &str, want: Want) {
     match (&got, want) {
         (Coverage::Covers, Want::Covers) | (Coverage::Unknown { .. }, Want::Unknown) => {}
         (Coverage::DoesNotCover { counterexample }, Want::Not) => {
-            assert!(r.matches(counterexample), "required misses {counterexample}");
-            assert!(!c.matches(counterexample), "customer matches {counterexample}");
-            for key in ["eventVersion", "eventTime", "awsRegion", "requestID", "eventID", "recipientAccountId"] {
-                assert!(counterexample.get(key).is_some(), "counterexample lacks {key}: {counterexample}");
+            assert!(
+                r.matches(counterexample),
+                "required misses {counterexample}"
+            );
+            assert!(
+                !c.matches(counterexample),
+                "customer matches {counterexample}"
+            );
+            for key in [
+                "eventVersion",
+                "eventTime",
+                "awsRegion",
+                "requestID",
+                "eventID",
+                "recipientAccountId",
+            ] {
+                assert!(
+                    counterexample.get(key).is_some(),
+                    "counterexample lacks {key}: {counterexample}"
+                );
             }
         }
         _ => panic!("covers({customer:?}, {required:?}) = {got:?}, want {want:?}"),
