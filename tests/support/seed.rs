@@ -1,0 +1,452 @@
+//! Seeding helpers: build an account's state through the same SDK calls a user would make.
+//!
+//! Low-level helpers are methods of [`TestAccount`] (`create_trail`, `create_log_group`,
+//! `put_metric_filter`, `create_topic`, `subscribe`, `put_alarm`). [`ChainSpec`] describes a whole
+//! CIS monitoring chain — trail → log group → metric filter → alarm → SNS topic → subscription —
+//! with compliant defaults that a test changes one field at a time, and [`TestAccount::seed_chain`]
+//! creates it.
+
+use super::{TestAccount, DEFAULT_REGION};
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, Tag};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Metric, MetricDataQuery, MetricStat, Statistic,
+};
+use aws_sdk_cloudwatchlogs::types::MetricTransformation;
+use time::OffsetDateTime;
+
+/// Trail tag read by the moto wrapper: GetTrailStatus's `LatestCloudWatchLogsDeliveryTime`.
+pub const DELIVERY_TAG: &str = "trailwatch-test:latest-cw-delivery";
+
+/// A trail to create. [`TrailSpec::new`] is compliant apart from its log group: multi-region,
+/// logging, default event selectors (all management events), delivered a minute ago.
+#[derive(Debug, Clone)]
+pub struct TrailSpec {
+    pub name: String,
+    /// Home region.
+    pub region: String,
+    pub multi_region: bool,
+    pub log_group_arn: Option<String>,
+    /// StartLogging after creating it.
+    pub logging: bool,
+    /// Seconds before now of the last CloudWatch Logs delivery; `None`: never delivered.
+    pub delivered_secs_ago: Option<i64>,
+    pub selectors: Selectors,
+}
+
+/// The event selectors a trail gets.
+#[derive(Debug, Clone)]
+pub enum Selectors {
+    /// None put: AWS's default (one classic selector, All, management events included).
+    Default,
+    Classic(Vec<EventSelector>),
+    Advanced(Vec<AdvancedEventSelector>),
+}
+
+impl TrailSpec {
+    pub fn new(name: &str) -> TrailSpec {
+        TrailSpec {
+            name: name.to_string(),
+            region: DEFAULT_REGION.to_string(),
+            multi_region: true,
+            log_group_arn: None,
+            logging: true,
+            delivered_secs_ago: Some(60),
+            selectors: Selectors::Default,
+        }
+    }
+
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = region.to_string();
+        self
+    }
+
+    pub fn single_region(mut self) -> Self {
+        self.multi_region = false;
+        self
+    }
+
+    pub fn log_group(mut self, arn: &str) -> Self {
+        self.log_group_arn = Some(arn.to_string());
+        self
+    }
+
+    pub fn not_logging(mut self) -> Self {
+        self.logging = false;
+        self
+    }
+
+    pub fn delivered_secs_ago(mut self, seconds: i64) -> Self {
+        self.delivered_secs_ago = Some(seconds);
+        self
+    }
+
+    pub fn never_delivered(mut self) -> Self {
+        self.delivered_secs_ago = None;
+        self
+    }
+
+    pub fn classic(mut self, selectors: Vec<EventSelector>) -> Self {
+        self.selectors = Selectors::Classic(selectors);
+        self
+    }
+
+    pub fn advanced(mut self, selectors: Vec<AdvancedEventSelector>) -> Self {
+        self.selectors = Selectors::Advanced(selectors);
+        self
+    }
+}
+
+/// Where an alarm names the chain's topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicIn {
+    AlarmActions,
+    OkActions,
+    Nowhere,
+}
+
+/// An alarm to create.
+#[derive(Debug, Clone)]
+pub struct AlarmSpec {
+    pub name: String,
+    pub metric_name: String,
+    pub namespace: String,
+    /// A metric-math alarm (`Metrics`: one MetricStat on the metric and an expression over it)
+    /// instead of a plain one.
+    pub math: bool,
+    pub actions_enabled: bool,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+}
+
+impl AlarmSpec {
+    pub fn new(name: &str, metric_name: &str, namespace: &str) -> AlarmSpec {
+        AlarmSpec {
+            name: name.to_string(),
+            metric_name: metric_name.to_string(),
+            namespace: namespace.to_string(),
+            math: false,
+            actions_enabled: true,
+            alarm_actions: Vec::new(),
+            ok_actions: Vec::new(),
+        }
+    }
+}
+
+/// A subscription to create on the chain's topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionSpec {
+    /// Confirmed email subscription.
+    Confirmed(String),
+    /// Email subscription left PendingConfirmation (the wrapper keeps endpoints containing
+    /// `pending` unconfirmed; this variant's address must contain it).
+    Pending(String),
+}
+
+/// A whole monitoring chain; every field has a compliant default from [`ChainSpec::new`].
+#[derive(Debug, Clone)]
+pub struct ChainSpec {
+    /// The trail; `None`: no trail at all.
+    pub trail: Option<TrailSpec>,
+    /// Point the trail at this chain's log group (otherwise it keeps its own `log_group_arn`).
+    pub trail_sends_here: bool,
+    /// Region of the log group, filter, alarm and topic.
+    pub region: String,
+    pub log_group: String,
+    pub filter_name: String,
+    pub pattern: String,
+    pub metric_name: String,
+    pub namespace: String,
+    /// The alarm; `None`: no alarm. Defaults to a plain alarm on `metric_name`/`namespace`.
+    pub alarm: Option<AlarmSpec>,
+    /// Where the alarm names the topic.
+    pub topic_in: TopicIn,
+    pub topic_name: String,
+    pub subscriptions: Vec<SubscriptionSpec>,
+}
+
+/// What [`TestAccount::seed_chain`] created.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub trail_arn: Option<String>,
+    /// `arn:aws:logs:<region>:<account>:log-group:<name>:*`, as trails name it.
+    pub log_group_arn: String,
+    pub alarm_arn: Option<String>,
+    pub topic_arn: String,
+}
+
+impl ChainSpec {
+    /// A compliant chain in us-east-1 whose names all start with `prefix`.
+    pub fn new(prefix: &str, pattern: &str) -> ChainSpec {
+        let metric_name = format!("{prefix}-metric");
+        let namespace = "CISBenchmark".to_string();
+        ChainSpec {
+            trail: Some(TrailSpec::new(&format!("{prefix}-trail"))),
+            trail_sends_here: true,
+            region: DEFAULT_REGION.to_string(),
+            log_group: format!("CloudTrail/{prefix}"),
+            filter_name: format!("{prefix}-filter"),
+            pattern: pattern.to_string(),
+            alarm: Some(AlarmSpec::new(
+                &format!("{prefix}-alarm"),
+                &metric_name,
+                &namespace,
+            )),
+            metric_name,
+            namespace,
+            topic_in: TopicIn::AlarmActions,
+            topic_name: format!("{prefix}-alerts"),
+            subscriptions: vec![SubscriptionSpec::Confirmed(
+                "security@example.com".to_string(),
+            )],
+        }
+    }
+
+    /// The same chain with its log group, filter, alarm and topic in `region`.
+    pub fn in_region(mut self, region: &str) -> Self {
+        self.region = region.to_string();
+        self
+    }
+}
+
+/// `arn:aws:logs:<region>:<account>:log-group:<name>:*`
+pub fn log_group_arn(account_id: &str, region: &str, name: &str) -> String {
+    format!("arn:aws:logs:{region}:{account_id}:log-group:{name}:*")
+}
+
+impl TestAccount {
+    /// CreateTrail (+ tags), PutEventSelectors, StartLogging as the spec says; returns the ARN.
+    pub async fn create_trail(&self, spec: &TrailSpec) -> String {
+        let client = aws_sdk_cloudtrail::Client::new(&self.sdk_in(&spec.region));
+        let mut create = client
+            .create_trail()
+            .name(&spec.name)
+            .s3_bucket_name(format!("{}-trail-bucket", self.id))
+            .is_multi_region_trail(spec.multi_region);
+        if let Some(arn) = &spec.log_group_arn {
+            create = create
+                .cloud_watch_logs_log_group_arn(arn)
+                .cloud_watch_logs_role_arn(format!(
+                    "arn:aws:iam::{}:role/CloudTrail_CloudWatchLogs_Role",
+                    self.id
+                ));
+        }
+        if let Some(ago) = spec.delivered_secs_ago {
+            let at = OffsetDateTime::now_utc().unix_timestamp() - ago;
+            create = create.tags_list(
+                Tag::builder()
+                    .key(DELIVERY_TAG)
+                    .value(at.to_string())
+                    .build()
+                    .expect("tag"),
+            );
+        }
+        let arn = create
+            .send()
+            .await
+            .expect("cloudtrail:CreateTrail")
+            .trail_arn
+            .expect("TrailARN");
+        match &spec.selectors {
+            Selectors::Default => {}
+            Selectors::Classic(selectors) => {
+                client
+                    .put_event_selectors()
+                    .trail_name(&spec.name)
+                    .set_event_selectors(Some(selectors.clone()))
+                    .send()
+                    .await
+                    .expect("cloudtrail:PutEventSelectors");
+            }
+            Selectors::Advanced(selectors) => {
+                client
+                    .put_event_selectors()
+                    .trail_name(&spec.name)
+                    .set_advanced_event_selectors(Some(selectors.clone()))
+                    .send()
+                    .await
+                    .expect("cloudtrail:PutEventSelectors");
+            }
+        }
+        if spec.logging {
+            client
+                .start_logging()
+                .name(&spec.name)
+                .send()
+                .await
+                .expect("cloudtrail:StartLogging");
+        }
+        arn
+    }
+
+    /// CreateLogGroup; returns the ARN as trails name it (with `:*`).
+    pub async fn create_log_group(&self, region: &str, name: &str) -> String {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk_in(region))
+            .create_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .expect("logs:CreateLogGroup");
+        log_group_arn(&self.id, region, name)
+    }
+
+    /// PutMetricFilter publishing value 1 to `metric_name` in `namespace`.
+    pub async fn put_metric_filter(
+        &self,
+        region: &str,
+        log_group: &str,
+        filter_name: &str,
+        pattern: &str,
+        metric_name: &str,
+        namespace: &str,
+    ) {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk_in(region))
+            .put_metric_filter()
+            .log_group_name(log_group)
+            .filter_name(filter_name)
+            .filter_pattern(pattern)
+            .metric_transformations(
+                MetricTransformation::builder()
+                    .metric_name(metric_name)
+                    .metric_namespace(namespace)
+                    .metric_value("1")
+                    .build()
+                    .expect("metric transformation"),
+            )
+            .send()
+            .await
+            .expect("logs:PutMetricFilter");
+    }
+
+    /// CreateTopic; returns its ARN.
+    pub async fn create_topic(&self, region: &str, name: &str) -> String {
+        aws_sdk_sns::Client::new(&self.sdk_in(region))
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("sns:CreateTopic")
+            .topic_arn
+            .expect("TopicArn")
+    }
+
+    /// Subscribe, in the topic's region.
+    pub async fn subscribe(&self, topic_arn: &str, protocol: &str, endpoint: &str) {
+        let region = topic_arn.split(':').nth(3).expect("topic ARN region");
+        aws_sdk_sns::Client::new(&self.sdk_in(region))
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .send()
+            .await
+            .expect("sns:Subscribe");
+    }
+
+    /// PutMetricAlarm (plain or metric-math); returns the alarm ARN.
+    pub async fn put_alarm(&self, region: &str, spec: &AlarmSpec) -> String {
+        let client = aws_sdk_cloudwatch::Client::new(&self.sdk_in(region));
+        let mut put = client
+            .put_metric_alarm()
+            .alarm_name(&spec.name)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .actions_enabled(spec.actions_enabled)
+            .set_alarm_actions(Some(spec.alarm_actions.clone()))
+            .set_ok_actions(Some(spec.ok_actions.clone()));
+        if spec.math {
+            let metric = Metric::builder()
+                .metric_name(&spec.metric_name)
+                .namespace(&spec.namespace)
+                .build();
+            put = put
+                .metrics(
+                    MetricDataQuery::builder()
+                        .id("m1")
+                        .metric_stat(
+                            MetricStat::builder()
+                                .metric(metric)
+                                .period(300)
+                                .stat("Sum")
+                                .build(),
+                        )
+                        .return_data(false)
+                        .build(),
+                )
+                .metrics(
+                    MetricDataQuery::builder()
+                        .id("e1")
+                        .expression("FILL(m1, 0)")
+                        .return_data(true)
+                        .build(),
+                );
+        } else {
+            put = put
+                .metric_name(&spec.metric_name)
+                .namespace(&spec.namespace)
+                .statistic(Statistic::Sum)
+                .period(300);
+        }
+        put.send().await.expect("cloudwatch:PutMetricAlarm");
+        format!(
+            "arn:aws:cloudwatch:{region}:{}:alarm:{}",
+            self.id, spec.name
+        )
+    }
+
+    /// Creates everything `spec` describes, in dependency order.
+    pub async fn seed_chain(&self, spec: &ChainSpec) -> Seeded {
+        let log_group_arn = self.create_log_group(&spec.region, &spec.log_group).await;
+        let trail_arn = match &spec.trail {
+            Some(trail) => {
+                let mut trail = trail.clone();
+                if spec.trail_sends_here {
+                    trail.log_group_arn = Some(log_group_arn.clone());
+                }
+                Some(self.create_trail(&trail).await)
+            }
+            None => None,
+        };
+        self.put_metric_filter(
+            &spec.region,
+            &spec.log_group,
+            &spec.filter_name,
+            &spec.pattern,
+            &spec.metric_name,
+            &spec.namespace,
+        )
+        .await;
+        let topic_arn = self.create_topic(&spec.region, &spec.topic_name).await;
+        for subscription in &spec.subscriptions {
+            let endpoint = match subscription {
+                SubscriptionSpec::Confirmed(endpoint) => endpoint,
+                SubscriptionSpec::Pending(endpoint) => {
+                    assert!(
+                        endpoint.contains("pending"),
+                        "{endpoint}: must contain 'pending'"
+                    );
+                    endpoint
+                }
+            };
+            self.subscribe(&topic_arn, "email", endpoint).await;
+        }
+        let alarm_arn = match &spec.alarm {
+            Some(alarm) => {
+                let mut alarm = alarm.clone();
+                match spec.topic_in {
+                    TopicIn::AlarmActions => alarm.alarm_actions.push(topic_arn.clone()),
+                    TopicIn::OkActions => alarm.ok_actions.push(topic_arn.clone()),
+                    TopicIn::Nowhere => {}
+                }
+                Some(self.put_alarm(&spec.region, &alarm).await)
+            }
+            None => None,
+        };
+        Seeded {
+            trail_arn,
+            log_group_arn,
+            alarm_arn,
+            topic_arn,
+        }
+    }
+}

@@ -1,0 +1,207 @@
+"""moto's AWS emulator for trailwatch's tests, with the few behaviours stock moto 5.2.5 lacks.
+
+Usage: moto_wrapper.py PORT   (binds 127.0.0.1:PORT; the Rust harness in tests/support starts it)
+
+The server exits when its standard input reaches end of file, so a test process that dies (or
+whose harness lives in a static that is never dropped) takes its server with it.
+
+Every patch below is a measured gap between moto 5.2.5 and AWS that trailwatch's collectors read.
+Test-only controls are spelled so that no real account would carry them by accident:
+
+* Trail tag ``trailwatch-test:latest-cw-delivery`` = epoch seconds: GetTrailStatus answers
+  ``LatestCloudWatchLogsDeliveryTime`` with it. Without the tag there is no delivery time (the honest
+  default: a test that wants "delivered recently" says so). Tag
+  ``trailwatch-test:latest-cw-delivery-error`` = text answers ``LatestCloudWatchLogsDeliveryError``.
+* An SNS subscription whose endpoint contains ``pending`` is listed with SubscriptionArn
+  ``PendingConfirmation`` (stock moto reports every subscription as confirmed).
+
+Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
+"""
+
+import json
+import os
+import sys
+import threading
+
+from moto.account.responses import AccountResponse
+from moto.account import urls as account_urls
+from moto.cloudtrail import models as cloudtrail_models
+from moto.cloudtrail.responses import CloudTrailResponse
+from moto.logs.responses import LogsResponse
+from moto.sns.responses import SNSResponse
+from moto.core.responses import ActionResult
+
+DELIVERY_TAG = "trailwatch-test:latest-cw-delivery"
+DELIVERY_ERROR_TAG = "trailwatch-test:latest-cw-delivery-error"
+
+
+# --- CloudTrail -------------------------------------------------------------------------------
+
+
+def _trail_tags(backend, name):
+    """Tags of the trail named `name` (name or ARN), looked up in its home region's backend."""
+    for trail in backend.describe_trails(include_shadow_trails=True):
+        if name in (trail.trail_name, trail.arn):
+            home = cloudtrail_models.cloudtrail_backends[trail.account_id][trail.region_name]
+            tags = home.tagging_service.list_tags_for_resource(trail.arn)["TagsList"]
+            return {tag["Key"]: tag["Value"] for tag in tags}
+    return {}
+
+
+_stock_get_trail_status = CloudTrailResponse.get_trail_status
+
+
+def get_trail_status(self):
+    # Stock moto never reports LatestCloudWatchLogsDeliveryTime; tests set it with a trail tag.
+    answer = json.loads(_stock_get_trail_status(self))
+    tags = _trail_tags(self.cloudtrail_backend, self._get_param("Name"))
+    if DELIVERY_TAG in tags:
+        answer["LatestCloudWatchLogsDeliveryTime"] = int(tags[DELIVERY_TAG])
+    if DELIVERY_ERROR_TAG in tags:
+        answer["LatestCloudWatchLogsDeliveryError"] = tags[DELIVERY_ERROR_TAG]
+    return json.dumps(answer)
+
+
+CloudTrailResponse.get_trail_status = get_trail_status
+
+
+def get_event_selectors(self):
+    # AWS gives a trail that never had selectors put the default one (all management events,
+    # read and write); stock moto answers none.
+    answer = json.loads(_stock_get_event_selectors(self))
+    if not answer.get("EventSelectors") and not answer.get("AdvancedEventSelectors"):
+        answer["EventSelectors"] = [
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [],
+                "ExcludeManagementEventSources": [],
+            }
+        ]
+    # AWS answers only the kind the trail uses; stock moto returns both keys, one empty.
+    answer = {key: value for key, value in answer.items() if value}
+    return json.dumps(answer)
+
+
+_stock_get_event_selectors = CloudTrailResponse.get_event_selectors
+CloudTrailResponse.get_event_selectors = get_event_selectors
+
+
+def put_event_selectors(self, event_selectors, advanced_event_selectors):
+    # AWS replaces a trail's selectors of either kind; stock moto keeps old advanced selectors
+    # when classic ones are put.
+    self.event_selectors = event_selectors or []
+    self.advanced_event_selectors = advanced_event_selectors or []
+
+
+cloudtrail_models.Trail.put_event_selectors = put_event_selectors
+
+
+def check_bucket_exists(self):
+    # CreateTrail needs an existing S3 bucket in AWS and in moto. trailwatch never reads the
+    # bucket, and creating one would make the Rust tests link aws-sdk-s3 for nothing: accept any.
+    pass
+
+
+cloudtrail_models.Trail.check_bucket_exists = check_bucket_exists
+
+
+# --- CloudWatch Logs --------------------------------------------------------------------------
+
+
+def describe_metric_filters(self):
+    # Stock moto returns every filter at once and echoes the request's nextToken back (a client
+    # that sends one would loop forever). AWS pages at `limit` (default and max 50).
+    answer = json.loads(_stock_describe_metric_filters(self))
+    start = int(self._get_param("nextToken") or 0)
+    limit = int(self._get_param("limit") or 50)
+    filters = answer["metricFilters"]
+    page = {"metricFilters": filters[start : start + limit]}
+    if start + limit < len(filters):
+        page["nextToken"] = str(start + limit)
+    return json.dumps(page)
+
+
+_stock_describe_metric_filters = LogsResponse.describe_metric_filters
+LogsResponse.describe_metric_filters = describe_metric_filters
+
+
+# --- SNS --------------------------------------------------------------------------------------
+
+
+def list_subscriptions_by_topic(self):
+    # Stock moto reports every subscription confirmed; AWS lists an unconfirmed one with
+    # SubscriptionArn "PendingConfirmation". Endpoints containing "pending" stay unconfirmed.
+    subscriptions, next_token = self.backend.list_subscriptions_by_topic(
+        self._get_param("TopicArn"), next_token=self._get_param("NextToken")
+    )
+    listed = [
+        {
+            "SubscriptionArn": "PendingConfirmation" if "pending" in sub.endpoint else sub.arn,
+            "Owner": sub.owner,
+            "Protocol": sub.protocol,
+            "Endpoint": sub.endpoint,
+            "TopicArn": sub.topic_arn,
+        }
+        for sub in subscriptions
+    ]
+    return ActionResult({"Subscriptions": listed, "NextToken": next_token})
+
+
+SNSResponse.list_subscriptions_by_topic = list_subscriptions_by_topic
+
+
+# --- Account ----------------------------------------------------------------------------------
+
+# What ListRegions answers for every account: the regions enabled by default in the aws
+# partition, one opted-in region, and opt-in regions left disabled.
+REGIONS = [
+    (region, "ENABLED_BY_DEFAULT")
+    for region in [
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+        "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
+        "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    ]
+] + [
+    ("eu-south-1", "ENABLED"),
+    ("af-south-1", "DISABLED"),
+    ("ap-east-1", "DISABLED"),
+    ("me-south-1", "DISABLED"),
+]
+
+
+def list_regions(self):
+    # Stock moto has no account:ListRegions (rest-json POST /listRegions).
+    wanted = self._get_param("RegionOptStatusContains") or [status for _, status in REGIONS]
+    regions = [
+        {"RegionName": name, "RegionOptStatus": status}
+        for name, status in REGIONS
+        if status in wanted
+    ]
+    start = int(self._get_param("NextToken") or 0)
+    limit = int(self._get_param("MaxResults") or 50)
+    page = {"Regions": regions[start : start + limit]}
+    if start + limit < len(regions):
+        page["NextToken"] = str(start + limit)
+    return ActionResult(page)
+
+
+AccountResponse.list_regions = list_regions
+account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
+
+
+def exit_when_stdin_closes():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+def main():
+    from moto.server import main as moto_main
+
+    port = sys.argv[1]
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    moto_main(["--host", "127.0.0.1", "--port", port])
+
+
+if __name__ == "__main__":
+    main()
