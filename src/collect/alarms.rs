@@ -1,0 +1,184 @@
+//! CloudWatch: the metric alarms of one account and region (DescribeAlarms, every page), kept only
+//! when they read a metric that a collected metric filter publishes.
+//!
+//! A metric is its name and namespace; a metric-math alarm reads every metric of its `MetricStat`
+//! queries. Dimensions are recorded for the evaluator, not used to select here.
+
+use super::clients::Clients;
+use super::errors::read_error;
+use crate::snapshot::{Alarm, AlarmMetric, ReadError};
+use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
+use std::collections::HashSet;
+
+/// A metric as (name, namespace).
+pub(crate) type MetricKey = (String, String);
+
+/// The alarms in `region` that read any of `metrics`, sorted by name.
+pub(crate) async fn alarms_on(
+    clients: &Clients,
+    region: &str,
+    metrics: &HashSet<MetricKey>,
+) -> Result<Vec<Alarm>, ReadError> {
+    let client = clients.cloudwatch(region);
+    let mut alarms = Vec::new();
+    let mut next_token: Option<String> = None;
+    loop {
+        let page = client
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .set_next_token(next_token.clone())
+            .send()
+            .await
+            .map_err(|error| read_error("cloudwatch:DescribeAlarms", region, None, &error))?;
+        alarms.extend(
+            page.metric_alarms()
+                .iter()
+                .map(alarm)
+                .filter(|alarm| reads_any(alarm, metrics)),
+        );
+        match page.next_token() {
+            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
+                next_token = Some(token.to_string())
+            }
+            _ => break,
+        }
+    }
+    alarms.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(alarms)
+}
+
+/// Whether the alarm reads one of the metrics.
+pub(crate) fn reads_any(alarm: &Alarm, metrics: &HashSet<MetricKey>) -> bool {
+    alarm
+        .metrics
+        .iter()
+        .any(|metric| metrics.contains(&(metric.metric_name.clone(), metric.namespace.clone())))
+}
+
+/// An SDK metric alarm → [`Alarm`], with every metric it reads.
+pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
+    let mut metrics = Vec::new();
+    if let (Some(metric_name), Some(namespace)) = (alarm.metric_name(), alarm.namespace()) {
+        metrics.push(AlarmMetric {
+            metric_name: metric_name.to_string(),
+            namespace: namespace.to_string(),
+            dimension_keys: dimension_keys(alarm.dimensions()),
+        });
+    }
+    for query in alarm.metrics() {
+        let Some(metric) = query.metric_stat().and_then(|stat| stat.metric()) else {
+            continue;
+        };
+        if let (Some(metric_name), Some(namespace)) = (metric.metric_name(), metric.namespace()) {
+            metrics.push(AlarmMetric {
+                metric_name: metric_name.to_string(),
+                namespace: namespace.to_string(),
+                dimension_keys: dimension_keys(metric.dimensions()),
+            });
+        }
+    }
+    Alarm {
+        arn: alarm.alarm_arn().unwrap_or_default().to_string(),
+        name: alarm.alarm_name().unwrap_or_default().to_string(),
+        // AWS's default for an alarm created without the flag.
+        actions_enabled: alarm.actions_enabled().unwrap_or(true),
+        alarm_actions: alarm.alarm_actions().to_vec(),
+        ok_actions: alarm.ok_actions().to_vec(),
+        insufficient_data_actions: alarm.insufficient_data_actions().to_vec(),
+        metrics,
+    }
+}
+
+fn dimension_keys(dimensions: &[aws_sdk_cloudwatch::types::Dimension]) -> Vec<String> {
+    let mut keys: Vec<String> = dimensions
+        .iter()
+        .filter_map(|dimension| dimension.name().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+
+    fn key(name: &str, namespace: &str) -> MetricKey {
+        (name.to_string(), namespace.to_string())
+    }
+
+    #[test]
+    fn maps_a_plain_alarm() {
+        let sdk_alarm = MetricAlarm::builder()
+            .alarm_name("cis-4-5")
+            .alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:cis-4-5")
+            .actions_enabled(false)
+            .alarm_actions("arn:aws:sns:us-east-1:111122223333:alerts")
+            .metric_name("TrailChanges")
+            .namespace("CISBenchmark")
+            .dimensions(Dimension::builder().name("user").value("x").build())
+            .build();
+        let mapped = alarm(&sdk_alarm);
+        assert_eq!(mapped.name, "cis-4-5");
+        assert!(!mapped.actions_enabled);
+        assert_eq!(
+            mapped.alarm_actions,
+            vec!["arn:aws:sns:us-east-1:111122223333:alerts"]
+        );
+        assert_eq!(
+            mapped.metrics,
+            vec![AlarmMetric {
+                metric_name: "TrailChanges".into(),
+                namespace: "CISBenchmark".into(),
+                dimension_keys: vec!["user".into()],
+            }]
+        );
+        assert!(reads_any(
+            &mapped,
+            &HashSet::from([key("TrailChanges", "CISBenchmark")])
+        ));
+        assert!(!reads_any(
+            &mapped,
+            &HashSet::from([key("TrailChanges", "Other")])
+        ));
+    }
+
+    #[test]
+    fn a_metric_math_alarm_reads_each_metric_stat() {
+        let stat = |name: &str| {
+            MetricDataQuery::builder()
+                .id(name.to_lowercase())
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .metric_name(name)
+                                .namespace("CISBenchmark")
+                                .build(),
+                        )
+                        .period(300)
+                        .stat("Sum")
+                        .build(),
+                )
+                .build()
+        };
+        let sdk_alarm = MetricAlarm::builder()
+            .alarm_name("math")
+            .metrics(stat("A"))
+            .metrics(stat("B"))
+            .metrics(MetricDataQuery::builder().id("e").expression("a+b").build())
+            .build();
+        let mapped = alarm(&sdk_alarm);
+        assert!(mapped.actions_enabled);
+        let names: Vec<&str> = mapped
+            .metrics
+            .iter()
+            .map(|m| m.metric_name.as_str())
+            .collect();
+        assert_eq!(names, ["A", "B"]);
+        assert!(reads_any(
+            &mapped,
+            &HashSet::from([key("B", "CISBenchmark")])
+        ));
+    }
+}

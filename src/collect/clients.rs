@@ -1,0 +1,138 @@
+//! SDK clients, built once per service and region, sharing one retry policy and one API-call
+//! counter.
+//!
+//! Every client is configured from the caller's `SdkConfig` (credentials, endpoint override such
+//! as `AWS_ENDPOINT_URL`) with its region replaced, the standard retry mode with more attempts than
+//! the default (the CloudTrail and CloudWatch read APIs throttle at around 10 TPS), and an
+//! interceptor that counts every HTTP request sent — so retries count: the number is what the
+//! account's API rate limits saw.
+
+use aws_config::retry::RetryConfig;
+use aws_config::{Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Attempts per call, throttling retries included (the SDK default is 3).
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Counts the requests sent (each attempt of each call).
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<AtomicU64>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "trailwatch::collect::CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// One client per region for one service.
+struct PerRegion<C>(Mutex<HashMap<String, C>>);
+
+impl<C: Clone> PerRegion<C> {
+    fn new() -> Self {
+        PerRegion(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, region: &str, build: impl FnOnce() -> C) -> C {
+        let mut clients = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(build)
+            .clone()
+    }
+}
+
+/// The clients of one collection.
+pub(crate) struct Clients {
+    sdk: SdkConfig,
+    counter: CallCounter,
+    retry: RetryConfig,
+    cloudtrail: PerRegion<aws_sdk_cloudtrail::Client>,
+    logs: PerRegion<aws_sdk_cloudwatchlogs::Client>,
+    cloudwatch: PerRegion<aws_sdk_cloudwatch::Client>,
+    sns: PerRegion<aws_sdk_sns::Client>,
+}
+
+/// Builds a client of one service for `region` from `$clients`' shared settings.
+macro_rules! build_client {
+    ($clients:expr, $service:ident, $region:expr) => {{
+        let config = $service::config::Builder::from(&$clients.sdk)
+            .region(Region::new($region.to_string()))
+            .retry_config($clients.retry.clone())
+            .interceptor($clients.counter.clone())
+            .build();
+        $service::Client::from_conf(config)
+    }};
+}
+
+impl Clients {
+    pub(crate) fn new(sdk: &SdkConfig) -> Self {
+        Clients {
+            sdk: sdk.clone(),
+            counter: CallCounter::default(),
+            retry: RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+            cloudtrail: PerRegion::new(),
+            logs: PerRegion::new(),
+            cloudwatch: PerRegion::new(),
+            sns: PerRegion::new(),
+        }
+    }
+
+    /// Requests sent so far by every client of this collection.
+    pub(crate) fn api_calls(&self) -> u64 {
+        self.counter.0.load(Ordering::Relaxed)
+    }
+
+    /// The region of the caller's configuration, where global calls (STS, Account) go.
+    pub(crate) fn home_region(&self) -> Option<String> {
+        self.sdk.region().map(|region| region.to_string())
+    }
+
+    pub(crate) fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        build_client!(self, aws_sdk_sts, region)
+    }
+
+    pub(crate) fn account(&self, region: &str) -> aws_sdk_account::Client {
+        build_client!(self, aws_sdk_account, region)
+    }
+
+    pub(crate) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        self.cloudtrail
+            .get(region, || build_client!(self, aws_sdk_cloudtrail, region))
+    }
+
+    pub(crate) fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        self.logs.get(region, || {
+            build_client!(self, aws_sdk_cloudwatchlogs, region)
+        })
+    }
+
+    pub(crate) fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        self.cloudwatch
+            .get(region, || build_client!(self, aws_sdk_cloudwatch, region))
+    }
+
+    pub(crate) fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        self.sns
+            .get(region, || build_client!(self, aws_sdk_sns, region))
+    }
+}
