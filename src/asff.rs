@@ -178,11 +178,7 @@ pub fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> A
     AsffFinding {
         schema_version: SCHEMA_VERSION.to_string(),
         id: finding_id(finding),
-        product_arn: default_product_arn(
-            &finding.partition,
-            &context.region,
-            &finding.account_id,
-        ),
+        product_arn: default_product_arn(&finding.partition, &context.region, &finding.account_id),
         generator_id: generator_id(&finding.control_id),
         aws_account_id: finding.account_id.clone(),
         types: vec![CIS_FINDING_TYPE.to_string()],

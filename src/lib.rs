@@ -7,10 +7,13 @@
 
 pub mod arn;
 pub mod asff;
+pub mod cli;
 pub mod collect;
 pub mod controls;
 pub mod findings;
 pub mod handler;
+pub mod pattern_cli;
 pub mod publish;
+pub mod report;
 pub mod scan;
 pub mod snapshot;

@@ -41,7 +41,10 @@ pub fn select_controls(spec: &str) -> Result<Vec<&'static Control>, String> {
     for id in spec.split(',').map(str::trim).filter(|id| !id.is_empty()) {
         let ids: Vec<&str> = match id {
             "default" => controls::DEFAULT_CONTROLS.to_vec(),
-            "all" => controls::catalog().iter().map(|control| control.id).collect(),
+            "all" => controls::catalog()
+                .iter()
+                .map(|control| control.id)
+                .collect(),
             other => vec![other],
         };
         for id in ids {

@@ -72,7 +72,12 @@ impl Control {
     pub fn related_requirements(&self) -> Vec<String> {
         self.cis
             .iter()
-            .map(|cis| format!("CIS AWS Foundations Benchmark v{}/{}", cis.version, cis.number))
+            .map(|cis| {
+                format!(
+                    "CIS AWS Foundations Benchmark v{}/{}",
+                    cis.version, cis.number
+                )
+            })
             .collect()
     }
 
@@ -98,12 +103,30 @@ pub const DEFAULT_CONTROLS: &[&str] = &[
 macro_rules! monitoring_numbers {
     ($n:literal) => {
         &[
-            CisRef { version: "1.2.0", number: concat!("3.", $n) },
-            CisRef { version: "1.3.0", number: concat!("4.", $n) },
-            CisRef { version: "1.4.0", number: concat!("4.", $n) },
-            CisRef { version: "1.5.0", number: concat!("4.", $n) },
-            CisRef { version: "2.0.0", number: concat!("4.", $n) },
-            CisRef { version: "3.0.0", number: concat!("4.", $n) },
+            CisRef {
+                version: "1.2.0",
+                number: concat!("3.", $n),
+            },
+            CisRef {
+                version: "1.3.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "1.4.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "1.5.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "2.0.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "3.0.0",
+                number: concat!("4.", $n),
+            },
         ]
     };
 }
@@ -200,13 +223,18 @@ mod tests {
     fn ids_are_unique_and_defaults_exist() {
         for (position, control) in CATALOG.iter().enumerate() {
             assert!(
-                CATALOG[..position].iter().all(|other| other.id != control.id),
+                CATALOG[..position]
+                    .iter()
+                    .all(|other| other.id != control.id),
                 "duplicate id {}",
                 control.id
             );
         }
         for id in DEFAULT_CONTROLS {
-            assert!(control(id).is_some(), "default control {id} is not declared");
+            assert!(
+                control(id).is_some(),
+                "default control {id} is not declared"
+            );
         }
     }
 
@@ -223,7 +251,9 @@ mod tests {
 
     #[test]
     fn related_requirements_name_each_benchmark_version() {
-        let requirements = control("cloudtrail-changes").unwrap().related_requirements();
+        let requirements = control("cloudtrail-changes")
+            .unwrap()
+            .related_requirements();
         assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.2.0/3.5".to_string()));
         assert!(requirements.contains(&"CIS AWS Foundations Benchmark v1.4.0/4.5".to_string()));
         let requirements = control("trail-cw-logs").unwrap().related_requirements();

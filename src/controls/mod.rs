@@ -8,9 +8,12 @@
 mod catalog;
 mod chain;
 mod delivery;
+mod evidence;
 mod selectors;
 
-pub use catalog::{catalog, control, Control, Check, CisRef, Severity, DEFAULT_CONTROLS};
+pub use catalog::{
+    catalog, control, Check, CisRef, Control, Monitoring, Severity, DEFAULT_CONTROLS,
+};
 
 use crate::findings::Finding;
 use crate::snapshot::Snapshot;
@@ -28,3 +31,6 @@ pub fn evaluate(snapshot: &Snapshot, controls: &[&Control]) -> Vec<Finding> {
     }
     findings
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,389 @@
+//! Does a trail record the management events a control watches? Classic and advanced selectors.
+//!
+//! CIS asks for a trail that records all management events, read and write (ReadWriteType All).
+//! We decide it semantically, per control: for every event source the control watches and for both
+//! `readOnly` values, some selector must record the management event. Two classic selectors
+//! `ReadOnly` + `WriteOnly` are therefore as good as one `All`; excluding `kms.amazonaws.com` from
+//! management events breaks the KMS control but not the CloudTrail one. Advanced selectors are
+//! evaluated as AWS does: field selectors within a selector are ANDed, selectors are ORed, and a
+//! condition on any field other than `eventCategory`, `readOnly` and `eventSource` narrows what
+//! is recorded in ways we cannot see, so such a selector is not taken as recording everything.
+
+use crate::snapshot::{AdvancedEventSelector, AdvancedFieldSelector, EventSelectors};
+
+/// The properties of a management event that selectors can distinguish.
+struct ManagementEvent<'a> {
+    event_source: &'a str,
+    read_only: bool,
+}
+
+/// `Ok` when every management event (read and write) of every `event_sources` is recorded;
+/// otherwise the reason, as a sentence fragment about the trail.
+pub fn records_management_events(
+    selectors: &EventSelectors,
+    event_sources: &[&str],
+) -> Result<(), String> {
+    if selectors.classic.is_empty() && selectors.advanced.is_empty() {
+        return Err("has no event selectors, so it records no management events".to_string());
+    }
+    let mut missing_kinds: Vec<String> = Vec::new();
+    for event_source in event_sources {
+        for read_only in [false, true] {
+            let event = ManagementEvent {
+                event_source,
+                read_only,
+            };
+            let recorded = if selectors.advanced.is_empty() {
+                selectors
+                    .classic
+                    .iter()
+                    .any(|selector| classic_records(selector, &event))
+            } else {
+                selectors
+                    .advanced
+                    .iter()
+                    .any(|selector| advanced_records(selector, &event))
+            };
+            if !recorded {
+                missing_kinds.push(format!(
+                    "{} management events of {}",
+                    if read_only { "read" } else { "write" },
+                    event_source
+                ));
+            }
+        }
+    }
+    if missing_kinds.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "does not record {} ({} selectors: {})",
+            missing_kinds.join(" or "),
+            if selectors.advanced.is_empty() {
+                "classic"
+            } else {
+                "advanced"
+            },
+            describe(selectors)
+        ))
+    }
+}
+
+fn classic_records(
+    selector: &crate::snapshot::ClassicEventSelector,
+    event: &ManagementEvent,
+) -> bool {
+    let read_write_ok = match selector.read_write_type.as_str() {
+        "All" => true,
+        "ReadOnly" => event.read_only,
+        "WriteOnly" => !event.read_only,
+        _ => false,
+    };
+    selector.include_management_events
+        && read_write_ok
+        && !selector
+            .exclude_management_event_sources
+            .iter()
+            .any(|excluded| excluded == event.event_source)
+}
+
+fn advanced_records(selector: &AdvancedEventSelector, event: &ManagementEvent) -> bool {
+    let mut category_is_management = false;
+    for field_selector in &selector.field_selectors {
+        let value = match field_selector.field.as_str() {
+            "eventCategory" => {
+                category_is_management = true;
+                "Management"
+            }
+            "readOnly" => {
+                if event.read_only {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+            "eventSource" => event.event_source,
+            _ => return false,
+        };
+        if !field_matches(field_selector, value) {
+            return false;
+        }
+    }
+    // Without an eventCategory condition the selector is not a management-event selector (AWS
+    // requires one in every advanced selector).
+    category_is_management
+}
+
+/// AWS semantics of one field selector: its operators are ANDed; values within one are ORed for
+/// the positive operators and must all fail for the negative ones.
+fn field_matches(selector: &AdvancedFieldSelector, value: &str) -> bool {
+    (selector.equals.is_empty() || selector.equals.iter().any(|v| v == value))
+        && (selector.starts_with.is_empty()
+            || selector
+                .starts_with
+                .iter()
+                .any(|p| value.starts_with(p.as_str())))
+        && (selector.ends_with.is_empty()
+            || selector
+                .ends_with
+                .iter()
+                .any(|s| value.ends_with(s.as_str())))
+        && !selector.not_equals.iter().any(|v| v == value)
+        && !selector
+            .not_starts_with
+            .iter()
+            .any(|p| value.starts_with(p.as_str()))
+        && !selector
+            .not_ends_with
+            .iter()
+            .any(|s| value.ends_with(s.as_str()))
+}
+
+/// A short rendering of the selectors for evidence sentences.
+fn describe(selectors: &EventSelectors) -> String {
+    if selectors.advanced.is_empty() {
+        selectors
+            .classic
+            .iter()
+            .map(|selector| {
+                let mut text = format!(
+                    "ReadWriteType {}, IncludeManagementEvents {}",
+                    selector.read_write_type, selector.include_management_events
+                );
+                if !selector.exclude_management_event_sources.is_empty() {
+                    text.push_str(&format!(
+                        ", ExcludeManagementEventSources [{}]",
+                        selector.exclude_management_event_sources.join(", ")
+                    ));
+                }
+                text
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        selectors
+            .advanced
+            .iter()
+            .map(|selector| {
+                selector
+                    .field_selectors
+                    .iter()
+                    .map(describe_field)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn describe_field(selector: &AdvancedFieldSelector) -> String {
+    let operators = [
+        ("Equals", &selector.equals),
+        ("StartsWith", &selector.starts_with),
+        ("EndsWith", &selector.ends_with),
+        ("NotEquals", &selector.not_equals),
+        ("NotStartsWith", &selector.not_starts_with),
+        ("NotEndsWith", &selector.not_ends_with),
+    ];
+    operators
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(operator, values)| format!("{} {operator} [{}]", selector.field, values.join(", ")))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::ClassicEventSelector;
+
+    fn classic(read_write_type: &str, include: bool, exclude: &[&str]) -> ClassicEventSelector {
+        ClassicEventSelector {
+            read_write_type: read_write_type.to_string(),
+            include_management_events: include,
+            exclude_management_event_sources: exclude.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn field(name: &str, build: impl FnOnce(&mut AdvancedFieldSelector)) -> AdvancedFieldSelector {
+        let mut selector = AdvancedFieldSelector {
+            field: name.to_string(),
+            ..Default::default()
+        };
+        build(&mut selector);
+        selector
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn management(extra: Vec<AdvancedFieldSelector>) -> AdvancedEventSelector {
+        let mut field_selectors = vec![field("eventCategory", |f| {
+            f.equals = strings(&["Management"])
+        })];
+        field_selectors.extend(extra);
+        AdvancedEventSelector {
+            name: None,
+            field_selectors,
+        }
+    }
+
+    const CLOUDTRAIL: &[&str] = &["cloudtrail.amazonaws.com"];
+    const KMS: &[&str] = &["kms.amazonaws.com"];
+
+    #[test]
+    fn classic_selectors() {
+        // (selectors, event sources, records everything?)
+        let table: Vec<(Vec<ClassicEventSelector>, &[&str], bool)> = vec![
+            (vec![classic("All", true, &[])], CLOUDTRAIL, true),
+            (vec![classic("WriteOnly", true, &[])], CLOUDTRAIL, false),
+            (vec![classic("ReadOnly", true, &[])], CLOUDTRAIL, false),
+            (
+                vec![
+                    classic("ReadOnly", true, &[]),
+                    classic("WriteOnly", true, &[]),
+                ],
+                CLOUDTRAIL,
+                true,
+            ),
+            (vec![classic("All", false, &[])], CLOUDTRAIL, false),
+            (
+                vec![classic("All", true, &["kms.amazonaws.com"])],
+                KMS,
+                false,
+            ),
+            (
+                vec![classic("All", true, &["kms.amazonaws.com"])],
+                CLOUDTRAIL,
+                true,
+            ),
+            (
+                vec![classic("All", true, &["rdsdata.amazonaws.com"])],
+                KMS,
+                true,
+            ),
+            (vec![], CLOUDTRAIL, false),
+        ];
+        for (classic, sources, expected) in table {
+            let selectors = EventSelectors {
+                classic: classic.clone(),
+                advanced: vec![],
+            };
+            assert_eq!(
+                records_management_events(&selectors, sources).is_ok(),
+                expected,
+                "{classic:?} for {sources:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn advanced_selectors() {
+        let table: Vec<(Vec<AdvancedEventSelector>, &[&str], bool)> = vec![
+            (vec![management(vec![])], CLOUDTRAIL, true),
+            (
+                vec![management(vec![field("readOnly", |f| {
+                    f.equals = strings(&["false"])
+                })])],
+                CLOUDTRAIL,
+                false,
+            ),
+            (
+                vec![
+                    management(vec![field("readOnly", |f| f.equals = strings(&["false"]))]),
+                    management(vec![field("readOnly", |f| f.equals = strings(&["true"]))]),
+                ],
+                CLOUDTRAIL,
+                true,
+            ),
+            (
+                vec![management(vec![field("eventSource", |f| {
+                    f.not_equals = strings(&["kms.amazonaws.com"])
+                })])],
+                KMS,
+                false,
+            ),
+            (
+                vec![management(vec![field("eventSource", |f| {
+                    f.not_equals = strings(&["kms.amazonaws.com"])
+                })])],
+                CLOUDTRAIL,
+                true,
+            ),
+            // Data events only.
+            (
+                vec![AdvancedEventSelector {
+                    name: Some("s3".into()),
+                    field_selectors: vec![
+                        field("eventCategory", |f| f.equals = strings(&["Data"])),
+                        field("resources.type", |f| {
+                            f.equals = strings(&["AWS::S3::Object"])
+                        }),
+                    ],
+                }],
+                CLOUDTRAIL,
+                false,
+            ),
+            // A data-event selector beside a management one does not hurt.
+            (
+                vec![
+                    AdvancedEventSelector {
+                        name: Some("s3".into()),
+                        field_selectors: vec![
+                            field("eventCategory", |f| f.equals = strings(&["Data"])),
+                            field("resources.type", |f| {
+                                f.equals = strings(&["AWS::S3::Object"])
+                            }),
+                        ],
+                    },
+                    management(vec![]),
+                ],
+                CLOUDTRAIL,
+                true,
+            ),
+            // A narrowing condition on a field we cannot see.
+            (
+                vec![management(vec![field("eventName", |f| {
+                    f.equals = strings(&["CreateTrail"])
+                })])],
+                CLOUDTRAIL,
+                false,
+            ),
+            (
+                vec![management(vec![field("eventSource", |f| {
+                    f.starts_with = strings(&["cloudtrail."])
+                })])],
+                CLOUDTRAIL,
+                true,
+            ),
+        ];
+        for (advanced, sources, expected) in table {
+            let selectors = EventSelectors {
+                classic: vec![],
+                advanced: advanced.clone(),
+            };
+            assert_eq!(
+                records_management_events(&selectors, sources).is_ok(),
+                expected,
+                "{advanced:?} for {sources:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reason_names_what_is_missing() {
+        let selectors = EventSelectors {
+            classic: vec![classic("WriteOnly", true, &[])],
+            advanced: vec![],
+        };
+        let reason = records_management_events(&selectors, CLOUDTRAIL).unwrap_err();
+        assert_eq!(
+            reason,
+            "does not record read management events of cloudtrail.amazonaws.com \
+             (classic selectors: ReadWriteType WriteOnly, IncludeManagementEvents true)"
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! Controls over hand-built snapshots: every link of the chain, read failures, and the sentences.
+//!
+//! These cover what the emulator cannot represent (delivery times, pending subscriptions, read
+//! failures of every kind); the emulator tests in `tests/scan_*.rs` cover the same rules through
+//! the real AWS APIs.
+
+use super::*;
+use crate::findings::ComplianceStatus::{self, *};
+use crate::snapshot::*;
+use time::macros::datetime;
+
+const ACCOUNT: &str = "111122223333";
+const LOG_GROUP_ARN: &str = "arn:aws:logs:us-east-1:111122223333:log-group:CloudTrail/main:*";
+const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:111122223333:sec-alerts";
+const CIS_4_5: &str = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }";
+
+fn read_error(operation: &str, kind: ReadErrorKind) -> ReadError {
+    ReadError {
+        operation: operation.to_string(),
+        region: "us-east-1".to_string(),
+        resource: None,
+        kind,
+        code: Some("AccessDeniedException".to_string()),
+        message: "User is not authorized".to_string(),
+    }
+}
+
+fn trail(name: &str) -> Trail {
+    Trail {
+        arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}"),
+        name: name.to_string(),
+        home_region: "us-east-1".to_string(),
+        is_multi_region: true,
+        is_organization_trail: false,
+        log_group_arn: Some(LOG_GROUP_ARN.to_string()),
+        status: Ok(TrailStatus {
+            is_logging: true,
+            latest_cloudwatch_logs_delivery_time: Some(datetime!(2026-11-23 11:00 UTC)),
+            latest_cloudwatch_logs_delivery_error: None,
+        }),
+        event_selectors: Ok(EventSelectors {
+            classic: vec![ClassicEventSelector {
+                read_write_type: "All".to_string(),
+                include_management_events: true,
+                exclude_management_event_sources: vec![],
+            }],
+            advanced: vec![],
+        }),
+    }
+}
+
+fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
+    MetricFilter {
+        name: name.to_string(),
+        pattern: pattern.to_string(),
+        metric_transformations: vec![MetricTransformation {
+            metric_name: metric.to_string(),
+            metric_namespace: "CISBenchmark".to_string(),
+            metric_value: "1".to_string(),
+            dimension_keys: vec![],
+        }],
+    }
+}
+
+fn alarm(name: &str, metric: &str) -> Alarm {
+    Alarm {
+        arn: format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"),
+        name: name.to_string(),
+        actions_enabled: true,
+        alarm_actions: vec![TOPIC_ARN.to_string()],
+        ok_actions: vec![],
+        insufficient_data_actions: vec![],
+        metrics: vec![AlarmMetric {
+            metric_name: metric.to_string(),
+            namespace: "CISBenchmark".to_string(),
+            dimension_keys: vec![],
+        }],
+    }
+}
+
+fn confirmed() -> Subscription {
+    Subscription {
+        subscription_arn: format!("{TOPIC_ARN}:0f6c2a4e-4b9e-4a53-9d6c-2f1b7a0e9c11"),
+        protocol: "email".to_string(),
+        endpoint: "secops@example.com".to_string(),
+    }
+}
+
+/// An account where cloudtrail-changes has a complete chain.
+fn complete() -> Snapshot {
+    Snapshot {
+        format: SNAPSHOT_FORMAT,
+        account_id: ACCOUNT.to_string(),
+        partition: "aws".to_string(),
+        collected_at: datetime!(2026-11-23 12:00 UTC),
+        regions: vec!["us-east-1".to_string()],
+        trails: vec![trail("main")],
+        log_groups: vec![LogGroup {
+            arn: LOG_GROUP_ARN.to_string(),
+            name: "CloudTrail/main".to_string(),
+            region: "us-east-1".to_string(),
+            account_id: ACCOUNT.to_string(),
+            metric_filters: Ok(vec![filter("cis-4-5", CIS_4_5, "CloudTrailChanges")]),
+        }],
+        alarm_sets: vec![AlarmSet {
+            region: "us-east-1".to_string(),
+            account_id: ACCOUNT.to_string(),
+            alarms: Ok(vec![alarm("cis-4-5", "CloudTrailChanges")]),
+        }],
+        topics: vec![Topic {
+            arn: TOPIC_ARN.to_string(),
+            region: "us-east-1".to_string(),
+            account_id: ACCOUNT.to_string(),
+            subscriptions: Ok(vec![confirmed()]),
+        }],
+        read_errors: vec![],
+        api_calls: 7,
+    }
+}
+
+fn filters(snapshot: &mut Snapshot) -> &mut Vec<MetricFilter> {
+    snapshot.log_groups[0].metric_filters.as_mut().unwrap()
+}
+
+fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
+    snapshot.alarm_sets[0].alarms.as_mut().unwrap()
+}
+
+fn evaluate_one(snapshot: &Snapshot, id: &str) -> crate::findings::Finding {
+    let findings = evaluate(snapshot, &[control(id).unwrap()]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    findings.into_iter().next().unwrap()
+}
+
+type Mutation = fn(&mut Snapshot);
+
+/// (case, change to the complete account, expected status, expected sentence)
+const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
+    (
+        "complete chain",
+        |_| {},
+        Passed,
+        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com",
+    ),
+    (
+        "topic with only a pending subscription",
+        |s| {
+            s.topics[0].subscriptions = Ok(vec![Subscription {
+                subscription_arn: "PendingConfirmation".into(),
+                ..confirmed()
+            }])
+        },
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts: topic arn:aws:sns:us-east-1:111122223333:sec-alerts has no confirmed subscription (1 pending confirmation)",
+    ),
+    (
+        "topic with no subscription",
+        |s| s.topics[0].subscriptions = Ok(vec![]),
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts: topic arn:aws:sns:us-east-1:111122223333:sec-alerts has no subscription",
+    ),
+    (
+        "topic deleted",
+        |s| s.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::NotFound)),
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: topic arn:aws:sns:us-east-1:111122223333:sec-alerts does not exist",
+    ),
+    (
+        "subscriptions unreadable",
+        |s| s.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::AccessDenied)),
+        NotAvailable,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: could not read subscriptions of topic arn:aws:sns:us-east-1:111122223333:sec-alerts (sns:ListSubscriptionsByTopic in us-east-1: AccessDeniedException: User is not authorized)",
+    ),
+    (
+        "alarm notifies SNS only on OK",
+        |s| {
+            let alarm = &mut alarms(s)[0];
+            alarm.ok_actions = std::mem::take(&mut alarm.alarm_actions);
+        },
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: alarm cis-4-5 notifies SNS only outside the ALARM state (OK or INSUFFICIENT_DATA actions)",
+    ),
+    (
+        "alarm without SNS action",
+        |s| alarms(s)[0].alarm_actions = vec!["arn:aws:automate:us-east-1:ec2:stop".into()],
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: alarm cis-4-5 has no SNS topic among its alarm actions",
+    ),
+    (
+        "alarm actions disabled",
+        |s| alarms(s)[0].actions_enabled = false,
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5: alarm cis-4-5 has its actions disabled",
+    ),
+    (
+        "alarm on the right name in the wrong namespace",
+        |s| alarms(s)[0].metrics[0].namespace = "LogMetrics".into(),
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5: no alarm watches metric CISBenchmark/CloudTrailChanges (alarm cis-4-5 watches CloudTrailChanges in namespace LogMetrics, not CISBenchmark)",
+    ),
+    (
+        "metric-math alarm using the metric",
+        |s| {
+            alarms(s)[0].metrics = vec![
+                AlarmMetric { metric_name: "Other".into(), namespace: "CISBenchmark".into(), dimension_keys: vec![] },
+                AlarmMetric { metric_name: "CloudTrailChanges".into(), namespace: "CISBenchmark".into(), dimension_keys: vec![] },
+            ]
+        },
+        Passed,
+        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com",
+    ),
+    (
+        "filter publishes with dimensions the alarm does not name",
+        |s| filters(s)[0].metric_transformations[0].dimension_keys = vec!["EventName".into()],
+        Failed,
+        "trail main → log group CloudTrail/main → filter cis-4-5: no alarm watches metric CISBenchmark/CloudTrailChanges (alarm cis-4-5 watches CloudTrailChanges with other dimensions)",
+    ),
+    (
+        "alarms unreadable",
+        |s| s.alarm_sets[0].alarms = Err(read_error("cloudwatch:DescribeAlarms", ReadErrorKind::AccessDenied)),
+        NotAvailable,
+        "trail main → log group CloudTrail/main → filter cis-4-5: could not read alarms in us-east-1 (cloudwatch:DescribeAlarms in us-east-1: AccessDeniedException: User is not authorized)",
+    ),
+    (
+        "no metric filter",
+        |s| filters(s).clear(),
+        Failed,
+        "trail main → log group CloudTrail/main: log group CloudTrail/main has no metric filter",
+    ),
+    (
+        "filters unreadable",
+        |s| s.log_groups[0].metric_filters = Err(read_error("logs:DescribeMetricFilters", ReadErrorKind::Throttled)),
+        NotAvailable,
+        "trail main → log group CloudTrail/main: could not read metric filters of log group CloudTrail/main (logs:DescribeMetricFilters in us-east-1: AccessDeniedException: User is not authorized)",
+    ),
+    (
+        "trail does not send to CloudWatch Logs",
+        |s| s.trails[0].log_group_arn = None,
+        Failed,
+        "trail main does not send its events to CloudWatch Logs",
+    ),
+    (
+        "single-Region trail",
+        |s| s.trails[0].is_multi_region = false,
+        Failed,
+        "trail main is not multi-Region",
+    ),
+    (
+        "trail not logging",
+        |s| s.trails[0].status.as_mut().unwrap().is_logging = false,
+        Failed,
+        "trail main is not logging",
+    ),
+    (
+        "trail status unreadable",
+        |s| s.trails[0].status = Err(read_error("cloudtrail:GetTrailStatus", ReadErrorKind::AccessDenied)),
+        NotAvailable,
+        "could not read trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized)",
+    ),
+    (
+        "write-only trail",
+        |s| s.trails[0].event_selectors.as_mut().unwrap().classic[0].read_write_type = "WriteOnly".into(),
+        Failed,
+        "trail main does not record read management events of cloudtrail.amazonaws.com (classic selectors: ReadWriteType WriteOnly, IncludeManagementEvents true)",
+    ),
+    (
+        "empty account",
+        |s| s.trails.clear(),
+        Failed,
+        "the account has no CloudTrail trail",
+    ),
+    (
+        "trails not listable anywhere",
+        |s| {
+            s.trails.clear();
+            s.read_errors.push(read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied));
+        },
+        NotAvailable,
+        "could not read the account's trails (cloudtrail:DescribeTrails in us-east-1: AccessDeniedException: User is not authorized)",
+    ),
+    (
+        "log group in another account not readable",
+        |s| {
+            s.log_groups[0].metric_filters = Err(ReadError {
+                kind: ReadErrorKind::OtherAccount,
+                code: None,
+                message: "log group belongs to account 999988887777; scan that account (organization mode) to follow it".into(),
+                ..read_error("logs:DescribeMetricFilters", ReadErrorKind::OtherAccount)
+            })
+        },
+        NotAvailable,
+        "trail main → log group CloudTrail/main: could not read metric filters of log group CloudTrail/main (logs:DescribeMetricFilters in us-east-1: log group belongs to account 999988887777; scan that account (organization mode) to follow it)",
+    ),
+];
+
+#[test]
+fn chain_cases() {
+    for (case, mutate, status, sentence) in CHAIN_CASES {
+        let mut snapshot = complete();
+        mutate(&mut snapshot);
+        let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+        assert_eq!(
+            (finding.status, finding.summary.as_str()),
+            (*status, *sentence),
+            "case: {case}"
+        );
+    }
+}
+
+#[test]
+fn evidence_lists_the_chain_and_the_missing_link() {
+    let finding = evaluate_one(&complete(), "cloudtrail-changes");
+    let kinds: Vec<_> = finding
+        .evidence
+        .chain
+        .iter()
+        .map(|l| l.kind.noun())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "trail",
+            "log group",
+            "filter",
+            "alarm",
+            "topic",
+            "subscription"
+        ]
+    );
+    assert_eq!(finding.evidence.missing, None);
+    assert_eq!(finding.resource.id, format!("AWS::::Account:{ACCOUNT}"));
+
+    let mut snapshot = complete();
+    snapshot.topics[0].subscriptions = Ok(vec![]);
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.evidence.chain.len(), 5);
+    assert!(finding
+        .evidence
+        .missing
+        .unwrap()
+        .contains("has no subscription"));
+}
+
+#[test]
+fn filter_that_misses_an_event_gives_a_counterexample() {
+    let mut snapshot = complete();
+    // StopLogging is missing from the customer's filter.
+    filters(&mut snapshot)[0].pattern = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) }".into();
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.status, Failed);
+    assert_eq!(
+        finding.summary,
+        "trail main → log group CloudTrail/main: filter cis-4-5 does not cover the CIS pattern: it misses events such as eventSource=cloudtrail.amazonaws.com eventName=StopLogging"
+    );
+    let event = finding.evidence.counterexample.expect("a counterexample");
+    assert_eq!(event["eventName"], "StopLogging");
+    let required = trailwatch_pattern::parse(CIS_4_5).unwrap();
+    assert!(required.matches(&event));
+}
+
+#[test]
+fn a_covering_filter_beside_a_narrow_one_passes() {
+    let mut snapshot = complete();
+    filters(&mut snapshot).insert(
+        0,
+        filter("narrow", "{ $.eventName = CreateTrail }", "Narrow"),
+    );
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+}
+
+#[test]
+fn second_trail_completes_when_the_first_does_not() {
+    let mut snapshot = complete();
+    let mut broken = trail("regional");
+    broken.is_multi_region = false;
+    snapshot.trails.insert(0, broken);
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.status, Passed);
+    assert_eq!(finding.evidence.chain[0].name, "main");
+}
+
+#[test]
+fn an_unreadable_trail_beside_a_broken_one_is_not_available() {
+    let mut snapshot = complete();
+    snapshot.trails[0].is_multi_region = false;
+    let mut other = trail("other");
+    other.event_selectors = Err(read_error(
+        "cloudtrail:GetEventSelectors",
+        ReadErrorKind::AccessDenied,
+    ));
+    snapshot.trails.push(other);
+    assert_eq!(
+        evaluate_one(&snapshot, "cloudtrail-changes").status,
+        NotAvailable
+    );
+}
+
+#[test]
+fn every_trail_failing_at_the_first_link_is_named() {
+    let mut snapshot = complete();
+    snapshot.trails[0].is_multi_region = false;
+    let mut other = trail("other");
+    other.status.as_mut().unwrap().is_logging = false;
+    snapshot.trails.push(other);
+    assert_eq!(
+        evaluate_one(&snapshot, "cloudtrail-changes").summary,
+        "no trail qualifies: trail main is not multi-Region; trail other is not logging"
+    );
+}
+
+#[test]
+fn excluded_kms_events_break_only_the_kms_control() {
+    let mut snapshot = complete();
+    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+        .exclude_management_event_sources = vec!["kms.amazonaws.com".into()];
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+    let kms = evaluate_one(&snapshot, "kms-cmk-disable-delete");
+    assert_eq!(kms.status, Failed);
+    assert!(
+        kms.summary
+            .contains("does not record write management events of kms.amazonaws.com"),
+        "{}",
+        kms.summary
+    );
+}
+
+#[test]
+fn one_filter_oring_several_controls_covers_each() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) || ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }".into();
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+    assert_eq!(evaluate_one(&snapshot, "nacl-changes").status, Passed);
+    assert_eq!(evaluate_one(&snapshot, "config-changes").status, Failed);
+}
+
+// CIS 3.4: delivery to CloudWatch Logs within 24 hours.
+
+#[test]
+fn delivery_cases() {
+    type Case = (&'static str, Mutation, ComplianceStatus, &'static str);
+    let cases: &[Case] = &[
+        (
+            "recent delivery",
+            |_| {},
+            Passed,
+            "trail main → log group CloudTrail/main: last delivered 2026-11-23T11:00:00Z",
+        ),
+        (
+            "stale delivery",
+            |s| {
+                s.trails[0]
+                    .status
+                    .as_mut()
+                    .unwrap()
+                    .latest_cloudwatch_logs_delivery_time = Some(datetime!(2026-11-21 09:00 UTC))
+            },
+            Failed,
+            "trail main → log group CloudTrail/main: last delivered 2026-11-21T09:00:00Z, 51 hours before the scan (more than 24)",
+        ),
+        (
+            "no delivery, with an error",
+            |s| {
+                let status = s.trails[0].status.as_mut().unwrap();
+                status.latest_cloudwatch_logs_delivery_time = None;
+                status.latest_cloudwatch_logs_delivery_error = Some("AccessDenied".into());
+            },
+            Failed,
+            "trail main → log group CloudTrail/main: no delivery to CloudWatch Logs recorded; last delivery error: AccessDenied",
+        ),
+        (
+            "no log group",
+            |s| s.trails[0].log_group_arn = None,
+            Failed,
+            "trail main does not send its events to CloudWatch Logs",
+        ),
+        (
+            "status unreadable",
+            |s| {
+                s.trails[0].status = Err(read_error(
+                    "cloudtrail:GetTrailStatus",
+                    ReadErrorKind::AccessDenied,
+                ))
+            },
+            NotAvailable,
+            "could not read the status of trail main (cloudtrail:GetTrailStatus in us-east-1: User is not authorized)",
+        ),
+        (
+            "no trail",
+            |s| s.trails.clear(),
+            Failed,
+            "the account has no CloudTrail trail",
+        ),
+    ];
+    for (case, mutate, status, sentence) in cases {
+        let mut snapshot = complete();
+        mutate(&mut snapshot);
+        let finding = evaluate_one(&snapshot, "trail-cw-logs");
+        assert_eq!(
+            (finding.status, finding.summary.as_str()),
+            (*status, *sentence),
+            "case: {case}"
+        );
+    }
+}
+
+#[test]
+fn delivery_gives_one_finding_per_trail() {
+    let mut snapshot = complete();
+    let mut second = trail("second");
+    second.log_group_arn = None;
+    snapshot.trails.push(second);
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    let verdicts: Vec<_> = findings
+        .iter()
+        .map(|f| (f.resource.name.as_str(), f.status))
+        .collect();
+    assert_eq!(verdicts, [("main", Passed), ("second", Failed)]);
+    assert_ne!(findings[0].key(), findings[1].key());
+}
+
+#[test]
+fn unlisted_region_adds_an_account_level_not_available() {
+    let mut snapshot = complete();
+    snapshot.regions.push("eu-west-1".into());
+    snapshot.read_errors.push(ReadError {
+        region: "eu-west-1".into(),
+        ..read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied)
+    });
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    assert_eq!(findings.len(), 2);
+    assert_eq!(findings[1].status, NotAvailable);
+    assert_eq!(findings[1].resource.id, format!("AWS::::Account:{ACCOUNT}"));
+}
+
+#[test]
+fn snapshot_round_trips_through_json() {
+    let mut snapshot = complete();
+    snapshot.topics[0].subscriptions = Err(read_error(
+        "sns:ListSubscriptionsByTopic",
+        ReadErrorKind::Throttled,
+    ));
+    let text = serde_json::to_string_pretty(&snapshot).unwrap();
+    let back: Snapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, snapshot);
+    assert_eq!(
+        evaluate(&back, &[control("cloudtrail-changes").unwrap()]),
+        evaluate(&snapshot, &[control("cloudtrail-changes").unwrap()])
+    );
+}

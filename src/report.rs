@@ -1,0 +1,110 @@
+//! Human-readable renderings: the findings table, the run summary, the controls list.
+
+use crate::controls::Control;
+use crate::findings::{Finding, StatusCounts};
+use crate::publish::PublishReport;
+use crate::snapshot::Snapshot;
+use std::fmt::Write;
+
+/// One line per finding: status, control, resource, evidence sentence.
+pub fn finding_table(findings: &[Finding]) -> String {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.status, &a.control_id, &a.resource.id).cmp(&(b.status, &b.control_id, &b.resource.id))
+    });
+    let control_width = sorted
+        .iter()
+        .map(|finding| finding.control_id.len())
+        .max()
+        .unwrap_or(0)
+        .max("CONTROL".len());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<13} {:<control_width$} {:<28} EVIDENCE",
+        "STATUS", "CONTROL", "RESOURCE"
+    );
+    for finding in sorted {
+        let _ = writeln!(
+            out,
+            "{:<13} {:<control_width$} {:<28} {}",
+            finding.status.as_str(),
+            finding.control_id,
+            format!("{} {}", finding.resource.kind.noun(), finding.resource.name),
+            finding.summary
+        );
+    }
+    out
+}
+
+/// The closing summary of a scan or evaluation.
+pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> String {
+    let counts = StatusCounts::of(findings);
+    let mut text = format!(
+        "trailwatch: account {}: {} finding(s): {} passed, {} failed, {} warning, {} not available; {} trail(s), {} log group(s), {} API call(s), {} read error(s), {seconds:.1}s",
+        snapshot.account_id,
+        findings.len(),
+        counts.passed,
+        counts.failed,
+        counts.warning,
+        counts.not_available,
+        snapshot.trails.len(),
+        snapshot.log_groups.len(),
+        snapshot.api_calls,
+        snapshot.read_errors.len(),
+    );
+    for error in &snapshot.read_errors {
+        let _ = write!(
+            text,
+            "\n  read error: {} in {}: {}",
+            error.operation, error.region, error.message
+        );
+    }
+    text
+}
+
+/// The summary of a publish.
+pub fn publish_summary(report: &PublishReport) -> String {
+    let mut text = format!(
+        "trailwatch: Security Hub{}: {} new, {} updated, {} archived, {} failed ({} batch(es), {} import call(s), {} retried)",
+        if report.dry_run { " (dry run, nothing imported)" } else { "" },
+        report.new,
+        report.updated,
+        if report.dry_run { report.stale } else { report.archived },
+        report.failed.len(),
+        report.batches,
+        report.import_calls,
+        report.retried,
+    );
+    for failed in &report.failed {
+        let _ = write!(
+            text,
+            "\n  failed: {} ({}: {})",
+            failed.id, failed.code, failed.message
+        );
+    }
+    text
+}
+
+/// The controls with their mappings.
+pub fn control_table(controls: &[Control]) -> String {
+    let mut out = String::new();
+    for control in controls {
+        let cis: Vec<String> = control
+            .cis
+            .iter()
+            .map(|cis| format!("v{} {}", cis.version, cis.number))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<24} {:<14} {:<6} {}\n{:<24} CIS {}",
+            control.id,
+            control.security_hub.unwrap_or("-"),
+            control.severity.label(),
+            control.title,
+            "",
+            cis.join(", ")
+        );
+    }
+    out
+}
