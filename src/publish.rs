@@ -26,7 +26,7 @@ use crate::asff::{
 use aws_sdk_securityhub::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_securityhub::types as sdk;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -771,7 +771,7 @@ pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
                     .map(|(key, value)| (key.clone(), value.clone()))
                     .collect()
             })
-            .unwrap_or_else(BTreeMap::new),
+            .unwrap_or_default(),
         record_state: finding
             .record_state()
             .map_or(ACTIVE, |state| state.as_str())
@@ -789,6 +789,7 @@ pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn finding(id: &str, at: &str) -> AsffFinding {
         let mut product_fields = BTreeMap::new();

@@ -1,1 +1,34 @@
-fn main() {}
+//! `trailwatch-lambda`: the Lambda entry point. Thin: JSON logs, the configuration and the AWS
+//! SDK configuration loaded once per cold start, then the runtime loop calling
+//! [`trailwatch::handler::handle`] for each event.
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+use trailwatch::handler::{self, Config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+    let config = Config::from_env().inspect_err(|error| {
+        tracing::error!(error = %error, "cannot start");
+    })?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let (sdk, config) = (&sdk, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler::handle(sdk, config, &event.payload)
+            .await
+            .map_err(|error| Diagnostic {
+                error_type: error.error_type().to_string(),
+                error_message: error.to_string(),
+            })
+    }))
+    .await
+}
