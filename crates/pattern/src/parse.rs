@@ -399,6 +399,15 @@ impl<'p> Parser<'p> {
 
     fn delimited(&mut self) -> Result<Delimited, ParseError> {
         let open = self.next().map(|t| t.span.start).unwrap_or(0);
+        // Every field's name, so that a condition may name a field defined after it.
+        let names: Vec<String> = self
+            .toks
+            .windows(2)
+            .filter_map(|w| match (&w[0].tok, &w[1].tok) {
+                (Tok::LBracket | Tok::Comma, Tok::Word(n)) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
         let mut fields: Vec<Field> = Vec::new();
         let mut conditions = Vec::new();
         loop {
@@ -417,7 +426,7 @@ impl<'p> Parser<'p> {
                     fields.push(Field::Named(w.clone(), t.span));
                     if self.peek().is_some_and(|n| matches!(n.tok, Tok::Op(_))) {
                         let own = fields.len() - 1;
-                        conditions.push(self.delim_or(&fields, Some(own))?);
+                        conditions.push(self.delim_or(&names, Some(own))?);
                     }
                 }
                 Tok::RBracket if fields.is_empty() => {
@@ -447,11 +456,11 @@ impl<'p> Parser<'p> {
         Ok(Delimited { fields, conditions })
     }
 
-    fn delim_or(&mut self, fields: &[Field], own: Option<usize>) -> Result<DelimExpr, ParseError> {
-        let mut items = vec![self.delim_and(fields, own)?];
+    fn delim_or(&mut self, names: &[String], own: Option<usize>) -> Result<DelimExpr, ParseError> {
+        let mut items = vec![self.delim_and(names, own)?];
         while self.peek().is_some_and(|t| t.tok == Tok::OrOr) {
             self.next();
-            items.push(self.delim_and(fields, None)?);
+            items.push(self.delim_and(names, None)?);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -460,11 +469,11 @@ impl<'p> Parser<'p> {
         })
     }
 
-    fn delim_and(&mut self, fields: &[Field], own: Option<usize>) -> Result<DelimExpr, ParseError> {
-        let mut items = vec![self.delim_cmp(fields, own)?];
+    fn delim_and(&mut self, names: &[String], own: Option<usize>) -> Result<DelimExpr, ParseError> {
+        let mut items = vec![self.delim_cmp(names, own)?];
         while self.peek().is_some_and(|t| t.tok == Tok::AndAnd) {
             self.next();
-            items.push(self.delim_cmp(fields, None)?);
+            items.push(self.delim_cmp(names, None)?);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -474,8 +483,8 @@ impl<'p> Parser<'p> {
     }
 
     /// `op value` for the slot's own field, or `name op value` after `&&` / `||`, where
-    /// `name` is a field named so far (the docs are silent; forward references are refused).
-    fn delim_cmp(&mut self, fields: &[Field], own: Option<usize>) -> Result<DelimExpr, ParseError> {
+    /// `name` is any field of the pattern (the docs are silent; we allow any field).
+    fn delim_cmp(&mut self, names: &[String], own: Option<usize>) -> Result<DelimExpr, ParseError> {
         let (field, start) = match own {
             Some(i) => (i, self.peek().map_or(0, |t| t.span.start)),
             None => match self.next() {
@@ -483,9 +492,7 @@ impl<'p> Parser<'p> {
                     tok: Tok::Word(w),
                     span,
                 }) => {
-                    let idx = fields
-                        .iter()
-                        .position(|f| matches!(f, Field::Named(n, _) if *n == w));
+                    let idx = names.iter().position(|n| *n == w && n != "...");
                     match idx {
                         Some(i) => (i, span.start),
                         None => return Err(self.err(span.start, format!("unknown field `{w}`"))),

@@ -221,8 +221,8 @@ impl<'a> Universe<'a> {
                 x = self.nodes[x].parent;
             }
         }
-        for x in 1..n {
-            active[x] |= self.customer_nodes[x];
+        for (a, c) in active.iter_mut().zip(&self.customer_nodes) {
+            *a |= *c;
         }
         // Preorder, then nodes under the conjunction's selectors first (parents stay first).
         let mut pre = Vec::new();

@@ -8,6 +8,7 @@
 //!   pieces of a wildcard value, with the quote on their anchored side) for string equality;
 //! - a term pattern guarantees its required terms (and, when it has optional terms, whatever
 //!   all of them contain), and excludes its excluded terms.
+//!
 //! Otherwise we look for a counterexample and answer `Unknown` if none is found.
 
 use serde_json::Value as Json;
