@@ -57,7 +57,7 @@ fn rejects_with_offsets() {
         (
             "unknown field in a condition",
             "[a = 1 || b = 2 && d > 1, b]",
-            21,
+            19,
         ),
         ("duplicate field", "[a, a]", 4),
         ("missing comma", "[a b]", 3),
