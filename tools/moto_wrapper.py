@@ -14,12 +14,25 @@ Test-only controls are spelled so that no real account would carry them by accid
   ``trailwatch-test:latest-cw-delivery-error`` = text answers ``LatestCloudWatchLogsDeliveryError``.
 * An SNS subscription whose endpoint contains ``pending`` is listed with SubscriptionArn
   ``PendingConfirmation`` (stock moto reports every subscription as confirmed).
+* The Deny statements of an AssumeRole session policy (the ``Policy`` parameter) are enforced:
+  credentials assumed with ``{"Effect": "Deny", "Action": "cloudwatch:DescribeAlarms", …}`` get
+  AccessDenied for that call, as in AWS. (moto's full IAM enforcement is global to the server and
+  would need IAM users in every test's account.)
+* Calls to a region that ListRegions reports DISABLED (af-south-1, ap-east-1, me-south-1) fail with
+  UnrecognizedClientException, as AWS answers for an opt-in region the account has not enabled.
+* Security Hub fault injection: BatchImportFindings reports a finding whose ``Id`` contains
+  ``trailwatch-test-reject-<N>`` in ``FailedFindings`` (ErrorCode ``InvalidInput``) the first N
+  times it is sent, then takes it. Finding ids carry resource ARNs, so a trail named e.g.
+  ``audit-trailwatch-test-reject-99`` makes its CIS 3.4 finding fail (stock moto only rejects a
+  finding without Resources, which trailwatch never sends).
 
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """
 
+import fnmatch
 import json
 import os
+import re
 import sys
 import threading
 
@@ -28,8 +41,11 @@ from moto.account import urls as account_urls
 from moto.cloudtrail import models as cloudtrail_models
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.logs.responses import LogsResponse
+from moto.securityhub import models as securityhub_models
 from moto.sns.responses import SNSResponse
-from moto.core.responses import ActionResult
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+from moto.sts.models import sts_backends
 
 DELIVERY_TAG = "trailwatch-test:latest-cw-delivery"
 DELIVERY_ERROR_TAG = "trailwatch-test:latest-cw-delivery-error"
@@ -151,6 +167,106 @@ def list_subscriptions_by_topic(self):
 SNSResponse.list_subscriptions_by_topic = list_subscriptions_by_topic
 
 
+# --- Security Hub -----------------------------------------------------------------------------
+
+REJECT_MARKER = re.compile(r"trailwatch-test-reject-(\d+)")
+_rejections = {}  # finding Id -> times rejected so far
+_rejections_lock = threading.Lock()
+
+
+def _to_reject(finding):
+    """Whether this import of `finding` is one of the first N its Id asks to be rejected."""
+    finding_id = finding.get("Id", "") if isinstance(finding, dict) else ""
+    marker = REJECT_MARKER.search(finding_id)
+    if not marker:
+        return False
+    with _rejections_lock:
+        done = _rejections.get(finding_id, 0)
+        if done >= int(marker.group(1)):
+            return False
+        _rejections[finding_id] = done + 1
+        return True
+
+
+def batch_import_findings(self, findings):
+    # Fault injection for FailedFindings (see the module's docstring).
+    rejected = [finding for finding in findings if _to_reject(finding)]
+    accepted = [finding for finding in findings if not any(finding is r for r in rejected)]
+    failed_count, success_count, failed = _stock_batch_import_findings(self, accepted)
+    failed = failed + [
+        {
+            "Id": finding["Id"],
+            "ErrorCode": "InvalidInput",
+            "ErrorMessage": "rejected by the test emulator (trailwatch-test-reject-N in the Id)",
+        }
+        for finding in rejected
+    ]
+    return failed_count + len(rejected), success_count, failed
+
+
+_stock_batch_import_findings = securityhub_models.SecurityHubBackend.batch_import_findings
+securityhub_models.SecurityHubBackend.batch_import_findings = batch_import_findings
+
+
+# --- Session policies -------------------------------------------------------------------------
+
+
+class AccessDeniedByPolicy(ServiceException):
+    code = "AccessDenied"
+
+
+def _denied_action(response):
+    """`service:Action` if the request's credentials come from an AssumeRole whose session policy
+    denies it, else None."""
+    access_key = response.get_access_key()
+    action = f"{response.service_name}:{response._get_action()}"
+    for account_id in list(sts_backends.keys()):
+        for backend in list(sts_backends[account_id].values()):
+            role = backend.get_assumed_role_from_access_key(access_key)
+            if role is None or not role.policy:
+                continue
+            statements = json.loads(role.policy).get("Statement", [])
+            for statement in statements if isinstance(statements, list) else [statements]:
+                actions = statement.get("Action", [])
+                actions = actions if isinstance(actions, list) else [actions]
+                if statement.get("Effect") == "Deny" and any(
+                    fnmatch.fnmatch(action.lower(), pattern.lower()) for pattern in actions
+                ):
+                    return action, role
+    return None
+
+
+_stock_call_action = BaseResponse.call_action
+
+
+class UnrecognizedClient(ServiceException):
+    code = "UnrecognizedClientException"
+
+
+def call_action(self):
+    # Stock moto serves every region name; AWS rejects the credentials in a disabled region.
+    if self.region in DISABLED_REGIONS:
+        return self.serialized(
+            ActionResult(UnrecognizedClient("The security token included in the request is invalid."))
+        )
+    # Stock moto ignores session policies unless IAM enforcement is on for the whole server.
+    denied = _denied_action(self)
+    if denied:
+        action, role = denied
+        return self.serialized(
+            ActionResult(
+                AccessDeniedByPolicy(
+                    f"User: {role.arn} is not authorized to perform: {action} "
+                    "with an explicit deny in a session policy"
+                )
+            )
+        )
+    return _stock_call_action(self)
+
+
+BaseResponse.call_action = call_action
+
+
 # --- Account ----------------------------------------------------------------------------------
 
 # What ListRegions answers for every account: the regions enabled by default in the aws
@@ -168,6 +284,7 @@ REGIONS = [
     ("ap-east-1", "DISABLED"),
     ("me-south-1", "DISABLED"),
 ]
+DISABLED_REGIONS = {name for name, status in REGIONS if status == "DISABLED"}
 
 
 def list_regions(self):

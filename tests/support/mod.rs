@@ -31,6 +31,11 @@
 //!   from STS AssumeRole into `arn:aws:iam::<id>:role/…` act as account `<id>`; [`fresh_account`]
 //!   does that with a new id for each call, so tests run in parallel on one server without seeing
 //!   each other's resources.
+//! - [`TestAccount::denying`] gives the same account through credentials whose AssumeRole session
+//!   policy denies some actions (the wrapper enforces such denies): AccessDenied cases.
+//! - A region that the wrapper's ListRegions reports DISABLED (`af-south-1`, `ap-east-1`,
+//!   `me-south-1`) answers every call with UnrecognizedClientException, as a not-enabled opt-in
+//!   region does.
 //! - [`TestAccount::sdk`] is an `aws_config::SdkConfig` (endpoint URL, static credentials, region
 //!   `us-east-1`) to hand to the code under test; [`TestAccount::sdk_in`] gives another region.
 //! - The seeding helpers in [`seed`] (create trail, put event selectors, create log group, put
@@ -43,6 +48,7 @@
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 
+pub mod hub;
 pub mod seed;
 
 pub use seed::{
@@ -138,41 +144,12 @@ impl MotoServer {
 
     /// An SDK configuration for this server with the given credentials and region.
     pub async fn sdk_config(&self, credentials: Credentials, region: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(region.to_string()))
-            .credentials_provider(credentials)
-            .load()
-            .await
+        sdk_config(&self.endpoint, credentials, region).await
     }
 
-    /// Credentials of account `account_id`, by STS AssumeRole into `role/trailwatch-test` there.
+    /// Account `account_id`, by STS AssumeRole into `role/trailwatch-test` there.
     pub async fn account(&self, account_id: &str) -> TestAccount {
-        let bootstrap = self
-            .sdk_config(
-                Credentials::new("test", "test", None, None, "trailwatch-tests"),
-                DEFAULT_REGION,
-            )
-            .await;
-        let assumed = aws_sdk_sts::Client::new(&bootstrap)
-            .assume_role()
-            .role_arn(format!("arn:aws:iam::{account_id}:role/trailwatch-test"))
-            .role_session_name("trailwatch-test")
-            .send()
-            .await
-            .expect("sts:AssumeRole on moto");
-        let credentials = assumed.credentials().expect("AssumeRole credentials");
-        let credentials = Credentials::new(
-            credentials.access_key_id(),
-            credentials.secret_access_key(),
-            Some(credentials.session_token().to_string()),
-            None,
-            "trailwatch-tests",
-        );
-        TestAccount {
-            id: account_id.to_string(),
-            sdk: self.sdk_config(credentials, DEFAULT_REGION).await,
-        }
+        assume(&self.endpoint, account_id, None).await
     }
 
     /// A new account id, never returned before by this process.
@@ -208,15 +185,71 @@ pub struct TestAccount {
     pub id: String,
     /// Endpoint, credentials, region [`DEFAULT_REGION`].
     pub sdk: SdkConfig,
+    endpoint: String,
 }
 
 impl TestAccount {
+    /// The same account through credentials whose session policy denies `actions`
+    /// (`service:Action`, wildcards allowed; the wrapper enforces session-policy denies): for
+    /// AccessDenied cases. Seed with `self`, scan with the result.
+    pub async fn denying(&self, actions: &[&str]) -> TestAccount {
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": actions, "Resource": "*"},
+            ],
+        });
+        assume(&self.endpoint, &self.id, Some(&policy.to_string())).await
+    }
+
     /// The same configuration in another region.
     pub fn sdk_in(&self, region: &str) -> SdkConfig {
         self.sdk
             .to_builder()
             .region(Region::new(region.to_string()))
             .build()
+    }
+}
+
+async fn sdk_config(endpoint: &str, credentials: Credentials, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// STS AssumeRole into `arn:aws:iam::<account_id>:role/trailwatch-test`, optionally with a
+/// session policy; moto then treats the credentials as that account's.
+async fn assume(endpoint: &str, account_id: &str, session_policy: Option<&str>) -> TestAccount {
+    let bootstrap = sdk_config(
+        endpoint,
+        Credentials::new("test", "test", None, None, "trailwatch-tests"),
+        DEFAULT_REGION,
+    )
+    .await;
+    let assumed = aws_sdk_sts::Client::new(&bootstrap)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account_id}:role/trailwatch-test"))
+        .role_session_name("trailwatch-test")
+        .set_policy(session_policy.map(str::to_string))
+        .send()
+        .await
+        .expect("sts:AssumeRole on moto");
+    let credentials = assumed.credentials().expect("AssumeRole credentials");
+    let credentials = Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_string()),
+        None,
+        "trailwatch-tests",
+    );
+    TestAccount {
+        id: account_id.to_string(),
+        sdk: sdk_config(endpoint, credentials, DEFAULT_REGION).await,
+        endpoint: endpoint.to_string(),
     }
 }
 
