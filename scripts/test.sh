@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs the Python test tools (moto's emulator,
+# cfn-lint, cargo-lambda) into ./.venv, then checks formatting and lints, runs every Rust test
+# (unit, property, emulator and Lambda-runtime tests) and lints template.yaml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all --check
+echo "== cargo clippy -D warnings" >&2
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cfn-lint template.yaml" >&2
+cfn-lint template.yaml
+echo "== cargo test" >&2
+cargo test --workspace --all-targets
