@@ -1,0 +1,292 @@
+//! Collection against the emulator: the Snapshot that `trailwatch::collect::collect` reads from
+//! account states built through the real APIs — trails, selectors, filters, alarms, topics, read
+//! errors and the number of API calls.
+
+mod support;
+
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
+use support::{fresh_account, log_group_arn, AlarmSpec, ChainSpec, SubscriptionSpec, TrailSpec};
+use time::{Duration, OffsetDateTime};
+use trailwatch::collect::{collect, CollectPlan};
+use trailwatch::snapshot::{ClassicEventSelector, ReadErrorKind};
+
+fn plan(regions: &[&str]) -> CollectPlan {
+    CollectPlan {
+        regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+    }
+}
+
+#[tokio::test]
+async fn collects_a_whole_chain_across_regions() {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("full", "{ ($.eventName = CreateTrail) }").in_region("eu-west-1");
+    spec.subscriptions
+        .push(SubscriptionSpec::Pending("pending@example.com".into()));
+    let seeded = account.seed_chain(&spec).await;
+
+    let snapshot = collect(&account.sdk, &plan(&["us-east-1", "eu-west-1"]))
+        .await
+        .unwrap();
+
+    assert_eq!(snapshot.account_id, account.id);
+    assert_eq!(snapshot.partition, "aws");
+    assert_eq!(snapshot.regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(snapshot.read_errors, []);
+
+    // Seen from both regions (home and shadow), kept once.
+    assert_eq!(snapshot.trails.len(), 1);
+    let trail = &snapshot.trails[0];
+    assert_eq!(Some(&trail.arn), seeded.trail_arn.as_ref());
+    assert_eq!(trail.name, "full-trail");
+    assert_eq!(trail.home_region, "us-east-1");
+    assert!(trail.is_multi_region && !trail.is_organization_trail);
+    assert_eq!(trail.log_group_arn.as_ref(), Some(&seeded.log_group_arn));
+    let status = trail.status.as_ref().unwrap();
+    assert!(status.is_logging);
+    let delivered = status.latest_cloudwatch_logs_delivery_time.unwrap();
+    let age = OffsetDateTime::now_utc() - delivered;
+    assert!(
+        age > Duration::seconds(30) && age < Duration::seconds(600),
+        "{age}"
+    );
+    assert_eq!(
+        trail.event_selectors.as_ref().unwrap().classic,
+        [ClassicEventSelector {
+            read_write_type: "All".into(),
+            include_management_events: true,
+            exclude_management_event_sources: vec![],
+        }]
+    );
+
+    assert_eq!(snapshot.log_groups.len(), 1);
+    let group = &snapshot.log_groups[0];
+    assert_eq!(
+        (
+            group.name.as_str(),
+            group.region.as_str(),
+            group.account_id.as_str()
+        ),
+        ("CloudTrail/full", "eu-west-1", account.id.as_str())
+    );
+    let filters = group.metric_filters.as_ref().unwrap();
+    assert_eq!(filters.len(), 1);
+    assert_eq!(filters[0].name, "full-filter");
+    assert_eq!(filters[0].pattern, "{ ($.eventName = CreateTrail) }");
+    assert_eq!(
+        filters[0].metric_transformations[0].metric_name,
+        "full-metric"
+    );
+    assert_eq!(
+        filters[0].metric_transformations[0].metric_namespace,
+        "CISBenchmark"
+    );
+
+    let alarms = snapshot
+        .alarm_set(&account.id, "eu-west-1")
+        .unwrap()
+        .alarms
+        .as_ref()
+        .unwrap();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(Some(&alarms[0].arn), seeded.alarm_arn.as_ref());
+    assert!(alarms[0].actions_enabled);
+    assert_eq!(alarms[0].alarm_actions, [seeded.topic_arn.clone()]);
+
+    assert_eq!(snapshot.topics.len(), 1);
+    let topic = snapshot.topic(&seeded.topic_arn).unwrap();
+    assert_eq!(topic.region, "eu-west-1");
+    let mut confirmed: Vec<(bool, &str)> = topic
+        .subscriptions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| (s.is_confirmed(), s.endpoint.as_str()))
+        .collect();
+    confirmed.sort();
+    assert_eq!(
+        confirmed,
+        [
+            (false, "pending@example.com"),
+            (true, "security@example.com")
+        ]
+    );
+
+    // GetCallerIdentity, DescribeTrails ×2, GetTrailStatus, GetEventSelectors,
+    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic.
+    assert_eq!(snapshot.api_calls, 8);
+}
+
+#[tokio::test]
+async fn scans_the_enabled_regions_by_default() {
+    let account = fresh_account().await;
+    let snapshot = collect(&account.sdk, &CollectPlan::default())
+        .await
+        .unwrap();
+    assert_eq!(snapshot.regions.len(), 18, "{:?}", snapshot.regions);
+    assert!(
+        snapshot.regions.contains(&"eu-south-1".to_string()),
+        "opted in"
+    );
+    assert!(
+        !snapshot.regions.contains(&"af-south-1".to_string()),
+        "disabled"
+    );
+    assert!(snapshot.trails.is_empty() && snapshot.log_groups.is_empty());
+    assert_eq!(snapshot.read_errors, []);
+    // GetCallerIdentity, ListRegions, DescribeTrails in each region.
+    assert_eq!(snapshot.api_calls, 2 + 18);
+}
+
+#[tokio::test]
+async fn pages_through_filters_and_keeps_only_alarms_on_their_metrics() {
+    let account = fresh_account().await;
+    let group = account
+        .create_log_group("us-east-1", "CloudTrail/many")
+        .await;
+    account
+        .create_trail(&TrailSpec::new("many-trail").log_group(&group))
+        .await;
+    for i in 0..55 {
+        account
+            .put_metric_filter(
+                "us-east-1",
+                "CloudTrail/many",
+                &format!("f{i:02}"),
+                "{ $.eventName = CreateTrail }",
+                &format!("m{i:02}"),
+                "NS",
+            )
+            .await;
+    }
+    let mut math = AlarmSpec::new("math-on-m09", "m09", "NS");
+    math.math = true;
+    for alarm in [
+        AlarmSpec::new("on-m07", "m07", "NS"),
+        math,
+        AlarmSpec::new("wrong-namespace", "m07", "Other"),
+        AlarmSpec::new("unrelated", "CPUUtilization", "AWS/EC2"),
+    ] {
+        account.put_alarm("us-east-1", &alarm).await;
+    }
+
+    let snapshot = collect(&account.sdk, &plan(&["us-east-1"])).await.unwrap();
+
+    let filters = snapshot.log_groups[0].metric_filters.as_ref().unwrap();
+    assert_eq!(filters.len(), 55);
+    let alarms = snapshot.alarm_sets[0].alarms.as_ref().unwrap();
+    let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["math-on-m09", "on-m07"]);
+    assert_eq!(alarms[0].metrics[0].metric_name, "m09");
+    assert!(snapshot.topics.is_empty());
+    // GetCallerIdentity, DescribeTrails, GetTrailStatus, GetEventSelectors,
+    // DescribeMetricFilters ×2 (50 + 5), DescribeAlarms.
+    assert_eq!(snapshot.api_calls, 7);
+}
+
+#[tokio::test]
+async fn shared_log_groups_are_read_once_and_advanced_selectors_are_kept() {
+    let account = fresh_account().await;
+    let group = account
+        .create_log_group("eu-west-1", "CloudTrail/shared")
+        .await;
+    account
+        .create_trail(&TrailSpec::new("global").log_group(&group))
+        .await;
+    let management = AdvancedEventSelector::builder()
+        .name("management")
+        .field_selectors(
+            AdvancedFieldSelector::builder()
+                .field("eventCategory")
+                .equals("Management")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    // The same group, named without CloudTrail's `:*`.
+    account
+        .create_trail(
+            &TrailSpec::new("local")
+                .region("eu-west-1")
+                .single_region()
+                .log_group(group.trim_end_matches(":*"))
+                .advanced(vec![management]),
+        )
+        .await;
+
+    let snapshot = collect(&account.sdk, &plan(&["us-east-1", "eu-west-1"]))
+        .await
+        .unwrap();
+
+    // Sorted by ARN: the eu-west-1 trail first.
+    let names: Vec<&str> = snapshot.trails.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["local", "global"]);
+    let local = &snapshot.trails[0];
+    assert_eq!(local.home_region, "eu-west-1");
+    assert!(!local.is_multi_region);
+    let selectors = local.event_selectors.as_ref().unwrap();
+    assert!(selectors.classic.is_empty());
+    assert_eq!(selectors.advanced[0].name.as_deref(), Some("management"));
+    assert_eq!(
+        selectors.advanced[0].field_selectors[0].equals,
+        ["Management"]
+    );
+    assert_eq!(snapshot.log_groups.len(), 1);
+    assert!(snapshot.log_group(&group).is_some());
+    assert!(snapshot.alarm_sets.is_empty(), "no filters, no alarm reads");
+}
+
+#[tokio::test]
+async fn unreadable_things_are_read_errors_in_place() {
+    let account = fresh_account().await;
+    let foreign = log_group_arn("999988887777", "us-east-1", "CloudTrail/org");
+    account
+        .create_trail(&TrailSpec::new("to-elsewhere").log_group(&foreign))
+        .await;
+
+    let snapshot = collect(&account.sdk, &plan(&["us-east-1", "af-south-1"]))
+        .await
+        .unwrap();
+
+    let group = snapshot.log_group(&foreign).unwrap();
+    let error = group.metric_filters.as_ref().unwrap_err();
+    assert_eq!(error.kind, ReadErrorKind::OtherAccount);
+    assert_eq!(error.resource.as_ref(), Some(&foreign));
+    assert!(error.message.contains("999988887777"), "{}", error.message);
+
+    assert_eq!(snapshot.read_errors.len(), 1);
+    let region = &snapshot.read_errors[0];
+    assert_eq!(region.operation, "cloudtrail:DescribeTrails");
+    assert_eq!(region.region, "af-south-1");
+    assert_eq!(region.kind, ReadErrorKind::RegionUnavailable);
+    assert_eq!(region.code.as_deref(), Some("UnrecognizedClientException"));
+    // GetCallerIdentity, DescribeTrails ×2, GetTrailStatus, GetEventSelectors: nothing is asked
+    // of the other account.
+    assert_eq!(snapshot.api_calls, 5);
+}
+
+#[tokio::test]
+async fn access_denied_is_kept_next_to_what_it_hides() {
+    let account = fresh_account().await;
+    account
+        .seed_chain(&ChainSpec::new("denied", "{ $.eventName = CreateTrail }"))
+        .await;
+    let restricted = account
+        .denying(&["cloudwatch:DescribeAlarms", "cloudtrail:GetEventSelectors"])
+        .await;
+
+    let snapshot = collect(&restricted.sdk, &plan(&["us-east-1"]))
+        .await
+        .unwrap();
+
+    let selectors = snapshot.trails[0].event_selectors.as_ref().unwrap_err();
+    assert_eq!(selectors.kind, ReadErrorKind::AccessDenied);
+    assert_eq!(selectors.operation, "cloudtrail:GetEventSelectors");
+    assert!(snapshot.trails[0].status.is_ok());
+    let alarms = snapshot.alarm_sets[0].alarms.as_ref().unwrap_err();
+    assert_eq!(alarms.kind, ReadErrorKind::AccessDenied);
+    assert_eq!(alarms.code.as_deref(), Some("AccessDenied"));
+    assert!(alarms.message.contains("cloudwatch:DescribeAlarms"));
+    assert!(snapshot.topics.is_empty());
+    assert!(snapshot.log_groups[0].metric_filters.is_ok());
+}
