@@ -133,13 +133,17 @@ impl Explorer<'_> {
         if let Some(best) = best {
             return best;
         }
-        // No filter covers: report the one closest to being useful (the one whose downstream
-        // chain gets furthest), with why it does not cover.
+        // No filter covers: report the one the account most likely meant for this control (it
+        // names values of the CIS pattern), then the one whose downstream chain gets furthest.
+        let required_terms = value_terms(self.monitoring.pattern);
         let closest = rejected
             .iter()
             .map(|(filter, verdict)| {
+                let shared = value_terms(&filter.pattern)
+                    .intersection(&required_terms)
+                    .count();
                 let downstream = self.from_filter(Path::new(vec![]), log_group, filter);
-                (downstream.depth(), *filter, verdict)
+                ((shared > 0, downstream.depth(), shared), *filter, verdict)
             })
             .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)));
         let Some((_, filter, verdict)) = closest else {
@@ -328,6 +332,15 @@ fn watches(alarm: &Alarm, transformation: &MetricTransformation) -> bool {
             && metric.namespace == transformation.metric_namespace
             && same_set(&metric.dimension_keys, &transformation.dimension_keys)
     })
+}
+
+/// The values a pattern names (`CreateTrail`, `kms.amazonaws.com`, `*Trail*`), not its selectors:
+/// only used to rank near misses for the evidence sentence, never to decide coverage.
+fn value_terms(pattern: &str) -> std::collections::BTreeSet<&str> {
+    pattern
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '*' | '$')))
+        .filter(|term| term.len() > 2 && !term.starts_with('$'))
+        .collect()
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {

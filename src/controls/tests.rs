@@ -547,3 +547,19 @@ fn snapshot_round_trips_through_json() {
         evaluate(&snapshot, &[control("cloudtrail-changes").unwrap()])
     );
 }
+
+#[test]
+fn the_near_miss_shown_is_the_filter_meant_for_the_control() {
+    let mut snapshot = complete();
+    let kms = "{ ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) && ($.eventName = ScheduleKeyDeletion)) }";
+    filters(&mut snapshot).push(filter("kms-key-changes", kms, "KmsChanges"));
+    let finding = evaluate_one(&snapshot, "kms-cmk-disable-delete");
+    assert_eq!(finding.status, Failed);
+    assert!(
+        finding.summary.starts_with(
+            "trail main → log group CloudTrail/main: filter kms-key-changes does not cover the CIS pattern (nor does the other filter)"
+        ),
+        "{}",
+        finding.summary
+    );
+}
