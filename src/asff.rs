@@ -245,10 +245,13 @@ fn asff_resource(resource: &ResourceRef, partition: &str) -> AsffResource {
             format!("AWS::::Account:{}", resource.account_id),
         ),
         ResourceKind::Trail => ("AwsCloudTrailTrail", resource.id.clone()),
-        ResourceKind::LogGroup => ("AwsLogsLogGroup", resource.id.clone()),
         ResourceKind::Alarm => ("AwsCloudWatchAlarm", resource.id.clone()),
         ResourceKind::Topic => ("AwsSnsTopic", resource.id.clone()),
-        ResourceKind::MetricFilter | ResourceKind::Subscription => ("Other", resource.id.clone()),
+        // ASFF has no resource type for CloudWatch Logs log groups, metric filters or SNS
+        // subscriptions; "Other" is what the format prescribes for types it does not list.
+        ResourceKind::LogGroup | ResourceKind::MetricFilter | ResourceKind::Subscription => {
+            ("Other", resource.id.clone())
+        }
     };
     AsffResource {
         resource_type: resource_type.to_string(),
@@ -268,4 +271,149 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controls::control;
+    use crate::findings::Evidence;
+
+    fn link(kind: ResourceKind, id: &str, region: &str) -> ResourceRef {
+        ResourceRef {
+            kind,
+            id: id.to_string(),
+            name: id.rsplit([':', '/']).next().unwrap().to_string(),
+            region: region.to_string(),
+            account_id: "111122223333".to_string(),
+        }
+    }
+
+    fn finding(partition: &str, status: ComplianceStatus) -> Finding {
+        Finding {
+            control_id: "cloudtrail-changes".to_string(),
+            account_id: "111122223333".to_string(),
+            partition: partition.to_string(),
+            resource: link(
+                ResourceKind::Account,
+                "AWS::::Account:111122223333",
+                "us-gov-west-1",
+            ),
+            status,
+            summary: "trail t → log group g: filter f does not cover the CIS pattern".to_string(),
+            evidence: Evidence {
+                chain: vec![
+                    link(
+                        ResourceKind::Trail,
+                        &format!("arn:{partition}:cloudtrail:us-gov-west-1:111122223333:trail/t"),
+                        "us-gov-west-1",
+                    ),
+                    link(
+                        ResourceKind::LogGroup,
+                        &format!("arn:{partition}:logs:us-gov-west-1:111122223333:log-group:g"),
+                        "us-gov-west-1",
+                    ),
+                ],
+                missing: Some("filter f does not cover the CIS pattern".to_string()),
+                counterexample: Some(serde_json::json!({"eventName": "StopLogging"})),
+            },
+        }
+    }
+
+    fn context() -> AsffContext {
+        AsffContext {
+            region: "us-gov-west-1".to_string(),
+            observed_at: "2026-11-23T12:00:00Z".to_string(),
+        }
+    }
+
+    #[test]
+    fn fills_the_fields_security_hub_requires() {
+        let control = control("cloudtrail-changes").unwrap();
+        let asff = to_asff(
+            &finding("aws-us-gov", ComplianceStatus::Failed),
+            control,
+            &context(),
+        );
+        assert_eq!(asff.schema_version, "2018-10-08");
+        assert_eq!(
+            asff.product_arn,
+            "arn:aws-us-gov:securityhub:us-gov-west-1:111122223333:product/111122223333/default"
+        );
+        assert_eq!(asff.generator_id, "trailwatch/cloudtrail-changes");
+        assert_eq!(
+            asff.id,
+            "trailwatch/aws-us-gov/111122223333/cloudtrail-changes/AWS::::Account:111122223333"
+        );
+        assert_eq!(asff.types, [CIS_FINDING_TYPE]);
+        assert_eq!(asff.compliance.status, "FAILED");
+        assert_eq!(
+            asff.compliance.security_control_id.as_deref(),
+            Some("CloudWatch.5")
+        );
+        assert!(asff
+            .compliance
+            .related_requirements
+            .contains(&"CIS AWS Foundations Benchmark v1.4.0/4.5".to_string()));
+        assert_eq!(asff.finding_provider_fields.severity.label, "LOW");
+        assert!(asff
+            .description
+            .starts_with("FAILED: trail t → log group g"));
+        let types: Vec<&str> = asff
+            .resources
+            .iter()
+            .map(|r| r.resource_type.as_str())
+            .collect();
+        assert_eq!(types, ["AwsAccount", "AwsCloudTrailTrail", "Other"]);
+        assert!(asff.resources.iter().all(|r| r.partition == "aws-us-gov"));
+        assert_eq!(
+            asff.product_fields["trailwatch/CounterexampleEvent"],
+            r#"{"eventName":"StopLogging"}"#
+        );
+        // ASFF's own field names on the wire.
+        let json = serde_json::to_value(&asff).unwrap();
+        assert!(json["FindingProviderFields"]["Severity"]["Label"].is_string());
+        assert_eq!(json["Resources"][0]["Type"], "AwsAccount");
+    }
+
+    #[test]
+    fn id_depends_only_on_partition_account_control_and_resource() {
+        let control = control("cloudtrail-changes").unwrap();
+        let failed = to_asff(
+            &finding("aws", ComplianceStatus::Failed),
+            control,
+            &context(),
+        );
+        let passed = to_asff(
+            &finding("aws", ComplianceStatus::Passed),
+            control,
+            &AsffContext {
+                observed_at: "2026-11-24T12:00:00Z".to_string(),
+                ..context()
+            },
+        );
+        assert_eq!(failed.id, passed.id);
+        assert_eq!(
+            passed.finding_provider_fields.severity.label,
+            "INFORMATIONAL"
+        );
+        assert_ne!(
+            failed.id,
+            to_asff(
+                &finding("aws-cn", ComplianceStatus::Failed),
+                control,
+                &context()
+            )
+            .id
+        );
+    }
+
+    #[test]
+    fn long_evidence_is_cut_to_what_security_hub_accepts() {
+        let mut long = finding("aws", ComplianceStatus::Failed);
+        long.summary = "é".repeat(3000);
+        let asff = to_asff(&long, control("cloudtrail-changes").unwrap(), &context());
+        assert!(asff.description.len() <= DESCRIPTION_MAX);
+        assert!(asff.compliance.status_reasons[0].description.len() <= STATUS_REASON_MAX);
+    }
 }
