@@ -1,8 +1,11 @@
 //! CloudWatch: the metric alarms of one account and region (DescribeAlarms, every page), kept only
-//! when they read a metric that a collected metric filter publishes.
+//! when they read a metric whose name a collected metric filter publishes.
 //!
-//! A metric is its name and namespace; a metric-math alarm reads every metric of its `MetricStat`
-//! queries. Dimensions are recorded for the evaluator, not used to select here.
+//! A metric-math alarm reads every metric of its `MetricStat` queries. Alarms are kept on the
+//! metric *name* alone: an alarm on the right name in the wrong namespace (or with other
+//! dimensions) is the near miss the evaluator names in its evidence ("alarm X watches M in
+//! namespace Other, not CISBenchmark"); the evaluator, not this filter, requires the namespace and
+//! dimensions to match.
 
 use super::clients::Clients;
 use super::errors::read_error;
@@ -10,14 +13,11 @@ use crate::snapshot::{Alarm, AlarmMetric, ReadError};
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
 use std::collections::HashSet;
 
-/// A metric as (name, namespace).
-pub(crate) type MetricKey = (String, String);
-
-/// The alarms in `region` that read any of `metrics`, sorted by name.
+/// The alarms in `region` that read a metric named one of `metric_names`, sorted by name.
 pub(crate) async fn alarms_on(
     clients: &Clients,
     region: &str,
-    metrics: &HashSet<MetricKey>,
+    metric_names: &HashSet<String>,
 ) -> Result<Vec<Alarm>, ReadError> {
     let client = clients.cloudwatch(region);
     let mut alarms = Vec::new();
@@ -34,7 +34,7 @@ pub(crate) async fn alarms_on(
             page.metric_alarms()
                 .iter()
                 .map(alarm)
-                .filter(|alarm| reads_any(alarm, metrics)),
+                .filter(|alarm| reads_any(alarm, metric_names)),
         );
         match page.next_token() {
             Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
@@ -47,12 +47,12 @@ pub(crate) async fn alarms_on(
     Ok(alarms)
 }
 
-/// Whether the alarm reads one of the metrics.
-pub(crate) fn reads_any(alarm: &Alarm, metrics: &HashSet<MetricKey>) -> bool {
+/// Whether the alarm reads a metric named one of `metric_names` (in any namespace).
+pub(crate) fn reads_any(alarm: &Alarm, metric_names: &HashSet<String>) -> bool {
     alarm
         .metrics
         .iter()
-        .any(|metric| metrics.contains(&(metric.metric_name.clone(), metric.namespace.clone())))
+        .any(|metric| metric_names.contains(&metric.metric_name))
 }
 
 /// An SDK metric alarm → [`Alarm`], with every metric it reads.
@@ -103,8 +103,8 @@ mod tests {
     use super::*;
     use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 
-    fn key(name: &str, namespace: &str) -> MetricKey {
-        (name.to_string(), namespace.to_string())
+    fn names(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|name| name.to_string()).collect()
     }
 
     #[test]
@@ -133,14 +133,9 @@ mod tests {
                 dimension_keys: vec!["user".into()],
             }]
         );
-        assert!(reads_any(
-            &mapped,
-            &HashSet::from([key("TrailChanges", "CISBenchmark")])
-        ));
-        assert!(!reads_any(
-            &mapped,
-            &HashSet::from([key("TrailChanges", "Other")])
-        ));
+        // Whatever the namespace of the filter's metric: a near miss is evidence.
+        assert!(reads_any(&mapped, &names(&["TrailChanges"])));
+        assert!(!reads_any(&mapped, &names(&["OtherMetric"])));
     }
 
     #[test]
@@ -170,15 +165,12 @@ mod tests {
             .build();
         let mapped = alarm(&sdk_alarm);
         assert!(mapped.actions_enabled);
-        let names: Vec<&str> = mapped
+        let read: Vec<&str> = mapped
             .metrics
             .iter()
             .map(|m| m.metric_name.as_str())
             .collect();
-        assert_eq!(names, ["A", "B"]);
-        assert!(reads_any(
-            &mapped,
-            &HashSet::from([key("B", "CISBenchmark")])
-        ));
+        assert_eq!(read, ["A", "B"]);
+        assert!(reads_any(&mapped, &names(&["B"])));
     }
 }

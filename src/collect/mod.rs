@@ -233,8 +233,8 @@ async fn monitoring(
     }
     log_groups.sort_by(|a, b| a.arn.cmp(&b.arn));
 
-    // The metrics the filters publish, per (account, region) where alarms on them would live.
-    let mut metrics: BTreeMap<(String, String), HashSet<alarms::MetricKey>> = BTreeMap::new();
+    // The metric names the filters publish, per (account, region) where alarms on them would live.
+    let mut metrics: BTreeMap<(String, String), HashSet<String>> = BTreeMap::new();
     for group in &log_groups {
         let Ok(filters) = &group.metric_filters else {
             continue;
@@ -243,10 +243,7 @@ async fn monitoring(
             metrics
                 .entry((group.account_id.clone(), group.region.clone()))
                 .or_default()
-                .insert((
-                    transformation.metric_name.clone(),
-                    transformation.metric_namespace.clone(),
-                ));
+                .insert(transformation.metric_name.clone());
         }
     }
 
