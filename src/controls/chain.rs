@@ -155,11 +155,11 @@ impl Explorer<'_> {
             n => format!(" (nor do the {n} other filters)"),
         };
         match verdict {
-            FilterVerdict::Misses(event) => path.broken_with_counterexample(
+            FilterVerdict::Misses { event, customer } => path.broken_with_counterexample(
                 format!(
                     "filter {} does not cover the CIS pattern{others}: it misses events such as {}",
                     filter.name,
-                    evidence::describe_event(event)
+                    evidence::describe_event(event, &[customer, self.required])
                 ),
                 event.clone(),
             ),
@@ -303,7 +303,11 @@ impl Explorer<'_> {
 /// What one filter's pattern does against the CIS pattern.
 enum FilterVerdict {
     Covers,
-    Misses(serde_json::Value),
+    /// `event` is matched by the CIS pattern and missed by `customer`.
+    Misses {
+        event: serde_json::Value,
+        customer: FilterPattern,
+    },
     Undecided(String),
 }
 
@@ -318,7 +322,10 @@ fn filter_coverage(filter: &MetricFilter, required: &FilterPattern) -> FilterVer
         )),
         Ok(customer) => match trailwatch_pattern::covers(&customer, required) {
             Coverage::Covers => FilterVerdict::Covers,
-            Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses(counterexample),
+            Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses {
+                event: counterexample,
+                customer,
+            },
             Coverage::Unknown { reason } => FilterVerdict::Undecided(reason),
         },
     }

@@ -11,6 +11,8 @@ use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, Resourc
 use crate::snapshot::{ReadError, Snapshot};
 use serde_json::Value;
 use std::cmp::Ordering;
+use trailwatch_pattern::ast::{Ast, JsonExpr, Selector, Step};
+use trailwatch_pattern::FilterPattern;
 
 /// How a candidate chain ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,19 +239,65 @@ pub fn account_ref(snapshot: &Snapshot) -> ResourceRef {
     }
 }
 
-/// The fields of a counterexample event that say what it is, for the sentence.
-pub fn describe_event(event: &Value) -> String {
-    let mut parts = Vec::new();
-    for field in ["eventSource", "eventName"] {
-        if let Some(value) = event.get(field) {
-            parts.push(format!("{field}={}", compact(value)));
+/// The fields of a counterexample event that say what it is, for the sentence: `eventSource` and
+/// `eventName`, then every other field either pattern tests (`userIdentity.type=Root`,
+/// `errorCode absent`).
+pub fn describe_event(event: &Value, patterns: &[&FilterPattern]) -> String {
+    let mut fields: Vec<Selector> = ["eventSource", "eventName"]
+        .into_iter()
+        .map(|key| Selector {
+            steps: vec![Step::Key(key.to_string())],
+        })
+        .collect();
+    for pattern in patterns {
+        if let Ast::Json(expr) = pattern.ast() {
+            collect_selectors(expr, &mut fields);
         }
     }
+    let parts: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(position, selector)| {
+            let name = selector.to_text();
+            let name = name.trim_start_matches("$.").to_string();
+            match lookup(event, selector) {
+                Some(value) => Some(format!("{name}={}", compact(value))),
+                // The two leading fields are only shown when the event has them.
+                None if position < 2 => None,
+                None => Some(format!("{name} absent")),
+            }
+        })
+        .collect();
     if parts.is_empty() {
         compact(event)
     } else {
         parts.join(" ")
     }
+}
+
+fn collect_selectors(expr: &JsonExpr, into: &mut Vec<Selector>) {
+    match expr {
+        JsonExpr::And(items, _) | JsonExpr::Or(items, _) => {
+            for item in items {
+                collect_selectors(item, into);
+            }
+        }
+        JsonExpr::Cond(condition) => {
+            if !into.contains(&condition.selector) {
+                into.push(condition.selector.clone());
+            }
+        }
+    }
+}
+
+fn lookup<'a>(event: &'a Value, selector: &Selector) -> Option<&'a Value> {
+    selector
+        .steps
+        .iter()
+        .try_fold(event, |value, step| match step {
+            Step::Key(key) => value.get(key),
+            Step::Index(index) => value.get(index),
+        })
 }
 
 fn compact(value: &Value) -> String {

@@ -563,3 +563,23 @@ fn the_near_miss_shown_is_the_filter_meant_for_the_control() {
         finding.summary
     );
 }
+
+#[test]
+fn a_narrowing_clause_is_named_in_the_sentence() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = format!(
+        "{{ ({}) && $.userIdentity.type = \"Root\" }}",
+        CIS_4_5.trim_start_matches('{').trim_end_matches('}')
+    );
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.status, Failed);
+    let event = finding.evidence.counterexample.clone().unwrap();
+    assert_ne!(event["userIdentity"]["type"], "Root");
+    let customer = trailwatch_pattern::parse(&filters(&mut snapshot)[0].pattern).unwrap();
+    assert!(!customer.matches(&event));
+    assert!(
+        finding.summary.contains("userIdentity.type"),
+        "{}",
+        finding.summary
+    );
+}
