@@ -42,9 +42,34 @@ pub enum Check {
 pub struct Monitoring {
     /// The CIS filter pattern a metric filter must cover.
     pub pattern: &'static str,
-    /// The services whose management events the pattern is about: a trail that excludes one of
-    /// them from its management events cannot feed the filter.
+    /// The services that emit the events the pattern is about (CreateTrail comes only from
+    /// `cloudtrail.amazonaws.com`). A trail that excludes one of them from its management events
+    /// cannot feed the filter, and a filter need not match events no such service emits.
     pub event_sources: &'static [&'static str],
+}
+
+impl Monitoring {
+    /// The events a filter must match: the CIS pattern, restricted to the services that really
+    /// emit them. So `{ $.eventSource = cloudtrail.amazonaws.com && ($.eventName = CreateTrail
+    /// || …) }` covers CIS 4.5 — no CloudTrail record has eventName CreateTrail from another
+    /// service — while a filter that drops an `eventSource` conjunct CIS has still covers too.
+    pub fn scoped_pattern(&self) -> String {
+        let inner = self
+            .pattern
+            .trim()
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+            .filter(|_| !self.event_sources.is_empty());
+        let Some(inner) = inner else {
+            return self.pattern.to_string();
+        };
+        let sources: Vec<String> = self
+            .event_sources
+            .iter()
+            .map(|source| format!("$.eventSource = \"{source}\""))
+            .collect();
+        format!("{{ ({}) && ({}) }}", sources.join(" || "), inner.trim())
+    }
 }
 
 /// Severity label as ASFF spells it.
@@ -245,6 +270,28 @@ mod tests {
                 if let Err(error) = trailwatch_pattern::parse(pattern) {
                     panic!("{}: {error}", control.id);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn scoped_patterns_parse_and_name_the_event_source() {
+        for control in CATALOG {
+            if let Check::Monitoring(monitoring) = &control.check {
+                let scoped = monitoring.scoped_pattern();
+                let parsed = trailwatch_pattern::parse(&scoped)
+                    .unwrap_or_else(|error| panic!("{}: {error}", control.id));
+                assert!(scoped.contains(monitoring.event_sources[0]), "{scoped}");
+                // The scoped pattern is the CIS pattern, narrowed to real events only.
+                let cis = trailwatch_pattern::parse(monitoring.pattern).unwrap();
+                assert!(
+                    matches!(
+                        trailwatch_pattern::covers(&cis, &parsed),
+                        trailwatch_pattern::Coverage::Covers
+                    ),
+                    "{}",
+                    control.id
+                );
             }
         }
     }

@@ -21,7 +21,7 @@ use trailwatch_pattern::{Coverage, FilterPattern};
 
 /// Evaluates one monitoring control over a snapshot.
 pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring) -> Finding {
-    let required = match trailwatch_pattern::parse(monitoring.pattern) {
+    let required = match trailwatch_pattern::parse(&monitoring.scoped_pattern()) {
         Ok(required) => required,
         // The catalog's patterns are parsed in a unit test; this arm guards a bad edit.
         Err(error) => {

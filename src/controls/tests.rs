@@ -583,3 +583,13 @@ fn a_narrowing_clause_is_named_in_the_sentence() {
         finding.summary
     );
 }
+
+#[test]
+fn a_filter_scoped_to_the_emitting_service_covers() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = "{ ($.eventSource = cloudtrail.amazonaws.com) && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+    // Scoped to a service that never emits these events, it covers nothing CIS asks for.
+    filters(&mut snapshot)[0].pattern = "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Failed);
+}
