@@ -561,7 +561,90 @@ async fn two_trails_pass_on_the_complete_one() {
     );
 }
 
+#[tokio::test]
+async fn read_only_plus_write_only_classic_selectors_pass() {
+    let trail = TrailSpec::new("rw-trail").classic(vec![
+        classic(ReadWriteType::ReadOnly, true, &[]),
+        classic(ReadWriteType::WriteOnly, true, &[]),
+    ]);
+    assert_verdict(
+        &verdict_with_trail("rw", CLOUDTRAIL, trail).await,
+        Passed,
+        &complete("rw"),
+    );
+}
+
+#[tokio::test]
+async fn a_topic_in_another_region_is_read_there() {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("farsns", cis_pattern(CLOUDTRAIL));
+    spec.topic_in = TopicIn::Nowhere;
+    account.seed_chain(&spec).await;
+    let topic = account.create_topic("ap-southeast-2", "far-alerts").await;
+    account
+        .subscribe(&topic, "email", "oncall@example.com")
+        .await;
+    let mut alarm = spec.alarm.clone().unwrap();
+    alarm.alarm_actions.push(topic);
+    account.put_alarm("us-east-1", &alarm).await;
+    let finding = verdict(&account, CLOUDTRAIL).await;
+    assert_verdict(
+        &finding,
+        Passed,
+        &format!(
+            "complete chain: {} → alarm farsns-alarm → topic far-alerts → subscription email:oncall@example.com",
+            up_to_filter("farsns")
+        ),
+    );
+    assert_eq!(finding.evidence.chain[4].region, "ap-southeast-2");
+}
+
+#[tokio::test]
+async fn an_alarm_notifying_a_deleted_topic_fails() {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("gone", cis_pattern(CLOUDTRAIL));
+    spec.topic_in = TopicIn::Nowhere;
+    account.seed_chain(&spec).await;
+    let missing = format!("arn:aws:sns:us-east-1:{}:deleted-alerts", account.id);
+    let mut alarm = spec.alarm.clone().unwrap();
+    alarm.alarm_actions.push(missing.clone());
+    account.put_alarm("us-east-1", &alarm).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{} → alarm gone-alarm: topic {missing} does not exist",
+            up_to_filter("gone")
+        ),
+    );
+}
+
 // --- Where the log group is ------------------------------------------------------------------
+
+/// A trail naming a log group that does not exist: nothing can reach an alarm, so FAILED — we
+/// read the answer (ResourceNotFoundException), it is not a read we could not make.
+///
+/// EVALUATOR BUG (left failing on purpose, reported): `chain.rs` `from_log_group` turns every
+/// `Err` of `metric_filters` into NOT_AVAILABLE ("could not read metric filters …"), including
+/// `ReadErrorKind::NotFound`; `from_topic` already treats NotFound as a broken link ("topic … does
+/// not exist"). The log group needs the same arm: "log group CloudTrail/ghost does not exist".
+#[tokio::test]
+async fn a_trail_sending_to_a_log_group_that_does_not_exist_fails() {
+    let account = fresh_account().await;
+    let ghost = support::log_group_arn(&account.id, "us-east-1", "CloudTrail/ghost");
+    account
+        .create_trail(&TrailSpec::new("ghost-trail").log_group(&ghost))
+        .await;
+    let finding = verdict(&account, CLOUDTRAIL).await;
+    assert_eq!(finding.status, Failed, "{finding:#?}");
+    assert!(
+        finding
+            .summary
+            .starts_with("trail ghost-trail → log group CloudTrail/ghost: "),
+        "{}",
+        finding.summary
+    );
+}
 
 #[tokio::test]
 async fn filters_on_a_log_group_no_trail_sends_to_fail() {
@@ -661,7 +744,8 @@ async fn cloudwatch_delivery_recent_stale_missing_and_absent() {
             .delivered_secs_ago(30 * 3600),
         TrailSpec::new("d3-never")
             .log_group(&group)
-            .never_delivered(),
+            .never_delivered()
+            .delivery_error("AccessDenied"),
         TrailSpec::new("d4-no-group"),
     ] {
         account.create_trail(&trail).await;
@@ -701,7 +785,7 @@ async fn cloudwatch_delivery_recent_stale_missing_and_absent() {
     assert_verdict(
         by_trail("d3-never"),
         Failed,
-        "trail d3-never → log group CloudTrail/d: no delivery to CloudWatch Logs recorded",
+        "trail d3-never → log group CloudTrail/d: no delivery to CloudWatch Logs recorded; last delivery error: AccessDenied",
     );
     assert_verdict(
         by_trail("d4-no-group"),

@@ -40,6 +40,7 @@ from moto.account.responses import AccountResponse
 from moto.account import urls as account_urls
 from moto.cloudtrail import models as cloudtrail_models
 from moto.cloudtrail.responses import CloudTrailResponse
+from moto.logs.exceptions import ResourceNotFoundException as LogsResourceNotFound
 from moto.logs.responses import LogsResponse
 from moto.securityhub import models as securityhub_models
 from moto.sns.responses import SNSResponse
@@ -128,6 +129,11 @@ cloudtrail_models.Trail.check_bucket_exists = check_bucket_exists
 def describe_metric_filters(self):
     # Stock moto returns every filter at once and echoes the request's nextToken back (a client
     # that sends one would loop forever). AWS pages at `limit` (default and max 50).
+    # Stock moto also answers an empty list for a log group that does not exist, where AWS
+    # answers ResourceNotFoundException.
+    group = self._get_param("logGroupName")
+    if group is not None and group not in self.logs_backend.groups:
+        raise LogsResourceNotFound()
     answer = json.loads(_stock_describe_metric_filters(self))
     start = int(self._get_param("nextToken") or 0)
     limit = int(self._get_param("limit") or 50)

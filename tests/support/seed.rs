@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 
 /// Trail tag read by the moto wrapper: GetTrailStatus's `LatestCloudWatchLogsDeliveryTime`.
 pub const DELIVERY_TAG: &str = "trailwatch-test:latest-cw-delivery";
+/// Trail tag read by the moto wrapper: GetTrailStatus's `LatestCloudWatchLogsDeliveryError`.
+pub const DELIVERY_ERROR_TAG: &str = "trailwatch-test:latest-cw-delivery-error";
 
 /// A trail to create. [`TrailSpec::new`] is compliant apart from its log group: multi-region,
 /// logging, default event selectors (all management events), delivered a minute ago.
@@ -30,6 +32,8 @@ pub struct TrailSpec {
     pub logging: bool,
     /// Seconds before now of the last CloudWatch Logs delivery; `None`: never delivered.
     pub delivered_secs_ago: Option<i64>,
+    /// GetTrailStatus's `LatestCloudWatchLogsDeliveryError`.
+    pub delivery_error: Option<String>,
     pub selectors: Selectors,
 }
 
@@ -51,6 +55,7 @@ impl TrailSpec {
             log_group_arn: None,
             logging: true,
             delivered_secs_ago: Some(60),
+            delivery_error: None,
             selectors: Selectors::Default,
         }
     }
@@ -82,6 +87,11 @@ impl TrailSpec {
 
     pub fn never_delivered(mut self) -> Self {
         self.delivered_secs_ago = None;
+        self
+    }
+
+    pub fn delivery_error(mut self, error: &str) -> Self {
+        self.delivery_error = Some(error.to_string());
         self
     }
 
@@ -236,6 +246,15 @@ impl TestAccount {
                 Tag::builder()
                     .key(DELIVERY_TAG)
                     .value(at.to_string())
+                    .build()
+                    .expect("tag"),
+            );
+        }
+        if let Some(error) = &spec.delivery_error {
+            create = create.tags_list(
+                Tag::builder()
+                    .key(DELIVERY_ERROR_TAG)
+                    .value(error)
                     .build()
                     .expect("tag"),
             );
