@@ -7,32 +7,12 @@ mod support;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use support::hub::held_findings;
-use support::{fresh_account, ChainSpec, TestAccount, TrailSpec};
+use support::{fresh_account, on_main_stack, ChainSpec, TestAccount, TrailSpec};
 use trailwatch::asff::{self, AsffContext};
 use trailwatch::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use trailwatch::handler::{self, Config, HandlerError, RunSummary};
 use trailwatch::publish::{self, PublishOptions, PublishTarget};
-
-/// Runs a test on a current-thread runtime in a thread with the 8 MB stack of a process's main
-/// thread, where the Lambda binary polls its handler. A test thread's 2 MB are too few for a debug
-/// build of the SDK deserializing GetFindings under the handler's futures.
-fn on_main_stack<F: Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
-    let thread = std::thread::Builder::new()
-        .stack_size(8 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime")
-                .block_on(test())
-        })
-        .expect("test thread");
-    if let Err(panic) = thread.join() {
-        std::panic::resume_unwind(panic);
-    }
-}
 
 /// The configuration the template sets, scanning only the harness's region (fast).
 fn config(dry_run: bool) -> Config {

@@ -50,10 +50,12 @@
 
 pub mod hub;
 pub mod seed;
+pub mod stack;
 
 pub use seed::{
     log_group_arn, AlarmSpec, ChainSpec, Seeded, Selectors, SubscriptionSpec, TopicIn, TrailSpec,
 };
+pub use stack::on_main_stack;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
