@@ -46,7 +46,14 @@ const PIECES: &[&str] = &[
 
 fn near_valid() -> impl Strategy<Value = String> {
     let base = prop::sample::select(common::CIS.iter().map(|(_, _, p)| *p).collect::<Vec<_>>());
-    let edits = prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(PIECES), 0..3usize), 1..6);
+    let edits = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            prop::sample::select(PIECES),
+            0..3usize,
+        ),
+        1..6,
+    );
     (base, edits).prop_map(|(base, edits)| {
         let mut s: Vec<char> = base.chars().collect();
         for (at, piece, kind) in edits {

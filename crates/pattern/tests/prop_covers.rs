@@ -13,14 +13,37 @@ use trailwatch_pattern::{covers, parse, Coverage};
 
 const SELECTORS: &[&str] = &["$.a", "$.a.b", "$.b", "$.c[0]", "$.c[1]", "$.eventName"];
 const VALUES: &[&str] = &[
-    "x", "\"y\"", "x*", "*y", "*x*", "\"*\"", "1", "2", "-1.5", "true", "false", "null",
-    "CreateTrail", "*Trail",
+    "x",
+    "\"y\"",
+    "x*",
+    "*y",
+    "*x*",
+    "\"*\"",
+    "1",
+    "2",
+    "-1.5",
+    "true",
+    "false",
+    "null",
+    "CreateTrail",
+    "*Trail",
 ];
 
 fn atom() -> impl Strategy<Value = String> {
     let sel = prop::sample::select(SELECTORS);
     let val = prop::sample::select(VALUES);
-    let op = prop::sample::select(&["=", "!=", "<", ">=", "IS NULL", "IS TRUE", "IS FALSE", "NOT EXISTS"][..]);
+    let op = prop::sample::select(
+        &[
+            "=",
+            "!=",
+            "<",
+            ">=",
+            "IS NULL",
+            "IS TRUE",
+            "IS FALSE",
+            "NOT EXISTS",
+        ][..],
+    );
     (sel, op, val).prop_map(|(s, o, v)| match o {
         "IS NULL" | "IS TRUE" | "IS FALSE" | "NOT EXISTS" => format!("{s} {o}"),
         "<" | ">=" => {
@@ -34,7 +57,8 @@ fn atom() -> impl Strategy<Value = String> {
 fn expr() -> impl Strategy<Value = String> {
     atom().prop_recursive(3, 12, 3, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 2..4).prop_map(|v| format!("({})", v.join(" && "))),
+            prop::collection::vec(inner.clone(), 2..4)
+                .prop_map(|v| format!("({})", v.join(" && "))),
             prop::collection::vec(inner, 2..4).prop_map(|v| format!("({})", v.join(" || "))),
         ]
     })
@@ -46,10 +70,28 @@ fn pattern() -> impl Strategy<Value = String> {
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop::sample::select(vec![
-        json!("x"), json!("y"), json!("xy"), json!("yx"), json!("xx"), json!(""), json!("x*"),
-        json!("CreateTrail"), json!("UpdateTrail"), json!("Trail"), json!(0), json!(1), json!(1.5),
-        json!(2), json!(3), json!(-1.5), json!(-2), json!(true), json!(false), json!(null),
-        json!({}), json!([]),
+        json!("x"),
+        json!("y"),
+        json!("xy"),
+        json!("yx"),
+        json!("xx"),
+        json!(""),
+        json!("x*"),
+        json!("CreateTrail"),
+        json!("UpdateTrail"),
+        json!("Trail"),
+        json!(0),
+        json!(1),
+        json!(1.5),
+        json!(2),
+        json!(3),
+        json!(-1.5),
+        json!(-2),
+        json!(true),
+        json!(false),
+        json!(null),
+        json!({}),
+        json!([]),
     ])
 }
 
@@ -58,7 +100,15 @@ fn slot() -> impl Strategy<Value = Option<Value>> {
 }
 
 fn event() -> impl Strategy<Value = Value> {
-    (slot(), slot(), slot(), prop::collection::vec(scalar(), 0..3), any::<bool>(), slot(), any::<bool>())
+    (
+        slot(),
+        slot(),
+        slot(),
+        prop::collection::vec(scalar(), 0..3),
+        any::<bool>(),
+        slot(),
+        any::<bool>(),
+    )
         .prop_map(|(a, ab, b, c, a_is_object, name, c_present)| {
             let mut e = serde_json::Map::new();
             if a_is_object {
