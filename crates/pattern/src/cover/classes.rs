@@ -12,7 +12,7 @@
 //! heuristic and the set is marked incomplete, which makes the search answer `Unknown` rather
 //! than `Covers`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value as Json;
 
@@ -85,42 +85,44 @@ pub(crate) fn candidates(tests: &[&Test], keys: bool, indexes: bool) -> Candidat
             strings.push(s);
         }
     };
-    let all_exact = globs.iter().all(|g| g.exact().is_some() || g.text() == "*");
-    if regexes.is_empty() && all_exact {
-        for g in &globs {
-            if let Some(e) = g.exact() {
-                push(e.to_string(), &mut strings);
+    // Exact constants are singleton classes; `*` alone matches every string and splits nothing.
+    let exacts: Vec<&str> = globs.iter().filter_map(|g| g.exact()).collect();
+    let stars: Vec<&Glob> = globs
+        .iter()
+        .copied()
+        .filter(|g| g.exact().is_none() && g.segments().iter().any(|s| !s.is_empty()))
+        .collect();
+    for e in &exacts {
+        push(e.to_string(), &mut strings);
+    }
+    let cells = if regexes.is_empty() {
+        star_cells(&stars, &exacts)
+    } else {
+        None
+    };
+    match cells {
+        Some(reps) => {
+            for r in reps {
+                push(r, &mut strings);
             }
         }
-        push(fresh_string(&strings), &mut strings);
-    } else {
-        match (regexes.is_empty(), glob_classes(&globs)) {
-            (true, Some(reps)) => {
-                for s in reps {
-                    push(s, &mut strings);
+        None => {
+            complete = false;
+            incomplete_reason = Some(if regexes.is_empty() {
+                "the wildcard values on this selector are too many or too long to analyse exhaustively".to_string()
+            } else {
+                "a `%regex%` value cannot be compared exhaustively with the other values on its selector".to_string()
+            });
+            for g in &stars {
+                push(g.segments().concat(), &mut strings);
+                push(g.segments().join("x"), &mut strings);
+            }
+            for r in &regexes {
+                for w in r.witnesses() {
+                    push(w, &mut strings);
                 }
             }
-            (no_regex, reps) => {
-                complete = false;
-                incomplete_reason = Some(if no_regex {
-                    "the wildcard values on one selector are too many or too long to analyse exhaustively".to_string()
-                } else {
-                    "a `%regex%` value cannot be compared exhaustively with the other values on its selector".to_string()
-                });
-                for s in reps.unwrap_or_default() {
-                    push(s, &mut strings);
-                }
-                for g in &globs {
-                    push(g.segments().concat(), &mut strings);
-                    push(g.segments().join("x"), &mut strings);
-                }
-                for r in &regexes {
-                    for w in r.witnesses() {
-                        push(w, &mut strings);
-                    }
-                }
-                push(fresh_string(&strings), &mut strings);
-            }
+            push(fresh_string(&strings), &mut strings);
         }
     }
     let mut values: Vec<Cand> = strings
@@ -218,9 +220,53 @@ impl GlobNfa {
     }
 }
 
-/// Representatives (shortest strings) of every non-empty cell of the globs' Venn diagram, or
-/// `None` when the globs are too long or the product too large.
-fn glob_classes(globs: &[&Glob]) -> Option<Vec<String>> {
+/// One representative, different from every exact constant, of each non-empty class of
+/// strings w.r.t. the star globs minus the exact constants; `None` when that cannot be
+/// established (the globs are too long, the product too large, or a class seems to consist
+/// only of exact constants).
+fn star_cells(stars: &[&Glob], exacts: &[&str]) -> Option<Vec<String>> {
+    if stars.is_empty() {
+        let taken: Vec<String> = exacts.iter().map(|e| e.to_string()).collect();
+        return Some(vec![fresh_string(&taken)]);
+    }
+    let cells = glob_classes(stars)?;
+    let longest = exacts.iter().map(|e| e.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(cells.len());
+    for (accept, w) in cells {
+        let same_cell = |s: &str| stars.iter().zip(&accept).all(|(g, a)| g.matches(s) == *a);
+        if !exacts.contains(&w.as_str()) {
+            out.push(w);
+            continue;
+        }
+        // Pad with a character no glob uses, somewhere it does not change the class; a string
+        // longer than every constant is none of them.
+        let pad: String = std::iter::repeat_n(other_char(stars), longest + 1).collect();
+        let chars: Vec<char> = w.chars().collect();
+        let found = (0..=chars.len()).find_map(|i| {
+            let s: String = chars[..i]
+                .iter()
+                .chain(pad.chars().collect::<Vec<_>>().iter())
+                .chain(chars[i..].iter())
+                .collect();
+            same_cell(&s).then_some(s)
+        });
+        out.push(found?);
+    }
+    Some(out)
+}
+
+/// A character none of the globs contains.
+fn other_char(globs: &[&Glob]) -> char {
+    ['q', 'z', 'x', '0', '~', '_']
+        .into_iter()
+        .chain(('a'..='y').chain('A'..='Z'))
+        .find(|c| !globs.iter().any(|g| g.segments().iter().any(|s| s.contains(*c))))
+        .unwrap_or('\u{1}')
+}
+
+/// The shortest string of every non-empty cell of the globs' Venn diagram, with the cell's
+/// membership vector, or `None` when the globs are too long or the product too large.
+fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
     let mut nfas = Vec::new();
     let mut alphabet: Vec<char> = Vec::new();
     for g in globs {
@@ -236,47 +282,47 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<String>> {
         }
         nfas.push(GlobNfa { pieces });
     }
-    let other = ['q', 'z', 'x', '0', '~', '_']
-        .into_iter()
-        .chain(('a'..='y').chain('A'..='Z'))
-        .find(|c| !alphabet.contains(c))?;
-    alphabet.push(other);
-    alphabet.sort_unstable();
+    alphabet.push(other_char(globs));
+    // States, each with its parent and the character that led to it (paths are rebuilt at the end).
+    let mut states: Vec<(Vec<u128>, usize, char)> = Vec::new();
+    let mut index: HashMap<Vec<u128>, usize> = HashMap::new();
     let start: Vec<u128> = nfas.iter().map(|n| n.close(1)).collect();
-    let mut seen: HashSet<Vec<u128>> = HashSet::new();
-    let mut cells: HashMap<Vec<bool>, String> = HashMap::new();
-    let mut queue = VecDeque::new();
-    seen.insert(start.clone());
-    queue.push_back((start, String::new()));
-    while let Some((state, path)) = queue.pop_front() {
-        let accept: Vec<bool> = nfas
-            .iter()
-            .zip(&state)
-            .map(|(n, s)| n.accepts(*s))
-            .collect();
-        cells.entry(accept).or_insert_with(|| path.clone());
-        if state.iter().all(|s| *s == 0) {
+    index.insert(start.clone(), 0);
+    states.push((start, 0, ' '));
+    let mut cells: HashMap<Vec<bool>, usize> = HashMap::new();
+    let mut queue = VecDeque::from([0usize]);
+    let mut next = Vec::with_capacity(nfas.len());
+    while let Some(i) = queue.pop_front() {
+        let accept: Vec<bool> = nfas.iter().zip(&states[i].0).map(|(n, s)| n.accepts(*s)).collect();
+        cells.entry(accept).or_insert(i);
+        if states[i].0.iter().all(|s| *s == 0) {
             continue;
         }
         for &c in &alphabet {
-            let next: Vec<u128> = nfas
-                .iter()
-                .zip(&state)
-                .map(|(n, s)| n.step(*s, c))
-                .collect();
-            if seen.insert(next.clone()) {
-                if seen.len() > MAX_GLOB_STATES {
+            next.clear();
+            next.extend(nfas.iter().zip(&states[i].0).map(|(n, s)| n.step(*s, c)));
+            if !index.contains_key(&next) {
+                let id = states.len();
+                if id >= MAX_GLOB_STATES {
                     return None;
                 }
-                let mut p = path.clone();
-                p.push(c);
-                queue.push_back((next, p));
+                index.insert(next.clone(), id);
+                states.push((next.clone(), i, c));
+                queue.push_back(id);
             }
         }
     }
-    let mut reps: Vec<String> = cells.into_values().collect();
-    reps.sort();
-    Some(reps)
+    let path = |mut i: usize| {
+        let mut rev = Vec::new();
+        while i != 0 {
+            rev.push(states[i].2);
+            i = states[i].1;
+        }
+        rev.into_iter().rev().collect::<String>()
+    };
+    let mut out: Vec<(Vec<bool>, String)> = cells.into_iter().map(|(a, i)| (a, path(i))).collect();
+    out.sort();
+    Some(out)
 }
 
 #[cfg(test)]
@@ -286,7 +332,7 @@ mod tests {
     fn cells(globs: &[&str]) -> Vec<String> {
         let gs: Vec<Glob> = globs.iter().map(|g| Glob::new(g)).collect();
         let refs: Vec<&Glob> = gs.iter().collect();
-        glob_classes(&refs).unwrap()
+        glob_classes(&refs).unwrap().into_iter().map(|(_, s)| s).collect()
     }
 
     #[test]
@@ -320,6 +366,21 @@ mod tests {
             })
             .collect();
         assert_eq!(strings, vec!["A", "B", "trailwatch-other"]);
+        // With a wildcard, exact constants inside its language keep their own class and the
+        // rest of the language still gets a representative.
+        let g3 = Glob::new("*Trail");
+        let g4 = Glob::new("Trail");
+        let t3 = Test::Compare(crate::ast::CmpOp::Eq, Value::Str(g3.clone()));
+        let t4 = Test::Compare(crate::ast::CmpOp::Eq, Value::Str(g4));
+        let c = candidates(&[&t3, &t4], false, false);
+        assert!(c.complete);
+        let strings: Vec<&str> = c.values.iter().filter_map(|v| match v {
+            Cand::Scalar(Json::String(s)) => Some(s.as_str()),
+            _ => None,
+        }).collect();
+        assert!(strings.contains(&"Trail"));
+        assert!(strings.iter().any(|s| *s != "Trail" && g3.matches(s)), "{strings:?}");
+        assert!(strings.iter().any(|s| !g3.matches(s)), "{strings:?}");
         assert!(c.values.contains(&Cand::Missing));
         assert!(c.values.contains(&Cand::Object));
     }
