@@ -16,7 +16,9 @@ use super::evidence::{self, Path};
 use super::selectors::records_management_events;
 use crate::arn::Arn;
 use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::snapshot::{Alarm, LogGroup, MetricFilter, MetricTransformation, Snapshot, Trail};
+use crate::snapshot::{
+    Alarm, LogGroup, MetricFilter, MetricTransformation, ReadErrorKind, Snapshot, Trail,
+};
 use trailwatch_pattern::{Coverage, FilterPattern};
 
 /// Evaluates one monitoring control over a snapshot.
@@ -102,6 +104,10 @@ impl Explorer<'_> {
 
     fn from_log_group(&self, path: Path, log_group: &LogGroup) -> Path {
         let filters = match &log_group.metric_filters {
+            // The log group the trail names does not exist: a definite answer, not a failed read.
+            Err(error) if error.kind == ReadErrorKind::NotFound => {
+                return path.broken(format!("log group {} does not exist", log_group.arn))
+            }
             Err(error) => {
                 return path.unread(
                     format!("metric filters of log group {}", log_group.name),
@@ -265,7 +271,7 @@ impl Explorer<'_> {
             return path.broken_unknown(format!("topic {topic_arn} was not read by this scan"));
         };
         let subscriptions = match &topic.subscriptions {
-            Err(error) if error.kind == crate::snapshot::ReadErrorKind::NotFound => {
+            Err(error) if error.kind == ReadErrorKind::NotFound => {
                 return path.broken(format!("topic {topic_arn} does not exist"))
             }
             Err(error) => return path.unread(format!("subscriptions of topic {topic_arn}"), error),

@@ -234,6 +234,17 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "trail main → log group CloudTrail/main: could not read metric filters of log group CloudTrail/main (logs:DescribeMetricFilters in us-east-1: AccessDeniedException: User is not authorized)",
     ),
     (
+        "log group does not exist",
+        |s| {
+            s.log_groups[0].metric_filters = Err(read_error(
+                "logs:DescribeMetricFilters",
+                ReadErrorKind::NotFound,
+            ))
+        },
+        Failed,
+        "trail main → log group CloudTrail/main: log group arn:aws:logs:us-east-1:111122223333:log-group:CloudTrail/main:* does not exist",
+    ),
+    (
         "trail does not send to CloudWatch Logs",
         |s| s.trails[0].log_group_arn = None,
         Failed,
