@@ -21,6 +21,8 @@
 //! document word boundaries). All required terms must occur, no excluded term may occur, and if
 //! there are optional `?` terms at least one of them must occur.
 
+use std::collections::HashSet;
+
 use serde_json::Value as Json;
 
 use crate::ast::{
@@ -89,12 +91,92 @@ fn equals(value: &Value, v: &Json) -> bool {
     }
 }
 
-/// Evaluates a JSON pattern expression against an event.
-pub(crate) fn eval_json(expr: &JsonExpr, event: &Json) -> bool {
-    match expr {
-        JsonExpr::And(items, _) => items.iter().all(|e| eval_json(e, event)),
-        JsonExpr::Or(items, _) => items.iter().any(|e| eval_json(e, event)),
-        JsonExpr::Cond(c) => test_matches(&c.test, resolve(event, &c.selector)),
+/// A JSON pattern compiled for evaluation: the conditions of an `||` that test the same
+/// selector share one lookup, and their exact-string `=` values one hash-set probe (so a CIS
+/// pattern listing many event names costs about one field lookup per event).
+#[derive(Debug, Clone)]
+pub(crate) enum Program {
+    All(Vec<Program>),
+    Any(Vec<Program>),
+    /// One selector; true if the value is one of `exact` or passes one of `tests`.
+    Field {
+        selector: Selector,
+        exact: HashSet<String>,
+        tests: Vec<Test>,
+    },
+}
+
+impl Program {
+    /// Compiles a JSON expression.
+    pub(crate) fn new(expr: &JsonExpr) -> Program {
+        match expr {
+            JsonExpr::And(items, _) => Program::All(items.iter().map(Program::new).collect()),
+            JsonExpr::Cond(c) => Program::field(&c.selector, std::slice::from_ref(&c.test)),
+            JsonExpr::Or(items, _) => {
+                let mut out: Vec<Program> = Vec::new();
+                let mut by_selector: Vec<(&Selector, Vec<Test>)> = Vec::new();
+                for item in items {
+                    match item {
+                        JsonExpr::Cond(c) => {
+                            match by_selector.iter_mut().find(|(s, _)| **s == c.selector) {
+                                Some((_, tests)) => tests.push(c.test.clone()),
+                                None => by_selector.push((&c.selector, vec![c.test.clone()])),
+                            }
+                        }
+                        other => out.push(Program::new(other)),
+                    }
+                }
+                let mut fields: Vec<Program> = by_selector
+                    .into_iter()
+                    .map(|(s, t)| Program::field(s, &t))
+                    .collect();
+                fields.append(&mut out);
+                if fields.len() == 1 {
+                    fields.pop().unwrap_or(Program::Any(Vec::new()))
+                } else {
+                    Program::Any(fields)
+                }
+            }
+        }
+    }
+
+    fn field(selector: &Selector, tests: &[Test]) -> Program {
+        let mut exact = HashSet::new();
+        let mut rest = Vec::new();
+        for t in tests {
+            match t {
+                Test::Compare(CmpOp::Eq, Value::Str(g)) if g.exact().is_some() => {
+                    exact.insert(g.exact().unwrap_or_default().to_string());
+                }
+                other => rest.push(other.clone()),
+            }
+        }
+        Program::Field {
+            selector: selector.clone(),
+            exact,
+            tests: rest,
+        }
+    }
+
+    /// Whether the event matches.
+    pub(crate) fn matches(&self, event: &Json) -> bool {
+        match self {
+            Program::All(items) => items.iter().all(|p| p.matches(event)),
+            Program::Any(items) => items.iter().any(|p| p.matches(event)),
+            Program::Field {
+                selector,
+                exact,
+                tests,
+            } => {
+                let found = resolve(event, selector);
+                if let Some(Json::String(s)) = found {
+                    if exact.contains(s.as_str()) {
+                        return true;
+                    }
+                }
+                tests.iter().any(|t| test_matches(t, found))
+            }
+        }
     }
 }
 

@@ -34,13 +34,21 @@ pub use error::ParseError;
 pub struct FilterPattern {
     source: String,
     ast: Ast,
+    /// The evaluation program of a JSON pattern.
+    program: Option<eval::Program>,
 }
 
 /// Parses a filter pattern as CloudWatch Logs accepts it for metric filters.
 pub fn parse(pattern: &str) -> Result<FilterPattern, ParseError> {
+    let ast = parse::parse_ast(pattern)?;
+    let program = match &ast {
+        Ast::Json(e) => Some(eval::Program::new(e)),
+        _ => None,
+    };
     Ok(FilterPattern {
         source: pattern.to_string(),
-        ast: parse::parse_ast(pattern)?,
+        ast,
+        program,
     })
 }
 
@@ -69,9 +77,11 @@ impl FilterPattern {
     /// are matched against the event's text as CloudTrail delivers it to CloudWatch Logs:
     /// compact JSON (`serde_json::to_string`).
     pub fn matches(&self, event: &serde_json::Value) -> bool {
+        if let Some(p) = &self.program {
+            return p.matches(event);
+        }
         match &self.ast {
             Ast::MatchAll(_) => true,
-            Ast::Json(e) => eval::eval_json(e, event),
             _ => TEXT.with(|buf| match buf.try_borrow_mut() {
                 Ok(mut buf) => {
                     buf.clear();
@@ -97,8 +107,9 @@ impl FilterPattern {
             Ast::Terms(t) => eval::eval_terms(t, message),
             Ast::Regex(r) => r.is_match(message),
             Ast::Delimited(d) => eval::eval_delimited(d, message),
-            Ast::Json(e) => serde_json::from_str::<serde_json::Value>(message)
-                .is_ok_and(|v| eval::eval_json(e, &v)),
+            Ast::Json(_) => {
+                serde_json::from_str::<serde_json::Value>(message).is_ok_and(|v| self.matches(&v))
+            }
         }
     }
 }

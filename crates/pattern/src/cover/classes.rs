@@ -260,7 +260,11 @@ fn other_char(globs: &[&Glob]) -> char {
     ['q', 'z', 'x', '0', '~', '_']
         .into_iter()
         .chain(('a'..='y').chain('A'..='Z'))
-        .find(|c| !globs.iter().any(|g| g.segments().iter().any(|s| s.contains(*c))))
+        .find(|c| {
+            !globs
+                .iter()
+                .any(|g| g.segments().iter().any(|s| s.contains(*c)))
+        })
         .unwrap_or('\u{1}')
 }
 
@@ -293,7 +297,11 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
     let mut queue = VecDeque::from([0usize]);
     let mut next = Vec::with_capacity(nfas.len());
     while let Some(i) = queue.pop_front() {
-        let accept: Vec<bool> = nfas.iter().zip(&states[i].0).map(|(n, s)| n.accepts(*s)).collect();
+        let accept: Vec<bool> = nfas
+            .iter()
+            .zip(&states[i].0)
+            .map(|(n, s)| n.accepts(*s))
+            .collect();
         cells.entry(accept).or_insert(i);
         if states[i].0.iter().all(|s| *s == 0) {
             continue;
@@ -332,7 +340,11 @@ mod tests {
     fn cells(globs: &[&str]) -> Vec<String> {
         let gs: Vec<Glob> = globs.iter().map(|g| Glob::new(g)).collect();
         let refs: Vec<&Glob> = gs.iter().collect();
-        glob_classes(&refs).unwrap().into_iter().map(|(_, s)| s).collect()
+        glob_classes(&refs)
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
     }
 
     #[test]
@@ -374,12 +386,19 @@ mod tests {
         let t4 = Test::Compare(crate::ast::CmpOp::Eq, Value::Str(g4));
         let c = candidates(&[&t3, &t4], false, false);
         assert!(c.complete);
-        let strings: Vec<&str> = c.values.iter().filter_map(|v| match v {
-            Cand::Scalar(Json::String(s)) => Some(s.as_str()),
-            _ => None,
-        }).collect();
+        let strings: Vec<&str> = c
+            .values
+            .iter()
+            .filter_map(|v| match v {
+                Cand::Scalar(Json::String(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
         assert!(strings.contains(&"Trail"));
-        assert!(strings.iter().any(|s| *s != "Trail" && g3.matches(s)), "{strings:?}");
+        assert!(
+            strings.iter().any(|s| *s != "Trail" && g3.matches(s)),
+            "{strings:?}"
+        );
         assert!(strings.iter().any(|s| !g3.matches(s)), "{strings:?}");
         assert!(c.values.contains(&Cand::Missing));
         assert!(c.values.contains(&Cand::Object));
