@@ -90,7 +90,7 @@ async fn collects_a_whole_chain_across_regions() {
     assert_eq!(alarms.len(), 1);
     assert_eq!(Some(&alarms[0].arn), seeded.alarm_arn.as_ref());
     assert!(alarms[0].actions_enabled);
-    assert_eq!(alarms[0].alarm_actions, [seeded.topic_arn.clone()]);
+    assert_eq!(alarms[0].alarm_actions, vec![seeded.topic_arn.clone()]);
 
     assert_eq!(snapshot.topics.len(), 1);
     let topic = snapshot.topic(&seeded.topic_arn).unwrap();
@@ -135,6 +135,22 @@ async fn scans_the_enabled_regions_by_default() {
     assert_eq!(snapshot.read_errors, []);
     // GetCallerIdentity, ListRegions, DescribeTrails in each region.
     assert_eq!(snapshot.api_calls, 2 + 18);
+}
+
+#[tokio::test]
+async fn a_typical_account_costs_25_calls() {
+    let account = fresh_account().await;
+    account
+        .seed_chain(&ChainSpec::new("typical", "{ $.eventName = CreateTrail }"))
+        .await;
+    let snapshot = collect(&account.sdk, &CollectPlan::default())
+        .await
+        .unwrap();
+    assert_eq!(snapshot.trails.len(), 1);
+    assert_eq!(snapshot.topics.len(), 1);
+    // GetCallerIdentity, ListRegions, DescribeTrails ×18, GetTrailStatus, GetEventSelectors,
+    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic.
+    assert_eq!(snapshot.api_calls, 25);
 }
 
 #[tokio::test]
