@@ -554,3 +554,75 @@ pub(crate) fn is_number(w: &str) -> bool {
     }
     i == b.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{Selector, Step};
+
+    #[test]
+    fn json_ast_with_spans() {
+        let p = "{ $.a = x || $.b.c[1] NOT EXISTS && $.d > 2 }";
+        let Ast::Json(JsonExpr::Or(items, span)) = parse_ast(p).unwrap() else {
+            panic!("expected ||")
+        };
+        assert_eq!(span, Span::new(2, 43));
+        assert_eq!(items.len(), 2);
+        let JsonExpr::Cond(c) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(&p[c.span.start..c.span.end], "$.a = x");
+        let JsonExpr::And(and, _) = &items[1] else {
+            panic!("expected &&")
+        };
+        let JsonExpr::Cond(c) = &and[0] else { panic!() };
+        assert_eq!(
+            c.selector,
+            Selector {
+                steps: vec![Step::Key("b".into()), Step::Key("c".into()), Step::Index(1)]
+            }
+        );
+        assert_eq!(c.test, Test::NotExists);
+        assert_eq!(c.selector.to_text(), "$.b.c[1]");
+    }
+
+    #[test]
+    fn forms() {
+        assert!(matches!(parse_ast("").unwrap(), Ast::MatchAll(_)));
+        assert!(matches!(parse_ast("  \" \"  ").unwrap(), Ast::MatchAll(_)));
+        assert!(matches!(parse_ast("%a%").unwrap(), Ast::Regex(_)));
+        assert!(matches!(parse_ast(" [a]").unwrap(), Ast::Delimited(_)));
+        let Ast::Terms(t) = parse_ast("ERROR ?\"a b\" -x").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            t.iter()
+                .map(|t| (t.kind, t.text.as_str(), t.quoted))
+                .collect::<Vec<_>>(),
+            vec![
+                (TermKind::Required, "ERROR", false),
+                (TermKind::Optional, "a b", true),
+                (TermKind::Excluded, "x", false)
+            ]
+        );
+        assert_eq!(t[1].span, Span::new(6, 12));
+    }
+
+    #[test]
+    fn numbers() {
+        for (w, ok) in [
+            ("1", true),
+            ("-1.5", true),
+            ("1e3", true),
+            ("1E-3", true),
+            ("1.", false),
+            (".5", false),
+            ("-", false),
+            ("1e", false),
+            ("inf", false),
+            ("0x1", false),
+        ] {
+            assert_eq!(is_number(w), ok, "{w}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Evaluation rules, one row each (see the `eval` module docs for the semantics chosen where
+//! the AWS documentation is silent).
+
+use serde_json::json;
+use trailwatch_pattern::parse;
+
+#[test]
+fn json_rules() {
+    let event = json!({
+        "eventName": "CreateTrail",
+        "n": 5,
+        "f": 2.5,
+        "s5": "5",
+        "t": true,
+        "no": false,
+        "z": null,
+        "obj": {"k": "v"},
+        "arr": ["a", "b"],
+        "dotted.key": "d",
+        "nested": {"list": [{"x": 1}, {"x": 2}]}
+    });
+    let rows: &[(&str, bool, &str)] = &[
+        (
+            "{ $.missing != \"x\" }",
+            false,
+            "!= on a missing field does not match",
+        ),
+        ("{ $.missing = \"*\" }", false, "wildcard needs the field"),
+        ("{ $.obj = \"*\" }", false, "object matches neither = ..."),
+        ("{ $.obj != \"x\" }", false, "... nor !="),
+        (
+            "{ $.arr != \"x\" }",
+            false,
+            "array matches neither = nor !=",
+        ),
+        ("{ $.arr[0] = a }", true, "array element"),
+        (
+            "{ $.arr[2] NOT EXISTS }",
+            true,
+            "index past the end is absent",
+        ),
+        (
+            "{ $.arr.a NOT EXISTS }",
+            true,
+            "key step on an array is absent",
+        ),
+        ("{ $.eventName = CreateTrail }", true, "exact"),
+        ("{ $.eventName = createtrail }", false, "case-sensitive"),
+        ("{ $.eventName = Create }", false, "no substring match"),
+        ("{ $.eventName = Create* }", true, "trailing wildcard"),
+        ("{ $.eventName = *Trail }", true, "leading wildcard"),
+        ("{ $.eventName = *eateTr* }", true, "both"),
+        ("{ $.n = 5 }", true, "number"),
+        ("{ $.n = 5.0 }", true, "numbers compare numerically"),
+        ("{ $.n = 5e0 }", true, "exponent"),
+        ("{ $.n > 4.5 }", true, ">"),
+        ("{ $.n <= 5 }", true, "<="),
+        ("{ $.n < 5 }", false, "<"),
+        ("{ $.f >= 2.5 }", true, "float >="),
+        (
+            "{ $.s5 = 5 }",
+            false,
+            "a number does not equal a string (no conversion)",
+        ),
+        ("{ $.s5 > 4 }", false, "ordering only on numbers"),
+        ("{ $.n = \"5\" }", false, "a string does not equal a number"),
+        (
+            "{ $.n != \"5\" }",
+            true,
+            "!= on a present scalar of another type",
+        ),
+        ("{ $.t IS TRUE }", true, "IS TRUE"),
+        ("{ $.t = true }", true, "= true"),
+        ("{ $.t = \"true\" }", false, "quoted true is a string"),
+        ("{ $.no IS FALSE }", true, "IS FALSE"),
+        ("{ $.z IS NULL }", true, "IS NULL"),
+        ("{ $.z = null }", true, "= null"),
+        ("{ $.z NOT EXISTS }", false, "null exists"),
+        ("{ $.missing IS NULL }", false, "missing is not null"),
+        ("{ $.z != \"x\" }", true, "!= on null (a present scalar)"),
+        ("{ $.['dotted.key'] = d }", true, "bracketed key"),
+        ("{ $.nested.list[1].x = 2 }", true, "deep path"),
+        ("{ $.eventName = %^Create% }", true, "regex"),
+        ("{ $.eventName != %^Create% }", false, "regex !="),
+        ("{ $.n = %5% }", false, "regex only on strings"),
+        (
+            "{ $.n = 1 || $.n = 5 && $.t IS FALSE }",
+            false,
+            "&& binds tighter than ||",
+        ),
+        (
+            "{ ($.n = 1 || $.n = 5) && $.t IS TRUE }",
+            true,
+            "parentheses",
+        ),
+    ];
+    for (p, want, why) in rows {
+        let f = parse(p).unwrap_or_else(|e| panic!("{why}: {e}"));
+        assert_eq!(f.matches(&event), *want, "{why}: {p}");
+        assert_eq!(
+            f.matches_text(&event.to_string()),
+            *want,
+            "{why}: {p} (text)"
+        );
+    }
+}
+
+#[test]
+fn text_rules() {
+    // JSON patterns never match non-JSON messages.
+    assert!(!parse("{ $.a NOT EXISTS }")
+        .unwrap()
+        .matches_text("not json"));
+    // Non-JSON patterns see the event's compact JSON text.
+    let event = json!({"eventName": "CreateTrail", "errorMessage": "Access Denied"});
+    assert!(parse("\"\\\"eventName\\\":\\\"CreateTrail\\\"\"")
+        .unwrap()
+        .matches(&event));
+    assert!(parse("\"Access Denied\"").unwrap().matches(&event));
+    assert!(!parse("\"Access  Denied\"").unwrap().matches(&event));
+    assert!(parse("CreateTrail -DeleteTrail").unwrap().matches(&event));
+    assert!(!parse("?DeleteTrail ?StopLogging").unwrap().matches(&event));
+    assert!(parse("%Create[A-Z]%").unwrap().matches(&event));
+    assert!(parse("").unwrap().matches(&event));
+    assert!(parse("\" \"").unwrap().matches(&json!(1)));
+}
