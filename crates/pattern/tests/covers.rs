@@ -160,3 +160,32 @@ fn table() {
         check(c, r, *want);
     }
 }
+
+#[test]
+fn adversarial_patterns_answer_quickly() {
+    // Many long wildcards on one selector: the automaton budget answers before long.
+    let words: Vec<String> = (0..26)
+        .map(|i| {
+            let c = (b'a' + i as u8) as char;
+            format!("$.a = *{}{}x{}*", c, "ab".repeat(6), c)
+        })
+        .collect();
+    let customer = format!("{{ {} }}", words.join(" || "));
+    assert!(customer.len() <= 1024, "{}", customer.len());
+    let required = "{ $.a = *ab* && $.b = 1 }";
+    let start = std::time::Instant::now();
+    let c = parse(&customer).unwrap();
+    let r = parse(required).unwrap();
+    let got = covers(&c, &r);
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    if let Coverage::DoesNotCover { counterexample } = &got {
+        assert!(r.matches(counterexample) && !c.matches(counterexample));
+    }
+    // A required pattern with an exponential DNF.
+    let wide: Vec<String> = (0..14)
+        .map(|i| format!("($.k{i} = 1 || $.k{i} = 2)"))
+        .collect();
+    let wide = format!("{{ {} }}", wide.join(" && "));
+    let w = parse(&wide).unwrap();
+    assert!(matches!(covers(&w, &w), Coverage::Unknown { .. }));
+}

@@ -21,6 +21,8 @@ use crate::glob::Glob;
 
 /// Product-automaton states explored per selector before giving up on completeness.
 const MAX_GLOB_STATES: usize = 4096;
+/// Automaton steps (transitions × glob positions) per selector before giving up.
+const MAX_GLOB_WORK: usize = 4_000_000;
 /// Longest glob (in characters) the automaton handles: its positions fit a `u128`.
 const MAX_GLOB_CHARS: usize = 127;
 
@@ -296,6 +298,8 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
     let mut cells: HashMap<Vec<bool>, usize> = HashMap::new();
     let mut queue = VecDeque::from([0usize]);
     let mut next = Vec::with_capacity(nfas.len());
+    let step_cost: usize = nfas.iter().map(|n| n.pieces.len() + 1).sum();
+    let mut work = 0usize;
     while let Some(i) = queue.pop_front() {
         let accept: Vec<bool> = nfas
             .iter()
@@ -307,6 +311,10 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
             continue;
         }
         for &c in &alphabet {
+            work += step_cost;
+            if work > MAX_GLOB_WORK {
+                return None;
+            }
             next.clear();
             next.extend(nfas.iter().zip(&states[i].0).map(|(n, s)| n.step(*s, c)));
             if !index.contains_key(&next) {
