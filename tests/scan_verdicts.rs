@@ -274,6 +274,38 @@ async fn a_metric_math_alarm_on_the_metric_passes() {
 }
 
 #[tokio::test]
+async fn an_alarm_must_read_the_dimensions_the_filter_publishes() {
+    let dimension = ("User".to_string(), "$.userIdentity.arn".to_string());
+
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("dims", cis_pattern(CLOUDTRAIL));
+    spec.filter_dimensions = vec![dimension.clone()];
+    account.seed_chain(&spec).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{}: no alarm watches metric CISBenchmark/dims-metric (alarm dims-alarm watches dims-metric with other dimensions)",
+            up_to_filter("dims")
+        ),
+    );
+
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("dimsok", cis_pattern(CLOUDTRAIL));
+    spec.filter_dimensions = vec![dimension];
+    spec.alarm.as_mut().unwrap().dimensions = vec![(
+        "User".to_string(),
+        "arn:aws:iam::123456789012:root".to_string(),
+    )];
+    account.seed_chain(&spec).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Passed,
+        &complete("dimsok"),
+    );
+}
+
+#[tokio::test]
 async fn an_alarm_with_actions_disabled_fails() {
     let account = fresh_account().await;
     let mut spec = ChainSpec::new("disabled", cis_pattern(CLOUDTRAIL));
@@ -623,11 +655,6 @@ async fn an_alarm_notifying_a_deleted_topic_fails() {
 
 /// A trail naming a log group that does not exist: nothing can reach an alarm, so FAILED — we
 /// read the answer (ResourceNotFoundException), it is not a read we could not make.
-///
-/// EVALUATOR BUG (left failing on purpose, reported): `chain.rs` `from_log_group` turns every
-/// `Err` of `metric_filters` into NOT_AVAILABLE ("could not read metric filters …"), including
-/// `ReadErrorKind::NotFound`; `from_topic` already treats NotFound as a broken link ("topic … does
-/// not exist"). The log group needs the same arm: "log group CloudTrail/ghost does not exist".
 #[tokio::test]
 async fn a_trail_sending_to_a_log_group_that_does_not_exist_fails() {
     let account = fresh_account().await;
@@ -635,14 +662,12 @@ async fn a_trail_sending_to_a_log_group_that_does_not_exist_fails() {
     account
         .create_trail(&TrailSpec::new("ghost-trail").log_group(&ghost))
         .await;
-    let finding = verdict(&account, CLOUDTRAIL).await;
-    assert_eq!(finding.status, Failed, "{finding:#?}");
-    assert!(
-        finding
-            .summary
-            .starts_with("trail ghost-trail → log group CloudTrail/ghost: "),
-        "{}",
-        finding.summary
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "trail ghost-trail → log group CloudTrail/ghost: log group {ghost} does not exist"
+        ),
     );
 }
 

@@ -9,7 +9,7 @@
 use super::{TestAccount, DEFAULT_REGION};
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, Tag};
 use aws_sdk_cloudwatch::types::{
-    ComparisonOperator, Metric, MetricDataQuery, MetricStat, Statistic,
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Statistic,
 };
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use time::OffsetDateTime;
@@ -123,6 +123,8 @@ pub struct AlarmSpec {
     /// A metric-math alarm (`Metrics`: one MetricStat on the metric and an expression over it)
     /// instead of a plain one.
     pub math: bool,
+    /// Dimensions of the metric the alarm reads (name → value); none by default.
+    pub dimensions: Vec<(String, String)>,
     pub actions_enabled: bool,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
@@ -135,6 +137,7 @@ impl AlarmSpec {
             metric_name: metric_name.to_string(),
             namespace: namespace.to_string(),
             math: false,
+            dimensions: Vec::new(),
             actions_enabled: true,
             alarm_actions: Vec::new(),
             ok_actions: Vec::new(),
@@ -166,6 +169,8 @@ pub struct ChainSpec {
     pub pattern: String,
     pub metric_name: String,
     pub namespace: String,
+    /// Dimensions the filter publishes with (name → JSON selector); none by default.
+    pub filter_dimensions: Vec<(String, String)>,
     /// The alarm; `None`: no alarm. Defaults to a plain alarm on `metric_name`/`namespace`.
     pub alarm: Option<AlarmSpec>,
     /// Where the alarm names the topic.
@@ -203,6 +208,7 @@ impl ChainSpec {
             )),
             metric_name,
             namespace,
+            filter_dimensions: Vec::new(),
             topic_in: TopicIn::AlarmActions,
             topic_name: format!("{prefix}-alerts"),
             subscriptions: vec![SubscriptionSpec::Confirmed(
@@ -318,19 +324,44 @@ impl TestAccount {
         metric_name: &str,
         namespace: &str,
     ) {
+        self.put_metric_filter_with_dimensions(
+            region,
+            log_group,
+            filter_name,
+            pattern,
+            metric_name,
+            namespace,
+            &[],
+        )
+        .await
+    }
+
+    /// PutMetricFilter publishing value 1 to `metric_name` in `namespace`, with dimensions
+    /// (name → JSON selector such as `$.userIdentity.arn`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_metric_filter_with_dimensions(
+        &self,
+        region: &str,
+        log_group: &str,
+        filter_name: &str,
+        pattern: &str,
+        metric_name: &str,
+        namespace: &str,
+        dimensions: &[(String, String)],
+    ) {
+        let mut transformation = MetricTransformation::builder()
+            .metric_name(metric_name)
+            .metric_namespace(namespace)
+            .metric_value("1");
+        for (name, selector) in dimensions {
+            transformation = transformation.dimensions(name, selector);
+        }
         aws_sdk_cloudwatchlogs::Client::new(&self.sdk_in(region))
             .put_metric_filter()
             .log_group_name(log_group)
             .filter_name(filter_name)
             .filter_pattern(pattern)
-            .metric_transformations(
-                MetricTransformation::builder()
-                    .metric_name(metric_name)
-                    .metric_namespace(namespace)
-                    .metric_value("1")
-                    .build()
-                    .expect("metric transformation"),
-            )
+            .metric_transformations(transformation.build().expect("metric transformation"))
             .send()
             .await
             .expect("logs:PutMetricFilter");
@@ -373,10 +404,16 @@ impl TestAccount {
             .actions_enabled(spec.actions_enabled)
             .set_alarm_actions(Some(spec.alarm_actions.clone()))
             .set_ok_actions(Some(spec.ok_actions.clone()));
+        let dimensions: Vec<Dimension> = spec
+            .dimensions
+            .iter()
+            .map(|(name, value)| Dimension::builder().name(name).value(value).build())
+            .collect();
         if spec.math {
             let metric = Metric::builder()
                 .metric_name(&spec.metric_name)
                 .namespace(&spec.namespace)
+                .set_dimensions(Some(dimensions))
                 .build();
             put = put
                 .metrics(
@@ -403,6 +440,7 @@ impl TestAccount {
             put = put
                 .metric_name(&spec.metric_name)
                 .namespace(&spec.namespace)
+                .set_dimensions(Some(dimensions))
                 .statistic(Statistic::Sum)
                 .period(300);
         }
@@ -426,13 +464,14 @@ impl TestAccount {
             }
             None => None,
         };
-        self.put_metric_filter(
+        self.put_metric_filter_with_dimensions(
             &spec.region,
             &spec.log_group,
             &spec.filter_name,
             &spec.pattern,
             &spec.metric_name,
             &spec.namespace,
+            &spec.filter_dimensions,
         )
         .await;
         let topic_arn = self.create_topic(&spec.region, &spec.topic_name).await;
