@@ -212,6 +212,9 @@ pub struct RunSettings {
     pub controls: Vec<&'static Control>,
     pub securityhub_region: Option<String>,
     pub dry_run: bool,
+    /// Archive held findings the run no longer produces: only a run over the configured regions
+    /// and controls does; a direct invoke that narrows them leaves the rest alone.
+    pub archive_stale: bool,
 }
 
 impl RunSettings {
@@ -223,8 +226,10 @@ impl RunSettings {
             controls: config.controls.clone(),
             securityhub_region: config.securityhub_region.clone(),
             dry_run: config.dry_run,
+            archive_stale: true,
         };
         if let Invocation::Direct(overrides) = invocation {
+            settings.archive_stale = overrides.regions.is_none() && overrides.controls.is_none();
             if let Some(regions) = &overrides.regions {
                 let regions = parse_regions(regions.iter().map(|r| r.trim()), "event regions")
                     .map_err(|error| HandlerError::Event(error.detail().to_string()))?;
@@ -277,6 +282,9 @@ pub struct RunSummary {
     pub failed: usize,
     pub failed_ids: Vec<String>,
     pub failures: Vec<FailedFinding>,
+    /// Whether held findings this run no longer produces were archived (see
+    /// [`RunSettings::archive_stale`]).
+    pub archive_stale: bool,
     /// Findings new to Security Hub / updating a held one / held but no longer produced.
     pub new: usize,
     pub updated: usize,
@@ -378,6 +386,7 @@ pub async fn run(
     );
     let options = PublishOptions {
         dry_run: settings.dry_run,
+        archive_stale: settings.archive_stale,
         ..PublishOptions::default()
     };
     let report = publish::publish(&client, &target, asff, &options).await?;
@@ -409,6 +418,7 @@ pub async fn run(
         failed: report.failed.len(),
         failed_ids: report.failed_ids(),
         failures: report.failed,
+        archive_stale: settings.archive_stale,
         new: report.new,
         updated: report.updated,
         stale: report.stale,
@@ -547,11 +557,22 @@ mod tests {
         assert_eq!(settings.regions, Some(vec!["us-east-1".to_string()]));
         assert_eq!(ids(&settings.controls), ["config-changes"]);
         assert!(settings.dry_run);
+        assert!(!settings.archive_stale, "a narrowed run archives nothing");
+        let plain = RunSettings::resolve(
+            &config,
+            &Invocation::Direct(Overrides {
+                dry_run: Some(false),
+                ..Overrides::default()
+            }),
+        )
+        .unwrap();
+        assert!(plain.archive_stale);
         let scheduled = Invocation::Scheduled {
             time: None,
             rule: None,
         };
         let settings = RunSettings::resolve(&config, &scheduled).unwrap();
+        assert!(settings.archive_stale);
         assert_eq!(settings.regions, Some(vec!["eu-central-1".to_string()]));
         assert!(!settings.dry_run);
     }

@@ -81,6 +81,9 @@ pub struct PublishOptions {
     pub import_calls_per_second: f64,
     /// `GetFindings` calls per second.
     pub get_findings_calls_per_second: f64,
+    /// Archive held findings this run no longer produces. Only a run over the configured scope
+    /// should: a run narrowed to fewer regions or controls would archive what it did not look at.
+    pub archive_stale: bool,
 }
 
 impl Default for PublishOptions {
@@ -91,6 +94,7 @@ impl Default for PublishOptions {
             initial_backoff: Duration::from_millis(500),
             import_calls_per_second: IMPORT_CALLS_PER_SECOND,
             get_findings_calls_per_second: GET_FINDINGS_CALLS_PER_SECOND,
+            archive_stale: true,
         }
     }
 }
@@ -118,7 +122,8 @@ pub struct PublishReport {
     pub new: usize,
     /// Findings of this run that update a held finding (keeping its `CreatedAt`).
     pub updated: usize,
-    /// Held active findings this run no longer produces, to be archived.
+    /// Held active findings this run no longer produces (archived unless
+    /// [`PublishOptions::archive_stale`] is off).
     pub stale: usize,
     /// Findings Security Hub accepted, archiving updates included.
     pub imported: usize,
@@ -157,7 +162,7 @@ pub enum PublishError {
 /// The findings to send, after merging with what Security Hub holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishPlan {
-    /// This run's findings, timestamps merged, followed by the archiving updates.
+    /// This run's findings, timestamps merged, followed by the archiving updates (if any).
     pub findings: Vec<AsffFinding>,
     pub new: usize,
     pub updated: usize,
@@ -166,8 +171,9 @@ pub struct PublishPlan {
 
 /// Reads what Security Hub holds, merges, batches and (unless dry run) imports `findings`.
 ///
-/// `findings` are this run's complete output for `target.account_id`: every held active
-/// trailwatch finding of the account that is not among them is archived.
+/// `findings` are this run's complete output for `target.account_id`: unless
+/// `options.archive_stale` is off, every held active trailwatch finding of the account that is not
+/// among them is archived.
 pub async fn publish(
     client: &aws_sdk_securityhub::Client,
     target: &PublishTarget,
@@ -183,7 +189,7 @@ pub async fn publish(
     report.existing = existing.len();
 
     let now = now_rfc3339();
-    let plan = plan(findings, &existing, &now);
+    let plan = plan(findings, &existing, &now, options.archive_stale);
     report.new = plan.new;
     report.updated = plan.updated;
     report.stale = plan.stale;
@@ -280,10 +286,16 @@ fn is_ours(finding: &AsffFinding, target: &PublishTarget, product_arn: &str) -> 
         && finding.id.starts_with(&prefix)
 }
 
-/// Merges this run's findings with the held ones (`existing`) at time `now` (RFC 3339).
+/// Merges this run's findings with the held ones (`existing`) at time `now` (RFC 3339), and
+/// (if `archive_stale`) adds the archiving updates of held active findings it no longer has.
 ///
 /// Pure. Findings with an `Id` already seen in `findings` are dropped (the first wins).
-pub fn plan(findings: Vec<AsffFinding>, existing: &[AsffFinding], now: &str) -> PublishPlan {
+pub fn plan(
+    findings: Vec<AsffFinding>,
+    existing: &[AsffFinding],
+    now: &str,
+    archive_stale: bool,
+) -> PublishPlan {
     let held: HashMap<&str, &AsffFinding> = existing
         .iter()
         .map(|finding| (finding.id.as_str(), finding))
@@ -311,7 +323,9 @@ pub fn plan(findings: Vec<AsffFinding>, existing: &[AsffFinding], now: &str) -> 
             continue;
         }
         seen.insert(previous.id.clone());
-        merged.push(archived(previous, now));
+        if archive_stale {
+            merged.push(archived(previous, now));
+        }
         stale += 1;
     }
     PublishPlan {
@@ -914,7 +928,7 @@ mod tests {
     fn an_update_keeps_creation_times_and_advances_the_others() {
         let mut held = finding("a", T1);
         held.first_observed_at = "2025-12-31T00:00:00Z".to_string();
-        let plan = plan(vec![finding("a", T2), finding("b", T2)], &[held], T2);
+        let plan = plan(vec![finding("a", T2), finding("b", T2)], &[held], T2, true);
         assert_eq!((plan.new, plan.updated, plan.stale), (1, 1, 0));
         let a = &plan.findings[0];
         assert_eq!(a.created_at, T1);
@@ -928,7 +942,7 @@ mod tests {
     #[test]
     fn an_update_is_later_than_the_held_finding_even_with_a_slow_clock() {
         let held = finding("a", T2);
-        let plan = plan(vec![finding("a", T1)], &[held], T1);
+        let plan = plan(vec![finding("a", T1)], &[held], T1, true);
         let a = &plan.findings[0];
         assert_eq!(a.created_at, T2);
         assert_eq!(a.updated_at, "2026-01-02T00:00:00.001Z");
@@ -940,7 +954,7 @@ mod tests {
         let mut already_archived = finding("gone-long-ago", T1);
         already_archived.record_state = ARCHIVED.to_string();
         let held = vec![finding("kept", T1), finding("gone", T1), already_archived];
-        let plan = plan(vec![finding("kept", T2)], &held, T2);
+        let plan = plan(vec![finding("kept", T2)], &held, T2, true);
         assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 1));
         assert_eq!(plan.findings.len(), 2);
         let gone = &plan.findings[1];
@@ -955,10 +969,19 @@ mod tests {
     }
 
     #[test]
+    fn a_narrowed_run_counts_stale_findings_but_archives_none() {
+        let held = vec![finding("kept", T1), finding("gone", T1)];
+        let plan = plan(vec![finding("kept", T2)], &held, T2, false);
+        assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 1));
+        assert_eq!(plan.findings.len(), 1);
+        assert_eq!(plan.findings[0].record_state, ACTIVE);
+    }
+
+    #[test]
     fn an_archived_finding_produced_again_becomes_active_with_its_history() {
         let mut held = finding("back", T1);
         held.record_state = ARCHIVED.to_string();
-        let plan = plan(vec![finding("back", T2)], &[held], T2);
+        let plan = plan(vec![finding("back", T2)], &[held], T2, true);
         assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 0));
         assert_eq!(plan.findings[0].record_state, ACTIVE);
         assert_eq!(plan.findings[0].created_at, T1);
@@ -966,7 +989,7 @@ mod tests {
 
     #[test]
     fn duplicate_ids_in_one_run_are_sent_once() {
-        let plan = plan(vec![finding("a", T1), finding("a", T2)], &[], T2);
+        let plan = plan(vec![finding("a", T1), finding("a", T2)], &[], T2, true);
         assert_eq!(plan.findings.len(), 1);
         assert_eq!(plan.findings[0].updated_at, T1);
     }

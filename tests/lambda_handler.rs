@@ -16,9 +16,14 @@ use trailwatch::publish::{self, PublishOptions, PublishTarget};
 
 /// The configuration the template sets, scanning only the harness's region (fast).
 fn config(dry_run: bool) -> Config {
+    config_with(dry_run, "default")
+}
+
+fn config_with(dry_run: bool, controls: &str) -> Config {
     Config::from_lookup(|name| match name {
         handler::ENV_REGIONS => Some("us-east-1".to_string()),
         handler::ENV_DRY_RUN => Some(dry_run.to_string()),
+        handler::ENV_CONTROLS => Some(controls.to_string()),
         _ => None,
     })
     .expect("valid configuration")
@@ -131,11 +136,21 @@ fn reruns_update_in_place_and_what_is_gone_is_archived() {
         assert!(updated > &after_second[archived_id].2);
         assert_eq!(after_third.len(), total, "archiving adds no finding");
 
-        // Controls turned off: their findings are archived too.
+        // A direct invoke narrowed to one control updates it and archives nothing else.
         let only = json!({"controls": ["cloudtrail-changes"]});
-        let fourth = run(&account, &only).await;
-        assert_eq!(fourth.trigger, "direct");
-        assert_eq!(fourth.controls, ["cloudtrail-changes"]);
+        let narrowed = run(&account, &only).await;
+        assert_eq!(narrowed.trigger, "direct");
+        assert_eq!(narrowed.controls, ["cloudtrail-changes"]);
+        assert!(!narrowed.archive_stale);
+        assert_eq!((narrowed.stale, narrowed.archived), (total - 2, 0));
+        assert_eq!(active(&held(&account).await).len(), total - 1);
+
+        // Controls turned off in the configuration: their findings are archived.
+        let fewer = config_with(false, "cloudtrail-changes");
+        let fourth = handler::handle(&account.sdk, &fewer, &scheduled_event())
+            .await
+            .unwrap();
+        assert!(fourth.archive_stale);
         assert_eq!(fourth.archived, total - 2, "{fourth:?}");
         let still_active = active(&held(&account).await);
         assert_eq!(still_active.len(), 1);
