@@ -308,3 +308,16 @@ async fn access_denied_is_kept_next_to_what_it_hides() {
     assert!(snapshot.topics.is_empty());
     assert!(snapshot.log_groups[0].metric_filters.is_ok());
 }
+
+#[tokio::test]
+async fn throttled_calls_are_retried_and_every_attempt_counted() {
+    let account = fresh_account().await;
+    account
+        .create_trail(&TrailSpec::new("busy").throttled(2))
+        .await;
+    let snapshot = collect(&account.sdk, &plan(&["us-east-1"])).await.unwrap();
+    assert!(snapshot.trails[0].status.as_ref().unwrap().is_logging);
+    assert_eq!(snapshot.read_errors, []);
+    // GetCallerIdentity, DescribeTrails, GetTrailStatus ×3 (two throttled), GetEventSelectors.
+    assert_eq!(snapshot.api_calls, 6);
+}

@@ -12,6 +12,8 @@ Test-only controls are spelled so that no real account would carry them by accid
   ``LatestCloudWatchLogsDeliveryTime`` with it. Without the tag there is no delivery time (the honest
   default: a test that wants "delivered recently" says so). Tag
   ``trailwatch-test:latest-cw-delivery-error`` = text answers ``LatestCloudWatchLogsDeliveryError``.
+  Tag ``trailwatch-test:throttle`` = N makes the trail's first N GetTrailStatus calls fail with
+  ThrottlingException (to exercise the SDK's retries).
 * An SNS subscription whose endpoint contains ``pending`` is listed with SubscriptionArn
   ``PendingConfirmation`` (stock moto reports every subscription as confirmed).
 * The Deny statements of an AssumeRole session policy (the ``Policy`` parameter) are enforced:
@@ -50,6 +52,14 @@ from moto.sts.models import sts_backends
 
 DELIVERY_TAG = "trailwatch-test:latest-cw-delivery"
 DELIVERY_ERROR_TAG = "trailwatch-test:latest-cw-delivery-error"
+THROTTLE_TAG = "trailwatch-test:throttle"
+_throttled = {}  # trail name or ARN as asked -> GetTrailStatus calls throttled so far
+_throttled_lock = threading.Lock()
+
+
+class Throttling(ServiceException):
+    code = "ThrottlingException"
+    message = "Rate exceeded"
 
 
 # --- CloudTrail -------------------------------------------------------------------------------
@@ -70,8 +80,16 @@ _stock_get_trail_status = CloudTrailResponse.get_trail_status
 
 def get_trail_status(self):
     # Stock moto never reports LatestCloudWatchLogsDeliveryTime; tests set it with a trail tag.
+    name = self._get_param("Name")
+    tags = _trail_tags(self.cloudtrail_backend, name)
+    # Fault injection: the first N calls are throttled.
+    if THROTTLE_TAG in tags:
+        with _throttled_lock:
+            done = _throttled.get(name, 0)
+            _throttled[name] = done + 1
+        if done < int(tags[THROTTLE_TAG]):
+            raise Throttling()
     answer = json.loads(_stock_get_trail_status(self))
-    tags = _trail_tags(self.cloudtrail_backend, self._get_param("Name"))
     if DELIVERY_TAG in tags:
         answer["LatestCloudWatchLogsDeliveryTime"] = int(tags[DELIVERY_TAG])
     if DELIVERY_ERROR_TAG in tags:

@@ -44,7 +44,9 @@
 //!
 //! Emulator controls (see `tools/moto_wrapper.py`): a trail's CloudWatch Logs delivery time comes
 //! from its tag `trailwatch-test:latest-cw-delivery` (epoch seconds; no tag, no delivery), set by
-//! [`TrailSpec::delivered_secs_ago`]; an SNS endpoint containing `pending` stays unconfirmed.
+//! [`TrailSpec::delivered_secs_ago`]; tag `trailwatch-test:throttle` = N throttles the trail's
+//! first N GetTrailStatus calls ([`TrailSpec::throttled`]); an SNS endpoint containing `pending`
+//! stays unconfirmed.
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
 

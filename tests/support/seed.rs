@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 
 /// Trail tag read by the moto wrapper: GetTrailStatus's `LatestCloudWatchLogsDeliveryTime`.
 pub const DELIVERY_TAG: &str = "trailwatch-test:latest-cw-delivery";
+/// Trail tag read by the moto wrapper: its first N GetTrailStatus calls are throttled.
+pub const THROTTLE_TAG: &str = "trailwatch-test:throttle";
 /// Trail tag read by the moto wrapper: GetTrailStatus's `LatestCloudWatchLogsDeliveryError`.
 pub const DELIVERY_ERROR_TAG: &str = "trailwatch-test:latest-cw-delivery-error";
 
@@ -34,6 +36,8 @@ pub struct TrailSpec {
     pub delivered_secs_ago: Option<i64>,
     /// GetTrailStatus's `LatestCloudWatchLogsDeliveryError`.
     pub delivery_error: Option<String>,
+    /// How many GetTrailStatus calls the emulator throttles before answering.
+    pub throttled: u32,
     pub selectors: Selectors,
 }
 
@@ -56,6 +60,7 @@ impl TrailSpec {
             logging: true,
             delivered_secs_ago: Some(60),
             delivery_error: None,
+            throttled: 0,
             selectors: Selectors::Default,
         }
     }
@@ -87,6 +92,11 @@ impl TrailSpec {
 
     pub fn never_delivered(mut self) -> Self {
         self.delivered_secs_ago = None;
+        self
+    }
+
+    pub fn throttled(mut self, calls: u32) -> Self {
+        self.throttled = calls;
         self
     }
 
@@ -252,6 +262,15 @@ impl TestAccount {
                 Tag::builder()
                     .key(DELIVERY_TAG)
                     .value(at.to_string())
+                    .build()
+                    .expect("tag"),
+            );
+        }
+        if spec.throttled > 0 {
+            create = create.tags_list(
+                Tag::builder()
+                    .key(THROTTLE_TAG)
+                    .value(spec.throttled.to_string())
                     .build()
                     .expect("tag"),
             );
