@@ -107,7 +107,7 @@ pub(crate) fn polish(
         let ptr = pointer_of(sel);
         let is_placeholder = matches!(
             event.pointer(&ptr),
-            Some(Json::String(s)) if s.starts_with("trailwatch-other") || s.len() <= 2 || !s.chars().any(char::is_alphabetic)
+            Some(Json::String(s)) if s.starts_with("other-value") || s.len() <= 2 || !s.chars().any(char::is_alphabetic)
         );
         if !is_placeholder {
             continue;
@@ -123,39 +123,55 @@ pub(crate) fn polish(
             }
         }
     }
-    // An eventSource that fits the eventName, when the patterns leave it free.
+    // A console sign-in is a ConsoleLogin.
+    if event.get("eventType").and_then(Json::as_str) == Some("AwsConsoleSignIn") {
+        try_edit(&mut event, &still, |e| {
+            e["eventName"] = "ConsoleLogin".into();
+        });
+    }
+    // An eventSource and readOnly flag that fit the eventName, when the patterns leave them free.
     let name = event
         .get("eventName")
         .and_then(Json::as_str)
         .map(str::to_string);
-    if let Some(src) = name.as_deref().and_then(source_for) {
-        let mut e = event.clone();
-        if let Some(obj) = e.as_object_mut() {
-            if obj.get("eventSource").and_then(Json::as_str) != Some(src) {
-                obj.insert("eventSource".into(), Json::String(src.into()));
-                let read = ["Describe", "List", "Get", "Head"]
-                    .iter()
-                    .any(|p| name.as_deref().is_some_and(|n| n.starts_with(p)));
-                obj.insert("readOnly".into(), Json::Bool(read));
-            }
+    if let Some(name) = name {
+        if let Some(src) = source_for(&name) {
+            try_edit(&mut event, &still, |e| e["eventSource"] = src.into());
         }
-        if still(&e) {
-            event = e;
-        }
+        let read = ["Describe", "List", "Get", "Head", "Lookup"]
+            .iter()
+            .any(|p| name.starts_with(p));
+        try_edit(&mut event, &still, |e| e["readOnly"] = read.into());
+    }
+    // An error code comes with an error message.
+    if event.get("errorCode").is_some_and(Json::is_string) && event.get("errorMessage").is_none() {
+        try_edit(&mut event, &still, |e| {
+            e["errorMessage"] = "You are not authorized to perform this operation.".into();
+        });
     }
     // A root identity looks like one.
     if event.pointer("/userIdentity/type").and_then(Json::as_str) == Some("Root") {
-        let mut e = event.clone();
-        if let Some(id) = e.get_mut("userIdentity").and_then(Json::as_object_mut) {
-            id.insert("arn".into(), "arn:aws:iam::123456789012:root".into());
-            id.insert("principalId".into(), "123456789012".into());
-            id.remove("userName");
-        }
-        if still(&e) {
-            event = e;
-        }
+        try_edit(&mut event, &still, |e| {
+            if let Some(id) = e.get_mut("userIdentity").and_then(Json::as_object_mut) {
+                id.insert("arn".into(), "arn:aws:iam::123456789012:root".into());
+                id.insert("principalId".into(), "123456789012".into());
+                id.remove("userName");
+            }
+        });
     }
     event
+}
+
+/// Applies `edit` to a copy of `event` and keeps it if `still` holds for it.
+fn try_edit(event: &mut Json, still: &dyn Fn(&Json) -> bool, edit: impl FnOnce(&mut Json)) {
+    if !event.is_object() {
+        return;
+    }
+    let mut e = event.clone();
+    edit(&mut e);
+    if still(&e) {
+        *event = e;
+    }
 }
 
 /// A selector as the JSON pointer `/a/b/0` (keys escaped per RFC 6901).

@@ -155,7 +155,7 @@ pub(crate) fn candidates(tests: &[&Test], keys: bool, indexes: bool) -> Candidat
 
 /// A string equal to none of `taken`.
 fn fresh_string(taken: &[String]) -> String {
-    let mut s = String::from("trailwatch-other");
+    let mut s = String::from("other-value");
     while taken.contains(&s) {
         s.push('x');
     }
@@ -385,7 +385,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(strings, vec!["A", "B", "trailwatch-other"]);
+        assert_eq!(strings, vec!["A", "B", "other-value"]);
         // With a wildcard, exact constants inside its language keep their own class and the
         // rest of the language still gets a representative.
         let g3 = Glob::new("*Trail");
