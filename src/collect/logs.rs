@@ -2,7 +2,7 @@
 //! group's own region (from its ARN) with DescribeMetricFilters, every page.
 //!
 //! A log group in another account is not read: org mode (assuming a role there) comes later, so it
-//! is recorded as an [`ReadErrorKind::OtherAccount`] read error, never as "no filters".
+//! is recorded as a [`ReadErrorKind::OtherAccount`] read error, never as "no filters".
 
 use super::clients::Clients;
 use super::errors::read_error;

@@ -14,7 +14,7 @@
 //! Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
 //! snapshot as a [`crate::snapshot::ReadError`], next to the resource it was about or in
 //! `read_errors`; only a failing GetCallerIdentity, or no region to scan, fails the collection.
-//! `api_calls` counts the HTTP requests sent, retries included (see [`clients`]).
+//! `api_calls` counts the HTTP requests sent, retries included (see `clients.rs`).
 
 mod alarms;
 mod clients;
