@@ -190,9 +190,37 @@ pub struct TestAccount {
     /// Endpoint, credentials, region [`DEFAULT_REGION`].
     pub sdk: SdkConfig,
     endpoint: String,
+    credentials: Credentials,
 }
 
 impl TestAccount {
+    /// Environment for a child process (the `trailwatch` binary, a script) to act as this
+    /// account on the emulator: endpoint URL, credentials, region, and no shared config files.
+    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            (
+                "AWS_ACCESS_KEY_ID",
+                self.credentials.access_key_id().to_string(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.credentials.secret_access_key().to_string(),
+            ),
+            (
+                "AWS_SESSION_TOKEN",
+                self.credentials
+                    .session_token()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            ("AWS_REGION", DEFAULT_REGION.to_string()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ]
+    }
+
     /// The same account through credentials whose session policy denies `actions`
     /// (`service:Action`, wildcards allowed; the wrapper enforces session-policy denies): for
     /// AccessDenied cases. Seed with `self`, scan with the result.
@@ -252,8 +280,9 @@ async fn assume(endpoint: &str, account_id: &str, session_policy: Option<&str>) 
     );
     TestAccount {
         id: account_id.to_string(),
-        sdk: sdk_config(endpoint, credentials, DEFAULT_REGION).await,
+        sdk: sdk_config(endpoint, credentials.clone(), DEFAULT_REGION).await,
         endpoint: endpoint.to_string(),
+        credentials,
     }
 }
 
