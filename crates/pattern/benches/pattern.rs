@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::{json, Value};
 use trailwatch_pattern::{covers, parse};
 
-/// CloudTrail-size records (about 1.2 KB of JSON each) with assorted names and sources.
+/// CloudTrail-size records (about 1.5 KB of compact JSON each) with assorted names and sources.
 fn events() -> Vec<Value> {
     let names = [
         ("CreateTrail", "cloudtrail.amazonaws.com"),
@@ -102,6 +102,17 @@ fn bench_eval(c: &mut Criterion) {
             b.iter(|| evs.iter().filter(|e| f.matches(black_box(e))).count())
         });
     }
+    // Term patterns on the raw message text (what CloudWatch stores), without re-serializing.
+    let texts: Vec<String> = evs.iter().map(Value::to_string).collect();
+    let terms = parse("CreateTrail").unwrap();
+    g.bench_function("terms-on-raw-text", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .filter(|t| terms.matches_text(black_box(t)))
+                .count()
+        })
+    });
     g.finish();
 }
 
