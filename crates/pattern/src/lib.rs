@@ -12,6 +12,34 @@
 //! let err = parse("{ $.eventName == CreateTrail }").unwrap_err();
 //! assert_eq!(err.offset(), 14);
 //! ```
+//!
+//! # Where the AWS documentation is silent
+//!
+//! The AWS pages ("Filter pattern syntax for metric filters, subscription filters, filter log
+//! events, and Live Tail" and the older "Filter and pattern syntax") leave some behaviour open.
+//! What this crate does, and why:
+//!
+//! - **Types are not converted.** `= "5"` matches only the string, `= 5` only the number
+//!   (compared numerically, so `5.0` matches), `= true` / `= null` only those JSON literals
+//!   (quoted they are strings); `<` `>` `<=` `>=` need a number on both sides.
+//! - **`!=`** matches a present scalar (string, number, boolean, `null`) for which `=` would
+//!   not; a missing field, an object or an array matches neither `=` nor `!=`.
+//! - **Wildcards** `*` are allowed anywhere in a string value (quoted or not), not only at the
+//!   ends; a literal `*` cannot be written. Backslash escapes the next character in quoted strings.
+//! - **Keywords** (`IS`, `NULL`, `TRUE`, `FALSE`, `NOT`, `EXISTS`) are case-insensitive.
+//! - **Selectors**: `$.a.b`, `$.a[0]`, `$.a[0][1]`, `$.['a.b']`, `$['a.b']`, `$.["a.b"]`;
+//!   `$` alone and `$.a[*]` are rejected. Parentheses nest at most 64 deep.
+//! - **Regexes** (`%…%`) may also contain a space (the CDK's own `regexValue` example needs it),
+//!   match anywhere in the value unless anchored, and only match strings.
+//! - **Terms** match as case-sensitive substrings of the message; with `?optional` terms at
+//!   least one of them must occur, besides every required term and no `-excluded` term. Any
+//!   quoted blank phrase (`" "`, `""`) matches everything, as does a blank pattern.
+//! - **Space-delimited** patterns: `"…"` and `[…]` in the message are one field each; a field
+//!   condition after `&&` / `||` may name any field of the pattern; `...` may appear anywhere.
+//! - **Non-JSON patterns on a JSON event** ([`FilterPattern::matches`]) match the event's
+//!   compact JSON text, which is how CloudTrail delivers it to CloudWatch Logs.
+//! - **Coverage** ([`covers`]) is decided over JSON events; see that function for when it
+//!   answers `Unknown`.
 
 pub mod ast;
 mod cover;

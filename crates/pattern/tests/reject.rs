@@ -39,6 +39,7 @@ fn rejects_with_offsets() {
         ("bad index", "{ $.a[-1] = 1 }", 6),
         ("unclosed index", "{ $.a[0 = 1 }", 5),
         ("bare $", "{ $ = 1 }", 3),
+        ("array wildcard", "{ $.a[*] = 1 }", 6),
         // Regexes.
         ("unsupported regex character", "{ $.a = %abc!% }", 12),
         ("parentheses in a regex", "%(ab)%", 1),
@@ -96,6 +97,7 @@ fn accepts_the_edges() {
         "   ",
         "\"\"",
         "{ ((((($.a = 1))))) }",
+        "{ $.[\"a.b\"] = 1 && $['c'][0][1] = 2 }",
     ] {
         assert!(parse(p).is_ok(), "{p}: {:?}", parse(p).err());
     }

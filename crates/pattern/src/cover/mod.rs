@@ -46,6 +46,12 @@ pub enum Coverage {
 }
 
 /// Whether `customer` matches every event that `required` matches.
+///
+/// Answers `Unknown` (with the reason) when: a selector carries a `%regex%` and no
+/// counterexample was found; the wildcard values on one selector are too many or too long for
+/// the automaton budget; the required pattern's DNF has more than 4096 alternatives; the search
+/// exceeds its step budget; or one side is a text pattern (terms, standalone regex,
+/// space-delimited) and neither a proof by substring containment nor a counterexample was found.
 pub fn covers(customer: &FilterPattern, required: &FilterPattern) -> Coverage {
     if matches!(customer.ast(), Ast::MatchAll(_)) {
         return Coverage::Covers;
