@@ -651,6 +651,28 @@ async fn an_alarm_notifying_a_deleted_topic_fails() {
     );
 }
 
+#[tokio::test]
+async fn a_topic_in_another_account_is_not_available() {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("central", cis_pattern(CLOUDTRAIL));
+    spec.topic_in = TopicIn::Nowhere;
+    account.seed_chain(&spec).await;
+    let central = "arn:aws:sns:us-east-1:999988887777:security-alerts";
+    let mut alarm = spec.alarm.clone().unwrap();
+    alarm.alarm_actions.push(central.to_string());
+    account.put_alarm("us-east-1", &alarm).await;
+    let finding = verdict(&account, CLOUDTRAIL).await;
+    assert_eq!(finding.status, NotAvailable, "{finding:#?}");
+    assert!(
+        finding.summary.starts_with(&format!(
+            "{} → alarm central-alarm: could not read subscriptions of topic {central} (sns:ListSubscriptionsByTopic in us-east-1: topic is in account 999988887777",
+            up_to_filter("central")
+        )),
+        "{}",
+        finding.summary
+    );
+}
+
 // --- Where the log group is ------------------------------------------------------------------
 
 /// A trail naming a log group that does not exist: nothing can reach an alarm, so FAILED — we

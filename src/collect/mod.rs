@@ -268,7 +268,7 @@ async fn monitoring(
             .flatten(),
     );
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
-        .map(|arn| topics::read_topic(clients, arn))
+        .map(|arn| topics::read_topic(clients, account_id, arn))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;

@@ -1,10 +1,13 @@
 //! SNS: the subscriptions of each topic a collected alarm notifies (ListSubscriptionsByTopic,
 //! every page), read in the topic's region taken from its ARN.
+//!
+//! A topic in another account is not read (only its owner may list its subscriptions; org mode
+//! comes later): it is recorded as a [`ReadErrorKind::OtherAccount`] read error.
 
 use super::clients::Clients;
 use super::errors::read_error;
 use crate::arn::Arn;
-use crate::snapshot::{Alarm, Subscription, Topic};
+use crate::snapshot::{Alarm, ReadError, ReadErrorKind, Subscription, Topic};
 use std::collections::BTreeSet;
 
 /// The SNS topic ARNs among the alarms' actions (alarm, OK and insufficient-data), sorted.
@@ -23,46 +26,61 @@ pub(crate) fn topic_arns<'a>(alarms: impl IntoIterator<Item = &'a Alarm>) -> BTr
         .collect()
 }
 
-/// One topic and its subscriptions (or why they could not be listed).
-pub(crate) async fn read_topic(clients: &Clients, arn: String) -> Topic {
+const OPERATION: &str = "sns:ListSubscriptionsByTopic";
+
+/// One topic and its subscriptions (or why they could not be listed); `scanned_account` is the
+/// account whose credentials the scan uses.
+pub(crate) async fn read_topic(clients: &Clients, scanned_account: &str, arn: String) -> Topic {
     let (region, account_id) = match Arn::parse(&arn) {
         Ok(parsed) => (parsed.region.to_string(), parsed.account_id.to_string()),
         Err(_) => (String::new(), String::new()),
     };
-    let client = clients.sns(&region);
-    let mut subscriptions = Vec::new();
-    let mut next_token: Option<String> = None;
-    let result = loop {
-        let page = match client
-            .list_subscriptions_by_topic()
-            .topic_arn(&arn)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-        {
-            Ok(page) => page,
-            Err(error) => {
-                break Err(read_error(
-                    "sns:ListSubscriptionsByTopic",
-                    &region,
-                    Some(&arn),
-                    &error,
-                ))
-            }
-        };
-        subscriptions.extend(page.subscriptions().iter().map(subscription));
-        match page.next_token() {
-            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_string())
-            }
-            _ => break Ok(subscriptions),
-        }
+    let subscriptions = if account_id == scanned_account {
+        list_subscriptions(clients, &region, &arn).await
+    } else {
+        Err(ReadError {
+            operation: OPERATION.to_string(),
+            region: region.clone(),
+            resource: Some(arn.clone()),
+            kind: ReadErrorKind::OtherAccount,
+            code: None,
+            message: format!(
+                "topic is in account {account_id}; this scan reads account {scanned_account} only"
+            ),
+        })
     };
     Topic {
         arn,
         region,
         account_id,
-        subscriptions: result,
+        subscriptions,
+    }
+}
+
+/// Every subscription of a topic of the scanned account, following `NextToken`.
+async fn list_subscriptions(
+    clients: &Clients,
+    region: &str,
+    arn: &str,
+) -> Result<Vec<Subscription>, ReadError> {
+    let client = clients.sns(region);
+    let mut subscriptions = Vec::new();
+    let mut next_token: Option<String> = None;
+    loop {
+        let page = client
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .set_next_token(next_token.clone())
+            .send()
+            .await
+            .map_err(|error| read_error(OPERATION, region, Some(arn), &error))?;
+        subscriptions.extend(page.subscriptions().iter().map(subscription));
+        match page.next_token() {
+            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
+                next_token = Some(token.to_string())
+            }
+            _ => return Ok(subscriptions),
+        }
     }
 }
 
