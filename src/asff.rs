@@ -4,6 +4,9 @@
 //! its JSON is exactly what `BatchImportFindings` receives and what `--output` writes. The
 //! conversion from a [`Finding`] is deterministic: the `Id` depends only on partition, account,
 //! control and resource, so a rerun updates the finding instead of adding a duplicate.
+//!
+//! `Workflow` is left to Security Hub and its users: BatchImportFindings ignores it when updating
+//! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
 use crate::controls::{Control, Severity};
 use crate::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
@@ -44,7 +47,6 @@ pub struct AsffFinding {
     pub resources: Vec<AsffResource>,
     pub product_fields: BTreeMap<String, String>,
     pub record_state: String,
-    pub workflow: Workflow,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,12 +102,6 @@ pub struct AsffResource {
     pub id: String,
     pub partition: String,
     pub region: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Workflow {
-    pub status: String,
 }
 
 /// Where and when the findings are published.
@@ -217,13 +213,6 @@ pub fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> A
         resources,
         product_fields,
         record_state: "ACTIVE".to_string(),
-        workflow: Workflow {
-            status: match status {
-                ComplianceStatus::Passed => "RESOLVED",
-                _ => "NEW",
-            }
-            .to_string(),
-        },
     }
 }
 

@@ -51,7 +51,8 @@ struct ScanArgs {
     /// Save the collected snapshot (JSON) to this file.
     #[arg(long, value_name = "FILE")]
     save_snapshot: Option<PathBuf>,
-    /// Import the findings into Security Hub (BatchImportFindings), archiving stale ones.
+    /// Import the findings into Security Hub (BatchImportFindings); after a full run (no
+    /// --regions, --controls default or all) also archive trailwatch findings it no longer produced.
     #[arg(long)]
     publish: bool,
     /// With --publish: read Security Hub and plan the batches, but import nothing; print the plan.
@@ -179,8 +180,13 @@ async fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             .region(aws_config::Region::new(region))
             .build();
         let client = aws_sdk_securityhub::Client::from_conf(hub_config);
+        // A scan narrowed to some controls or regions says nothing about the findings outside
+        // them: archive stale findings only after a full run.
+        let full_run =
+            args.regions.is_empty() && matches!(args.output.controls.trim(), "default" | "all");
         let options = PublishOptions {
             dry_run: args.dry_run,
+            archive_stale: full_run,
             ..PublishOptions::default()
         };
         let published = publish::publish(&client, &target, asff, &options)

@@ -21,7 +21,7 @@
 
 use crate::asff::{
     self, AsffFinding, AsffResource, Compliance, FindingProviderFields, FindingSeverity,
-    Recommendation, Remediation, StatusReason, Workflow, PRODUCT_PREFIX,
+    Recommendation, Remediation, StatusReason, PRODUCT_PREFIX,
 };
 use aws_sdk_securityhub::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_securityhub::types as sdk;
@@ -680,11 +680,6 @@ pub fn to_sdk(finding: &AsffFinding) -> sdk::AwsSecurityFinding {
                 .collect(),
         ))
         .record_state(sdk::RecordState::from(finding.record_state.as_str()))
-        .workflow(
-            sdk::Workflow::builder()
-                .status(sdk::WorkflowStatus::from(finding.workflow.status.as_str()))
-                .build(),
-        )
         .build()
 }
 
@@ -790,13 +785,6 @@ pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
             .record_state()
             .map_or(ACTIVE, |state| state.as_str())
             .to_string(),
-        workflow: Workflow {
-            status: finding
-                .workflow()
-                .and_then(|workflow| workflow.status())
-                .map_or("NEW", |status| status.as_str())
-                .to_string(),
-        },
     }
 }
 
@@ -855,9 +843,6 @@ mod tests {
             }],
             product_fields,
             record_state: ACTIVE.to_string(),
-            workflow: Workflow {
-                status: "NEW".to_string(),
-            },
         }
     }
 

@@ -156,6 +156,54 @@ macro_rules! monitoring_numbers {
     };
 }
 
+/// CIS numbering of a monitoring control added in v1.3.0 (no v1.2.0 number).
+macro_rules! monitoring_numbers_since_1_3 {
+    ($n:literal) => {
+        &[
+            CisRef {
+                version: "1.3.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "1.4.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "1.5.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "2.0.0",
+                number: concat!("4.", $n),
+            },
+            CisRef {
+                version: "3.0.0",
+                number: concat!("4.", $n),
+            },
+        ]
+    };
+}
+
+/// Declares a monitoring control: id, CIS numbers, Security Hub control and its documentation,
+/// title, the services emitting the events, and the CIS v1.4.0 pattern.
+macro_rules! monitoring_control {
+    ($id:literal, $numbers:expr, $hub:expr, $url:literal, $title:literal, $sources:expr, $pattern:literal $(,)?) => {
+        Control {
+            id: $id,
+            title: $title,
+            cis: $numbers,
+            security_hub: $hub,
+            severity: Severity::Low,
+            check: Check::Monitoring(Monitoring {
+                pattern: $pattern,
+                event_sources: $sources,
+            }),
+            remediation: MONITORING_REMEDIATION,
+            remediation_url: $url,
+        }
+    };
+}
+
 const MONITORING_REMEDIATION: &str = "Create a metric filter with the CIS pattern on the CloudWatch Logs log group of a multi-Region, logging trail that records all management events, an alarm on its metric with actions enabled, and an SNS topic with at least one confirmed subscription as the alarm action.";
 
 static CATALOG: &[Control] = &[
@@ -176,58 +224,141 @@ static CATALOG: &[Control] = &[
         remediation: "Configure the trail to send its events to a CloudWatch Logs log group (CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn), and make sure the role lets CloudTrail deliver: the trail status must show a CloudWatch Logs delivery within the last 24 hours.",
         remediation_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-cloudtrail-events-to-cloudwatch-logs.html",
     },
-    Control {
-        id: "cloudtrail-changes",
-        title: "A log metric filter and alarm should exist for CloudTrail configuration changes",
-        cis: monitoring_numbers!("5"),
-        security_hub: Some("CloudWatch.5"),
-        severity: Severity::Low,
-        check: Check::Monitoring(Monitoring {
-            pattern: "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }",
-            event_sources: &["cloudtrail.amazonaws.com"],
-        }),
-        remediation: MONITORING_REMEDIATION,
-        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-5",
-    },
-    Control {
-        id: "kms-cmk-disable-delete",
-        title: "A log metric filter and alarm should exist for disabling or scheduled deletion of customer managed keys",
-        cis: monitoring_numbers!("7"),
-        security_hub: Some("CloudWatch.7"),
-        severity: Severity::Low,
-        check: Check::Monitoring(Monitoring {
-            pattern: "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }",
-            event_sources: &["kms.amazonaws.com"],
-        }),
-        remediation: MONITORING_REMEDIATION,
-        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-7",
-    },
-    Control {
-        id: "config-changes",
-        title: "A log metric filter and alarm should exist for AWS Config configuration changes",
-        cis: monitoring_numbers!("9"),
-        security_hub: Some("CloudWatch.9"),
-        severity: Severity::Low,
-        check: Check::Monitoring(Monitoring {
-            pattern: "{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
-            event_sources: &["config.amazonaws.com"],
-        }),
-        remediation: MONITORING_REMEDIATION,
-        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-9",
-    },
-    Control {
-        id: "nacl-changes",
-        title: "A log metric filter and alarm should exist for changes to Network Access Control Lists (NACL)",
-        cis: monitoring_numbers!("11"),
-        security_hub: Some("CloudWatch.11"),
-        severity: Severity::Low,
-        check: Check::Monitoring(Monitoring {
-            pattern: "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
-            event_sources: &["ec2.amazonaws.com"],
-        }),
-        remediation: MONITORING_REMEDIATION,
-        remediation_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-11",
-    },
+    monitoring_control!(
+        "unauthorized-api-calls",
+        monitoring_numbers!("1"),
+        Some("CloudWatch.2"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-2",
+        "A log metric filter and alarm should exist for unauthorized API calls",
+        &[],
+        "{ ($.errorCode = \"*UnauthorizedOperation\") || ($.errorCode = \"AccessDenied*\") && ($.sourceIPAddress != \"delivery.logs.amazonaws.com\") && ($.eventName != \"HeadBucket\") }",
+    ),
+    monitoring_control!(
+        "console-signin-without-mfa",
+        monitoring_numbers!("2"),
+        Some("CloudWatch.3"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-3",
+        "A log metric filter and alarm should exist for Management Console sign-in without MFA",
+        &["signin.amazonaws.com"],
+        "{ ($.eventName = \"ConsoleLogin\") && ($.additionalEventData.MFAUsed != \"Yes\") }",
+    ),
+    monitoring_control!(
+        "root-usage",
+        monitoring_numbers!("3"),
+        Some("CloudWatch.1"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-1",
+        "A log metric filter and alarm should exist for usage of the root user",
+        &[],
+        "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
+    ),
+    monitoring_control!(
+        "iam-policy-changes",
+        monitoring_numbers!("4"),
+        Some("CloudWatch.4"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-4",
+        "A log metric filter and alarm should exist for IAM policy changes",
+        &["iam.amazonaws.com"],
+        "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}",
+    ),
+    monitoring_control!(
+        "cloudtrail-changes",
+        monitoring_numbers!("5"),
+        Some("CloudWatch.5"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-5",
+        "A log metric filter and alarm should exist for CloudTrail configuration changes",
+        &["cloudtrail.amazonaws.com"],
+        "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }",
+    ),
+    monitoring_control!(
+        "console-auth-failures",
+        monitoring_numbers!("6"),
+        Some("CloudWatch.6"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-6",
+        "A log metric filter and alarm should exist for AWS Management Console authentication failures",
+        &["signin.amazonaws.com"],
+        "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
+    ),
+    monitoring_control!(
+        "kms-cmk-disable-delete",
+        monitoring_numbers!("7"),
+        Some("CloudWatch.7"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-7",
+        "A log metric filter and alarm should exist for disabling or scheduled deletion of customer managed keys",
+        &["kms.amazonaws.com"],
+        "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }",
+    ),
+    monitoring_control!(
+        "s3-bucket-policy-changes",
+        monitoring_numbers!("8"),
+        Some("CloudWatch.8"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-8",
+        "A log metric filter and alarm should exist for S3 bucket policy changes",
+        &["s3.amazonaws.com"],
+        "{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || ($.eventName = PutBucketPolicy) || ($.eventName = PutBucketCors) || ($.eventName = PutBucketLifecycle) || ($.eventName = PutBucketReplication) || ($.eventName = DeleteBucketPolicy) || ($.eventName = DeleteBucketCors) || ($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }",
+    ),
+    monitoring_control!(
+        "config-changes",
+        monitoring_numbers!("9"),
+        Some("CloudWatch.9"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-9",
+        "A log metric filter and alarm should exist for AWS Config configuration changes",
+        &["config.amazonaws.com"],
+        "{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
+    ),
+    monitoring_control!(
+        "security-group-changes",
+        monitoring_numbers!("10"),
+        Some("CloudWatch.10"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-10",
+        "A log metric filter and alarm should exist for security group changes",
+        &["ec2.amazonaws.com"],
+        "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
+    ),
+    monitoring_control!(
+        "nacl-changes",
+        monitoring_numbers!("11"),
+        Some("CloudWatch.11"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-11",
+        "A log metric filter and alarm should exist for changes to Network Access Control Lists (NACL)",
+        &["ec2.amazonaws.com"],
+        "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
+    ),
+    monitoring_control!(
+        "network-gateway-changes",
+        monitoring_numbers!("12"),
+        Some("CloudWatch.12"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-12",
+        "A log metric filter and alarm should exist for changes to network gateways",
+        &["ec2.amazonaws.com"],
+        "{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || ($.eventName = AttachInternetGateway) || ($.eventName = CreateInternetGateway) || ($.eventName = DeleteInternetGateway) || ($.eventName = DetachInternetGateway) }",
+    ),
+    monitoring_control!(
+        "route-table-changes",
+        monitoring_numbers!("13"),
+        Some("CloudWatch.13"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-13",
+        "A log metric filter and alarm should exist for route table changes",
+        &["ec2.amazonaws.com"],
+        "{ ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }",
+    ),
+    monitoring_control!(
+        "vpc-changes",
+        monitoring_numbers!("14"),
+        Some("CloudWatch.14"),
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-14",
+        "A log metric filter and alarm should exist for VPC changes",
+        &["ec2.amazonaws.com"],
+        "{ ($.eventName = CreateVpc) || ($.eventName = DeleteVpc) || ($.eventName = ModifyVpcAttribute) || ($.eventName = AcceptVpcPeeringConnection) || ($.eventName = CreateVpcPeeringConnection) || ($.eventName = DeleteVpcPeeringConnection) || ($.eventName = RejectVpcPeeringConnection) || ($.eventName = AttachClassicLinkVpc) || ($.eventName = DetachClassicLinkVpc) || ($.eventName = DisableVpcClassicLink) || ($.eventName = EnableVpcClassicLink) }",
+    ),
+    monitoring_control!(
+        "organizations-changes",
+        monitoring_numbers_since_1_3!("15"),
+        None,
+        "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudwatch-alarms-for-cloudtrail.html",
+        "A log metric filter and alarm should exist for AWS Organizations changes",
+        &["organizations.amazonaws.com"],
+        "{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = \"AcceptHandshake\") || ($.eventName = \"AttachPolicy\") || ($.eventName = \"CreateAccount\") || ($.eventName = \"CreateOrganizationalUnit\") || ($.eventName = \"CreatePolicy\") || ($.eventName = \"DeclineHandshake\") || ($.eventName = \"DeleteOrganization\") || ($.eventName = \"DeleteOrganizationalUnit\") || ($.eventName = \"DeletePolicy\") || ($.eventName = \"DetachPolicy\") || ($.eventName = \"DisablePolicyType\") || ($.eventName = \"EnablePolicyType\") || ($.eventName = \"InviteAccountToOrganization\") || ($.eventName = \"LeaveOrganization\") || ($.eventName = \"MoveAccount\") || ($.eventName = \"RemoveAccountFromOrganization\") || ($.eventName = \"UpdatePolicy\") || ($.eventName = \"UpdateOrganizationalUnit\")) }",
+    ),
 ];
 
 /// Every control trailwatch knows.
@@ -281,7 +412,9 @@ mod tests {
                 let scoped = monitoring.scoped_pattern();
                 let parsed = trailwatch_pattern::parse(&scoped)
                     .unwrap_or_else(|error| panic!("{}: {error}", control.id));
-                assert!(scoped.contains(monitoring.event_sources[0]), "{scoped}");
+                for source in monitoring.event_sources {
+                    assert!(scoped.contains(source), "{scoped}");
+                }
                 // The scoped pattern is the CIS pattern, narrowed to real events only.
                 let cis = trailwatch_pattern::parse(monitoring.pattern).unwrap();
                 assert!(

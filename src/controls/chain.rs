@@ -47,7 +47,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring)
     let mut paths: Vec<Path> = snapshot
         .trails
         .iter()
-        .map(|trail| explorer.from_trail(trail))
+        .map(|trail| explorer.walk_trail(trail))
         .collect();
     if paths.is_empty() {
         paths.push(evidence::no_trail_path(snapshot));
@@ -63,7 +63,7 @@ struct Explorer<'a> {
 }
 
 impl Explorer<'_> {
-    fn from_trail(&self, trail: &Trail) -> Path {
+    fn walk_trail(&self, trail: &Trail) -> Path {
         let mut path = Path::new(vec![]);
         let trail_ref = trail_ref(trail);
         let name = &trail.name;
@@ -99,10 +99,10 @@ impl Explorer<'_> {
             ));
         };
         path.push(log_group_ref(log_group));
-        self.from_log_group(path, log_group)
+        self.walk_log_group(path, log_group)
     }
 
-    fn from_log_group(&self, path: Path, log_group: &LogGroup) -> Path {
+    fn walk_log_group(&self, path: Path, log_group: &LogGroup) -> Path {
         let filters = match &log_group.metric_filters {
             // The log group the trail names does not exist: a definite answer, not a failed read.
             Err(error) if error.kind == ReadErrorKind::NotFound => {
@@ -133,7 +133,7 @@ impl Explorer<'_> {
             candidate.push(filter_ref(log_group, filter));
             best = Some(evidence::better(
                 best,
-                self.from_filter(candidate, log_group, filter),
+                self.walk_filter(candidate, log_group, filter),
             ));
         }
         if let Some(best) = best {
@@ -148,7 +148,7 @@ impl Explorer<'_> {
                 let shared = value_terms(&filter.pattern)
                     .intersection(&required_terms)
                     .count();
-                let downstream = self.from_filter(Path::new(vec![]), log_group, filter);
+                let downstream = self.walk_filter(Path::new(vec![]), log_group, filter);
                 ((shared > 0, downstream.depth(), shared), *filter, verdict)
             })
             .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)));
@@ -177,7 +177,7 @@ impl Explorer<'_> {
         }
     }
 
-    fn from_filter(&self, path: Path, log_group: &LogGroup, filter: &MetricFilter) -> Path {
+    fn walk_filter(&self, path: Path, log_group: &LogGroup, filter: &MetricFilter) -> Path {
         let Some(transformation) = filter.metric_transformations.first() else {
             return path.broken(format!("filter {} publishes no metric", filter.name));
         };
@@ -224,13 +224,13 @@ impl Explorer<'_> {
         }
         let mut best: Option<Path> = None;
         for alarm in watching {
-            let candidate = self.from_alarm(path.clone(), log_group, alarm);
+            let candidate = self.walk_alarm(path.clone(), log_group, alarm);
             best = Some(evidence::better(best, candidate));
         }
         best.unwrap_or(path)
     }
 
-    fn from_alarm(&self, mut path: Path, log_group: &LogGroup, alarm: &Alarm) -> Path {
+    fn walk_alarm(&self, mut path: Path, log_group: &LogGroup, alarm: &Alarm) -> Path {
         if !alarm.actions_enabled {
             return path.broken(format!("alarm {} has its actions disabled", alarm.name));
         }
@@ -260,13 +260,13 @@ impl Explorer<'_> {
         for topic_arn in topics {
             best = Some(evidence::better(
                 best,
-                self.from_topic(path.clone(), topic_arn),
+                self.walk_topic(path.clone(), topic_arn),
             ));
         }
         best.unwrap_or(path)
     }
 
-    fn from_topic(&self, mut path: Path, topic_arn: &str) -> Path {
+    fn walk_topic(&self, mut path: Path, topic_arn: &str) -> Path {
         let Some(topic) = self.snapshot.topic(topic_arn) else {
             return path.broken_unknown(format!("topic {topic_arn} was not read by this scan"));
         };
@@ -312,7 +312,7 @@ enum FilterVerdict {
     /// `event` is matched by the CIS pattern and missed by `customer`.
     Misses {
         event: serde_json::Value,
-        customer: FilterPattern,
+        customer: Box<FilterPattern>,
     },
     Undecided(String),
 }
@@ -330,7 +330,7 @@ fn filter_coverage(filter: &MetricFilter, required: &FilterPattern) -> FilterVer
             Coverage::Covers => FilterVerdict::Covers,
             Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses {
                 event: counterexample,
-                customer,
+                customer: Box::new(customer),
             },
             Coverage::Unknown { reason } => FilterVerdict::Undecided(reason),
         },

@@ -26,8 +26,9 @@ pub fn records_management_events(
     if selectors.classic.is_empty() && selectors.advanced.is_empty() {
         return Err("has no event selectors, so it records no management events".to_string());
     }
+    let probes = probe_sources(selectors, event_sources);
     let mut missing_kinds: Vec<String> = Vec::new();
-    for event_source in event_sources {
+    for event_source in &probes {
         for read_only in [false, true] {
             let event = ManagementEvent {
                 event_source,
@@ -68,6 +69,46 @@ pub fn records_management_events(
         ))
     }
 }
+
+/// The event sources to check. A control about every service (`event_sources` empty) must see
+/// every source: then the probes are each source the selectors name (any exclusion or condition
+/// on one breaks "every") and one no selector names.
+fn probe_sources<'a>(selectors: &'a EventSelectors, event_sources: &[&'a str]) -> Vec<&'a str> {
+    if !event_sources.is_empty() {
+        return event_sources.to_vec();
+    }
+    let mut probes: Vec<&str> = vec![ANY_OTHER_SOURCE];
+    let named = selectors
+        .classic
+        .iter()
+        .flat_map(|selector| &selector.exclude_management_event_sources)
+        .chain(
+            selectors
+                .advanced
+                .iter()
+                .flat_map(|selector| &selector.field_selectors)
+                .filter(|field| field.field == "eventSource")
+                .flat_map(|field| {
+                    field
+                        .equals
+                        .iter()
+                        .chain(&field.starts_with)
+                        .chain(&field.ends_with)
+                        .chain(&field.not_equals)
+                        .chain(&field.not_starts_with)
+                        .chain(&field.not_ends_with)
+                }),
+        );
+    for source in named {
+        if !probes.contains(&source.as_str()) {
+            probes.push(source);
+        }
+    }
+    probes
+}
+
+/// Stands for every service no selector names.
+const ANY_OTHER_SOURCE: &str = "any other service";
 
 fn classic_records(
     selector: &crate::snapshot::ClassicEventSelector,
@@ -371,6 +412,37 @@ mod tests {
                 "{advanced:?} for {sources:?}"
             );
         }
+    }
+
+    #[test]
+    fn controls_about_every_service_need_every_source() {
+        const EVERY: &[&str] = &[];
+        let everything = EventSelectors {
+            classic: vec![classic("All", true, &[])],
+            advanced: vec![],
+        };
+        assert!(records_management_events(&everything, EVERY).is_ok());
+        let without_kms = EventSelectors {
+            classic: vec![classic("All", true, &["kms.amazonaws.com"])],
+            advanced: vec![],
+        };
+        assert!(records_management_events(&without_kms, EVERY)
+            .unwrap_err()
+            .contains("of kms.amazonaws.com"));
+        let only_iam = EventSelectors {
+            classic: vec![],
+            advanced: vec![management(vec![field("eventSource", |f| {
+                f.equals = strings(&["iam.amazonaws.com"])
+            })])],
+        };
+        assert!(records_management_events(&only_iam, EVERY).is_err());
+        let all_but_rds = EventSelectors {
+            classic: vec![],
+            advanced: vec![management(vec![field("eventSource", |f| {
+                f.not_starts_with = strings(&["rdsdata"])
+            })])],
+        };
+        assert!(records_management_events(&all_but_rds, EVERY).is_err());
     }
 
     #[test]

@@ -604,3 +604,30 @@ fn a_filter_scoped_to_the_emitting_service_covers() {
     filters(&mut snapshot)[0].pattern = "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
     assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Failed);
 }
+
+#[test]
+fn every_monitoring_control_passes_with_its_own_cis_pattern_and_fails_without_it() {
+    for control in catalog() {
+        let Some(pattern) = control.required_pattern() else {
+            continue;
+        };
+        let mut snapshot = complete();
+        filters(&mut snapshot)[0].pattern = pattern.to_string();
+        let finding = evaluate_one(&snapshot, control.id);
+        assert_eq!(
+            finding.status, Passed,
+            "{}: {}",
+            control.id, finding.summary
+        );
+
+        // A filter on something else entirely covers none of them.
+        filters(&mut snapshot)[0].pattern = "{ $.eventName = \"GetObject\" }".to_string();
+        let finding = evaluate_one(&snapshot, control.id);
+        assert_eq!(
+            finding.status, Failed,
+            "{}: {}",
+            control.id, finding.summary
+        );
+        assert!(finding.evidence.counterexample.is_some(), "{}", control.id);
+    }
+}
