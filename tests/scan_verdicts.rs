@@ -554,6 +554,56 @@ async fn advanced_selectors_for_data_events_only_fail() {
 }
 
 #[tokio::test]
+async fn advanced_selectors_excluding_an_event_source_fail_only_the_control_watching_it() {
+    let account = fresh_account().await;
+    let without_kms = AdvancedEventSelector::builder()
+        .name("management except KMS")
+        .field_selectors(
+            AdvancedFieldSelector::builder()
+                .field("eventCategory")
+                .equals("Management")
+                .build()
+                .unwrap(),
+        )
+        .field_selectors(
+            AdvancedFieldSelector::builder()
+                .field("eventSource")
+                .not_equals("kms.amazonaws.com")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut spec = ChainSpec::new("anokms", cis_pattern(KMS));
+    spec.trail = Some(TrailSpec::new("anokms-trail").advanced(vec![without_kms]));
+    let seeded = account.seed_chain(&spec).await;
+    account
+        .put_metric_filter(
+            "us-east-1",
+            "CloudTrail/anokms",
+            "ct-filter",
+            cis_pattern(CLOUDTRAIL),
+            "ct-metric",
+            "CISBenchmark",
+        )
+        .await;
+    let mut alarm = AlarmSpec::new("ct-alarm", "ct-metric", "CISBenchmark");
+    alarm.alarm_actions.push(seeded.topic_arn.clone());
+    account.put_alarm("us-east-1", &alarm).await;
+
+    let findings = scan(&account, &["us-east-1"], &[KMS, CLOUDTRAIL]).await;
+    assert_eq!(findings[0].status, Failed, "{:#?}", findings[0]);
+    assert!(
+        findings[0].summary.starts_with(
+            "trail anokms-trail does not record write management events of kms.amazonaws.com or read management events of kms.amazonaws.com (advanced selectors: "
+        ),
+        "{}",
+        findings[0].summary
+    );
+    assert_eq!(findings[1].status, Passed, "{:#?}", findings[1]);
+}
+
+#[tokio::test]
 async fn advanced_selectors_capturing_management_events_pass() {
     let trail = TrailSpec::new("amgmt-trail").advanced(vec![
         advanced("management", &[("eventCategory", "Management")]),
