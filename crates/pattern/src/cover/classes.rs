@@ -21,8 +21,8 @@ use crate::glob::Glob;
 
 /// Product-automaton states explored per selector before giving up on completeness.
 const MAX_GLOB_STATES: usize = 4096;
-/// Automaton steps (transitions × glob positions) per selector before giving up.
-const MAX_GLOB_WORK: usize = 4_000_000;
+/// Automaton steps (transitions × globs) per selector before giving up.
+const MAX_GLOB_WORK: usize = 1_000_000;
 /// Longest glob (in characters) the automaton handles: its positions fit a `u128`.
 const MAX_GLOB_CHARS: usize = 127;
 
@@ -188,39 +188,72 @@ fn number_points(mut ns: Vec<f64>) -> Vec<f64> {
     out
 }
 
-/// One glob as automaton positions: `Some(c)` a literal, `None` a star.
+/// One glob as a bit-parallel automaton: bit `i` set means "the first `i` pieces consumed".
 struct GlobNfa {
-    pieces: Vec<Option<char>>,
+    len: usize,
+    /// Bits of the positions holding a `*`.
+    star: u128,
+    /// Per alphabet index: bits of the positions holding that literal character.
+    masks: Vec<u128>,
 }
 
 impl GlobNfa {
-    fn close(&self, mut set: u128) -> u128 {
-        for (i, p) in self.pieces.iter().enumerate() {
-            if p.is_none() && set & (1 << i) != 0 {
-                set |= 1 << (i + 1);
-            }
+    fn new(pieces: &[Option<char>], alphabet: &[char]) -> GlobNfa {
+        let bits = |pred: &dyn Fn(Option<char>) -> bool| {
+            pieces
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| pred(**p))
+                .fold(0u128, |m, (i, _)| m | (1 << i))
+        };
+        GlobNfa {
+            len: pieces.len(),
+            star: bits(&|p| p.is_none()),
+            masks: alphabet.iter().map(|c| bits(&|p| p == Some(*c))).collect(),
         }
-        set
     }
 
-    fn step(&self, set: u128, c: char) -> u128 {
-        let mut next = 0u128;
-        for (i, p) in self.pieces.iter().enumerate() {
-            if set & (1 << i) != 0 {
-                match p {
-                    Some(l) if *l == c => next |= 1 << (i + 1),
-                    None => next |= 1 << i,
-                    _ => {}
-                }
+    /// Adds the positions reachable by letting stars match nothing.
+    fn close(&self, mut set: u128) -> u128 {
+        loop {
+            let next = set | ((set & self.star) << 1);
+            if next == set {
+                return set;
             }
+            set = next;
         }
-        self.close(next)
+    }
+
+    /// Reads the character with alphabet index `c`: literals advance, stars stay.
+    fn step(&self, set: u128, c: usize) -> u128 {
+        self.close(((set & self.masks[c]) << 1) | (set & self.star))
     }
 
     fn accepts(&self, set: u128) -> bool {
-        set & (1 << self.pieces.len()) != 0
+        set & (1 << self.len) != 0
     }
 }
+
+/// A small fast hasher for the automaton's state vectors (FxHash-style multiply-rotate).
+#[derive(Default)]
+struct StateHasher(u64);
+
+impl std::hash::Hasher for StateHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type StateMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<StateHasher>>;
 
 /// One representative, different from every exact constant, of each non-empty class of
 /// strings w.r.t. the star globs minus the exact constants; `None` when that cannot be
@@ -273,11 +306,10 @@ fn other_char(globs: &[&Glob]) -> char {
 /// The shortest string of every non-empty cell of the globs' Venn diagram, with the cell's
 /// membership vector, or `None` when the globs are too long or the product too large.
 fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
-    let mut nfas = Vec::new();
+    let mut all_pieces = Vec::new();
     let mut alphabet: Vec<char> = Vec::new();
     for g in globs {
-        let text = g.text();
-        let pieces: Vec<Option<char>> = text.chars().map(|c| (c != '*').then_some(c)).collect();
+        let pieces: Vec<Option<char>> = g.text().chars().map(|c| (c != '*').then_some(c)).collect();
         if pieces.len() > MAX_GLOB_CHARS {
             return None;
         }
@@ -286,19 +318,22 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
                 alphabet.push(*c);
             }
         }
-        nfas.push(GlobNfa { pieces });
+        all_pieces.push(pieces);
     }
     alphabet.push(other_char(globs));
+    let nfas: Vec<GlobNfa> = all_pieces
+        .iter()
+        .map(|p| GlobNfa::new(p, &alphabet))
+        .collect();
     // States, each with its parent and the character that led to it (paths are rebuilt at the end).
     let mut states: Vec<(Vec<u128>, usize, char)> = Vec::new();
-    let mut index: HashMap<Vec<u128>, usize> = HashMap::new();
+    let mut index: StateMap<Vec<u128>, usize> = StateMap::default();
     let start: Vec<u128> = nfas.iter().map(|n| n.close(1)).collect();
     index.insert(start.clone(), 0);
     states.push((start, 0, ' '));
-    let mut cells: HashMap<Vec<bool>, usize> = HashMap::new();
+    let mut cells: StateMap<Vec<bool>, usize> = StateMap::default();
     let mut queue = VecDeque::from([0usize]);
     let mut next = Vec::with_capacity(nfas.len());
-    let step_cost: usize = nfas.iter().map(|n| n.pieces.len() + 1).sum();
     let mut work = 0usize;
     while let Some(i) = queue.pop_front() {
         let accept: Vec<bool> = nfas
@@ -310,13 +345,13 @@ fn glob_classes(globs: &[&Glob]) -> Option<Vec<(Vec<bool>, String)>> {
         if states[i].0.iter().all(|s| *s == 0) {
             continue;
         }
-        for &c in &alphabet {
-            work += step_cost;
+        for (ci, &c) in alphabet.iter().enumerate() {
+            work += nfas.len();
             if work > MAX_GLOB_WORK {
                 return None;
             }
             next.clear();
-            next.extend(nfas.iter().zip(&states[i].0).map(|(n, s)| n.step(*s, c)));
+            next.extend(nfas.iter().zip(&states[i].0).map(|(n, s)| n.step(*s, ci)));
             if !index.contains_key(&next) {
                 let id = states.len();
                 if id >= MAX_GLOB_STATES {
@@ -367,6 +402,45 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn automaton_agrees_with_glob_matching() {
+        let globs = ["*Trail", "Create*", "*a*b*", "a**b", "*", "x*y*x", "ab"];
+        // Every character the globs use, then one they do not (stands for all others).
+        let mut alphabet: Vec<char> = globs.concat().chars().filter(|c| *c != '*').collect();
+        alphabet.sort_unstable();
+        alphabet.dedup();
+        alphabet.push('q');
+        for g in globs {
+            let glob = Glob::new(g);
+            let pieces: Vec<Option<char>> = g.chars().map(|c| (c != '*').then_some(c)).collect();
+            let nfa = GlobNfa::new(&pieces, &alphabet);
+            for s in [
+                "",
+                "a",
+                "ab",
+                "aab",
+                "abb",
+                "xyx",
+                "xx",
+                "CreateTrail",
+                "Trail",
+                "Create",
+                "ba",
+                "xyyx",
+            ] {
+                let mut set = nfa.close(1);
+                for c in s.chars() {
+                    let ci = alphabet
+                        .iter()
+                        .position(|a| *a == c)
+                        .unwrap_or(alphabet.len() - 1);
+                    set = nfa.step(set, ci);
+                }
+                assert_eq!(nfa.accepts(set), glob.matches(s), "{g} vs {s:?}");
+            }
+        }
     }
 
     #[test]
