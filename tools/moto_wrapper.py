@@ -79,10 +79,10 @@ _stock_get_trail_status = CloudTrailResponse.get_trail_status
 
 
 def get_trail_status(self):
-    # Stock moto never reports LatestCloudWatchLogsDeliveryTime; tests set it with a trail tag.
+    # Stock moto never reports LatestCloudWatchLogsDeliveryTime (nor …Error): tests set them with
+    # trail tags. The throttle tag is fault injection: the first N calls are throttled.
     name = self._get_param("Name")
     tags = _trail_tags(self.cloudtrail_backend, name)
-    # Fault injection: the first N calls are throttled.
     if THROTTLE_TAG in tags:
         with _throttled_lock:
             done = _throttled.get(name, 0)
