@@ -241,7 +241,7 @@ fn run_pattern(command: PatternCommand) -> Result<ExitCode, String> {
             .map(|()| ExitCode::SUCCESS)
             .map_err(|error| format!("pattern match: {error}")),
         PatternCommand::Covers => pattern_cli::run_covers(stdin, stdout, |id| {
-            controls::control(id)?.required_pattern()
+            controls::control(id)?.coverage_pattern()
         })
         .map(|()| ExitCode::SUCCESS)
         .map_err(|error| format!("pattern covers: {error}")),

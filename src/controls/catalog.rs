@@ -5,6 +5,8 @@
 //! 3.4). The filter patterns are the benchmark's v1.4.0 text (../shared/cis-monitoring-patterns.md);
 //! the evaluator compares patterns semantically, so their spacing does not matter.
 
+use std::sync::OnceLock;
+
 /// A control and how to decide it.
 #[derive(Debug)]
 pub struct Control {
@@ -106,12 +108,33 @@ impl Control {
             .collect()
     }
 
-    /// The required filter pattern of a monitoring control.
+    /// The CIS filter pattern of a monitoring control, as the benchmark writes it.
     pub fn required_pattern(&self) -> Option<&'static str> {
         match &self.check {
             Check::Monitoring(monitoring) => Some(monitoring.pattern),
             Check::TrailDelivery => None,
         }
+    }
+
+    /// What a metric filter must cover for this control: [`Monitoring::scoped_pattern`], built
+    /// once per process.
+    pub fn coverage_pattern(&self) -> Option<&'static str> {
+        static SCOPED: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+        let scoped = SCOPED.get_or_init(|| {
+            CATALOG
+                .iter()
+                .filter_map(|control| match &control.check {
+                    Check::Monitoring(monitoring) => {
+                        Some((control.id, monitoring.scoped_pattern()))
+                    }
+                    Check::TrailDelivery => None,
+                })
+                .collect()
+        });
+        scoped
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .map(|(_, pattern)| pattern.as_str())
     }
 }
 
