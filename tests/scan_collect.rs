@@ -321,3 +321,20 @@ async fn throttled_calls_are_retried_and_every_attempt_counted() {
     // GetCallerIdentity, DescribeTrails, GetTrailStatus ×3 (two throttled), GetEventSelectors.
     assert_eq!(snapshot.api_calls, 6);
 }
+
+#[tokio::test]
+async fn without_an_identity_there_is_nothing_to_collect() {
+    let account = fresh_account().await;
+    let anonymous = account.denying(&["sts:GetCallerIdentity"]).await;
+    let error = collect(&anonymous.sdk, &plan(&["us-east-1"]))
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("sts:GetCallerIdentity failed: "),
+        "{error}"
+    );
+    let error = collect(&account.sdk, &plan(&[" "])).await.unwrap_err();
+    assert_eq!(error.to_string(), "no region to scan");
+}
