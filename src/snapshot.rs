@@ -34,7 +34,7 @@ pub struct Snapshot {
     pub trails: Vec<Trail>,
     /// Log groups that trails deliver to, keyed by ARN.
     pub log_groups: Vec<LogGroup>,
-    /// Alarms, per region and account read, that watch a metric published by a collected filter.
+    /// Alarms, per region and account read, on the metric names collected filters publish.
     pub alarm_sets: Vec<AlarmSet>,
     /// Topics that collected alarms notify.
     pub topics: Vec<Topic>,
@@ -195,7 +195,9 @@ pub struct MetricTransformation {
 pub struct AlarmSet {
     pub region: String,
     pub account_id: String,
-    /// Only the alarms that watch a metric published by a collected filter.
+    /// Only the alarms that read a metric whose *name* a collected filter publishes, in any
+    /// namespace: an alarm on the right name in the wrong namespace is the near miss the evidence
+    /// names. The evaluator requires name, namespace and dimensions to match.
     pub alarms: Fetched<Vec<Alarm>>,
 }
 
