@@ -147,63 +147,28 @@ pub const DEFAULT_CONTROLS: &[&str] = &[
     "nacl-changes",
 ];
 
+/// A list of [`CisRef`]: `cis_refs!("1.4.0" => "4.5", …)`.
+macro_rules! cis_refs {
+    ($($version:literal => $number:expr),+ $(,)?) => {
+        &[$(CisRef { version: $version, number: $number }),+]
+    };
+}
+
 /// CIS numbering of a monitoring control: `3.n` in v1.2.0, `4.n` from v1.3.0 to v3.0.0.
 macro_rules! monitoring_numbers {
     ($n:literal) => {
-        &[
-            CisRef {
-                version: "1.2.0",
-                number: concat!("3.", $n),
-            },
-            CisRef {
-                version: "1.3.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "1.4.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "1.5.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "2.0.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "3.0.0",
-                number: concat!("4.", $n),
-            },
-        ]
+        cis_refs!("1.2.0" => concat!("3.", $n), "1.3.0" => concat!("4.", $n),
+            "1.4.0" => concat!("4.", $n), "1.5.0" => concat!("4.", $n),
+            "2.0.0" => concat!("4.", $n), "3.0.0" => concat!("4.", $n))
     };
 }
 
 /// CIS numbering of a monitoring control added in v1.3.0 (no v1.2.0 number).
 macro_rules! monitoring_numbers_since_1_3 {
     ($n:literal) => {
-        &[
-            CisRef {
-                version: "1.3.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "1.4.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "1.5.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "2.0.0",
-                number: concat!("4.", $n),
-            },
-            CisRef {
-                version: "3.0.0",
-                number: concat!("4.", $n),
-            },
-        ]
+        cis_refs!("1.3.0" => concat!("4.", $n), "1.4.0" => concat!("4.", $n),
+            "1.5.0" => concat!("4.", $n), "2.0.0" => concat!("4.", $n),
+            "3.0.0" => concat!("4.", $n))
     };
 }
 
@@ -233,14 +198,8 @@ static CATALOG: &[Control] = &[
     Control {
         id: "trail-cw-logs",
         title: "CloudTrail trails should be integrated with CloudWatch Logs",
-        cis: &[
-            CisRef { version: "1.2.0", number: "2.4" },
-            CisRef { version: "1.3.0", number: "3.4" },
-            CisRef { version: "1.4.0", number: "3.4" },
-            CisRef { version: "1.5.0", number: "3.4" },
-            CisRef { version: "2.0.0", number: "3.4" },
-            CisRef { version: "3.0.0", number: "3.4" },
-        ],
+        cis: cis_refs!("1.2.0" => "2.4", "1.3.0" => "3.4", "1.4.0" => "3.4", "1.5.0" => "3.4",
+            "2.0.0" => "3.4", "3.0.0" => "3.4"),
         security_hub: Some("CloudTrail.5"),
         severity: Severity::Low,
         check: Check::TrailDelivery,
