@@ -103,6 +103,7 @@ pub(crate) fn polish(
     required: &FilterPattern,
 ) -> Json {
     let still = |e: &Json| required.matches(e) && !customer.matches(e);
+    restore_structure(&mut event, selectors, &still);
     for sel in selectors {
         let ptr = pointer_of(sel);
         let is_placeholder = matches!(
@@ -162,6 +163,51 @@ pub(crate) fn polish(
     event
 }
 
+/// Where the search made a field's parent something other than the record's object (e.g.
+/// `userIdentity` a string so that `$.userIdentity.type` is absent), puts the template's object
+/// back with the field set to a realistic value, when that still proves the point.
+fn restore_structure(event: &mut Json, selectors: &[Selector], still: &dyn Fn(&Json) -> bool) {
+    let template = template();
+    for sel in selectors {
+        let Some(Step::Key(top)) = sel.steps.first() else {
+            continue;
+        };
+        let Some(original) = template.get(top.as_str()).filter(|v| v.is_object()) else {
+            continue;
+        };
+        if event.get(top.as_str()).is_some_and(Json::is_object) {
+            continue;
+        }
+        let ptr = pointer_of(sel);
+        let leaf_values = pool(&sel.to_text())
+            .iter()
+            .map(|candidate| Some(Json::String((*candidate).to_string())))
+            .chain([None]);
+        for leaf in leaf_values {
+            let mut e = event.clone();
+            e[top.as_str()] = original.clone();
+            match leaf {
+                Some(value) => match e.pointer_mut(&ptr) {
+                    Some(slot) => *slot = value,
+                    None => continue,
+                },
+                // The field absent from an otherwise real object.
+                None => {
+                    if let (Some(Step::Key(last)), 2) = (sel.steps.last(), sel.steps.len()) {
+                        if let Some(object) = e[top.as_str()].as_object_mut() {
+                            object.remove(last);
+                        }
+                    }
+                }
+            }
+            if still(&e) {
+                *event = e;
+                break;
+            }
+        }
+    }
+}
+
 /// Applies `edit` to a copy of `event` and keeps it if `still` holds for it.
 fn try_edit(event: &mut Json, still: &dyn Fn(&Json) -> bool, edit: impl FnOnce(&mut Json)) {
     if !event.is_object() {
@@ -201,6 +247,23 @@ mod tests {
             ],
         };
         assert_eq!(pointer_of(&sel), "/a/x~1y~0/2");
+    }
+
+    #[test]
+    fn polishing_restores_the_record_structure() {
+        let required = crate::parse("{ $.eventName = CreateTrail }").unwrap();
+        let customer =
+            crate::parse("{ $.eventName = CreateTrail && $.userIdentity.type = Root }").unwrap();
+        let mut e = template();
+        e["eventName"] = "CreateTrail".into();
+        e["userIdentity"] = "example".into();
+        let sel = Selector {
+            steps: vec![Step::Key("userIdentity".into()), Step::Key("type".into())],
+        };
+        let out = polish(e, &[sel], &customer, &required);
+        assert!(out["userIdentity"].is_object(), "{out}");
+        assert_ne!(out["userIdentity"]["type"], "Root");
+        assert!(required.matches(&out) && !customer.matches(&out));
     }
 
     #[test]
