@@ -20,7 +20,13 @@ use std::process::ExitCode;
 /// Checks that an AWS account really watches its own CloudTrail activity (CIS AWS Foundations
 /// Benchmark monitoring controls) and reports the findings in ASFF for Security Hub.
 #[derive(Debug, Parser)]
-#[command(name = "trailwatch", version, about, long_about = None)]
+#[command(
+    name = "trailwatch",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 nothing failed; 1 a control FAILED (scan, evaluate) or the pattern is invalid (pattern check); 2 usage error; 3 could not run (credentials, unreadable snapshot, unwritable output, findings Security Hub refused)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
