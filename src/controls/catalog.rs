@@ -48,29 +48,73 @@ pub struct Monitoring {
     /// `cloudtrail.amazonaws.com`). A trail that excludes one of them from its management events
     /// cannot feed the filter, and a filter need not match events no such service emits.
     pub event_sources: &'static [&'static str],
+    /// What kind of CloudTrail record those events always are.
+    pub record_kind: RecordKind,
+}
+
+/// The kind of CloudTrail record a control's events always are: what every such record carries
+/// whatever the pattern says, so a filter that also requires it loses nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// Any record (root usage, unauthorized calls): nothing is implied.
+    Any,
+    /// A write API call: `eventType` AwsApiCall, `readOnly` false, a management event.
+    WriteApiCall,
+    /// A console sign-in: `eventType` AwsConsoleSignIn, a management event.
+    ConsoleSignIn,
+}
+
+impl RecordKind {
+    /// The JSON conditions every record of this kind meets.
+    fn conditions(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Any => &[],
+            RecordKind::WriteApiCall => &[
+                "$.eventType = \"AwsApiCall\"",
+                "$.readOnly IS FALSE",
+                "$.managementEvent IS TRUE",
+                "$.eventCategory = \"Management\"",
+            ],
+            RecordKind::ConsoleSignIn => &[
+                "$.eventType = \"AwsConsoleSignIn\"",
+                "$.managementEvent IS TRUE",
+                "$.eventCategory = \"Management\"",
+            ],
+        }
+    }
 }
 
 impl Monitoring {
-    /// The events a filter must match: the CIS pattern, restricted to the services that really
-    /// emit them. So `{ $.eventSource = cloudtrail.amazonaws.com && ($.eventName = CreateTrail
-    /// || …) }` covers CIS 4.5 — no CloudTrail record has eventName CreateTrail from another
-    /// service — while a filter that drops an `eventSource` conjunct CIS has still covers too.
+    /// The events a filter must match: the CIS pattern, restricted to the records that really
+    /// carry them (the services that emit them, and the record kind). So `{ $.eventSource =
+    /// cloudtrail.amazonaws.com && $.readOnly IS FALSE && ($.eventName = CreateTrail || …) }`
+    /// covers CIS 4.5 — no CloudTrail record has eventName CreateTrail from another service or as
+    /// a read — while a filter that drops a conjunct CIS has still covers too, and one that adds
+    /// `$.awsRegion = "us-east-1"` does not.
     pub fn scoped_pattern(&self) -> String {
         let inner = self
             .pattern
             .trim()
             .strip_prefix('{')
-            .and_then(|rest| rest.strip_suffix('}'))
-            .filter(|_| !self.event_sources.is_empty());
+            .and_then(|rest| rest.strip_suffix('}'));
         let Some(inner) = inner else {
             return self.pattern.to_string();
         };
-        let sources: Vec<String> = self
-            .event_sources
-            .iter()
-            .map(|source| format!("$.eventSource = \"{source}\""))
-            .collect();
-        format!("{{ ({}) && ({}) }}", sources.join(" || "), inner.trim())
+        let mut conjuncts: Vec<String> = Vec::new();
+        if !self.event_sources.is_empty() {
+            let sources: Vec<String> = self
+                .event_sources
+                .iter()
+                .map(|source| format!("$.eventSource = \"{source}\""))
+                .collect();
+            conjuncts.push(format!("({})", sources.join(" || ")));
+        }
+        conjuncts.extend(self.record_kind.conditions().iter().map(|c| c.to_string()));
+        if conjuncts.is_empty() {
+            return self.pattern.to_string();
+        }
+        conjuncts.push(format!("({})", inner.trim()));
+        format!("{{ {} }}", conjuncts.join(" && "))
     }
 }
 
@@ -175,7 +219,7 @@ macro_rules! monitoring_numbers_since_1_3 {
 /// Declares a monitoring control: id, CIS numbers, Security Hub control and its documentation,
 /// title, the services emitting the events, and the CIS v1.4.0 pattern.
 macro_rules! monitoring_control {
-    ($id:literal, $numbers:expr, $hub:expr, $url:literal, $title:literal, $sources:expr, $pattern:literal $(,)?) => {
+    ($id:literal, $numbers:expr, $hub:expr, $url:literal, $title:literal, $sources:expr, $kind:expr, $pattern:literal $(,)?) => {
         Control {
             id: $id,
             title: $title,
@@ -185,6 +229,7 @@ macro_rules! monitoring_control {
             check: Check::Monitoring(Monitoring {
                 pattern: $pattern,
                 event_sources: $sources,
+                record_kind: $kind,
             }),
             remediation: MONITORING_REMEDIATION,
             remediation_url: $url,
@@ -213,6 +258,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-2",
         "A log metric filter and alarm should exist for unauthorized API calls",
         &[],
+        RecordKind::Any,
         "{ ($.errorCode = \"*UnauthorizedOperation\") || ($.errorCode = \"AccessDenied*\") && ($.sourceIPAddress != \"delivery.logs.amazonaws.com\") && ($.eventName != \"HeadBucket\") }",
     ),
     monitoring_control!(
@@ -222,6 +268,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-3",
         "A log metric filter and alarm should exist for Management Console sign-in without MFA",
         &["signin.amazonaws.com"],
+        RecordKind::ConsoleSignIn,
         "{ ($.eventName = \"ConsoleLogin\") && ($.additionalEventData.MFAUsed != \"Yes\") }",
     ),
     monitoring_control!(
@@ -231,6 +278,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-1",
         "A log metric filter and alarm should exist for usage of the root user",
         &[],
+        RecordKind::Any,
         "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
     ),
     monitoring_control!(
@@ -240,6 +288,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-4",
         "A log metric filter and alarm should exist for IAM policy changes",
         &["iam.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}",
     ),
     monitoring_control!(
@@ -249,6 +298,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-5",
         "A log metric filter and alarm should exist for CloudTrail configuration changes",
         &["cloudtrail.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }",
     ),
     monitoring_control!(
@@ -258,6 +308,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-6",
         "A log metric filter and alarm should exist for AWS Management Console authentication failures",
         &["signin.amazonaws.com"],
+        RecordKind::ConsoleSignIn,
         "{ ($.eventName = ConsoleLogin) && ($.errorMessage = \"Failed authentication\") }",
     ),
     monitoring_control!(
@@ -267,6 +318,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-7",
         "A log metric filter and alarm should exist for disabling or scheduled deletion of customer managed keys",
         &["kms.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }",
     ),
     monitoring_control!(
@@ -276,6 +328,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-8",
         "A log metric filter and alarm should exist for S3 bucket policy changes",
         &["s3.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || ($.eventName = PutBucketPolicy) || ($.eventName = PutBucketCors) || ($.eventName = PutBucketLifecycle) || ($.eventName = PutBucketReplication) || ($.eventName = DeleteBucketPolicy) || ($.eventName = DeleteBucketCors) || ($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }",
     ),
     monitoring_control!(
@@ -285,6 +338,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-9",
         "A log metric filter and alarm should exist for AWS Config configuration changes",
         &["config.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventSource = config.amazonaws.com) && (($.eventName=StopConfigurationRecorder)||($.eventName=DeleteDeliveryChannel)||($.eventName=PutDeliveryChannel)||($.eventName=PutConfigurationRecorder)) }",
     ),
     monitoring_control!(
@@ -294,6 +348,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-10",
         "A log metric filter and alarm should exist for security group changes",
         &["ec2.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = AuthorizeSecurityGroupIngress) || ($.eventName = AuthorizeSecurityGroupEgress) || ($.eventName = RevokeSecurityGroupIngress) || ($.eventName = RevokeSecurityGroupEgress) || ($.eventName = CreateSecurityGroup) || ($.eventName = DeleteSecurityGroup) }",
     ),
     monitoring_control!(
@@ -303,6 +358,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-11",
         "A log metric filter and alarm should exist for changes to Network Access Control Lists (NACL)",
         &["ec2.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = CreateNetworkAcl) || ($.eventName = CreateNetworkAclEntry) || ($.eventName = DeleteNetworkAcl) || ($.eventName = DeleteNetworkAclEntry) || ($.eventName = ReplaceNetworkAclEntry) || ($.eventName = ReplaceNetworkAclAssociation) }",
     ),
     monitoring_control!(
@@ -312,6 +368,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-12",
         "A log metric filter and alarm should exist for changes to network gateways",
         &["ec2.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = CreateCustomerGateway) || ($.eventName = DeleteCustomerGateway) || ($.eventName = AttachInternetGateway) || ($.eventName = CreateInternetGateway) || ($.eventName = DeleteInternetGateway) || ($.eventName = DetachInternetGateway) }",
     ),
     monitoring_control!(
@@ -321,6 +378,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-13",
         "A log metric filter and alarm should exist for route table changes",
         &["ec2.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = CreateRoute) || ($.eventName = CreateRouteTable) || ($.eventName = ReplaceRoute) || ($.eventName = ReplaceRouteTableAssociation) || ($.eventName = DeleteRouteTable) || ($.eventName = DeleteRoute) || ($.eventName = DisassociateRouteTable) }",
     ),
     monitoring_control!(
@@ -330,6 +388,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-14",
         "A log metric filter and alarm should exist for VPC changes",
         &["ec2.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventName = CreateVpc) || ($.eventName = DeleteVpc) || ($.eventName = ModifyVpcAttribute) || ($.eventName = AcceptVpcPeeringConnection) || ($.eventName = CreateVpcPeeringConnection) || ($.eventName = DeleteVpcPeeringConnection) || ($.eventName = RejectVpcPeeringConnection) || ($.eventName = AttachClassicLinkVpc) || ($.eventName = DetachClassicLinkVpc) || ($.eventName = DisableVpcClassicLink) || ($.eventName = EnableVpcClassicLink) }",
     ),
     monitoring_control!(
@@ -339,6 +398,7 @@ static CATALOG: &[Control] = &[
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudwatch-alarms-for-cloudtrail.html",
         "A log metric filter and alarm should exist for AWS Organizations changes",
         &["organizations.amazonaws.com"],
+        RecordKind::WriteApiCall,
         "{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = \"AcceptHandshake\") || ($.eventName = \"AttachPolicy\") || ($.eventName = \"CreateAccount\") || ($.eventName = \"CreateOrganizationalUnit\") || ($.eventName = \"CreatePolicy\") || ($.eventName = \"DeclineHandshake\") || ($.eventName = \"DeleteOrganization\") || ($.eventName = \"DeleteOrganizationalUnit\") || ($.eventName = \"DeletePolicy\") || ($.eventName = \"DetachPolicy\") || ($.eventName = \"DisablePolicyType\") || ($.eventName = \"EnablePolicyType\") || ($.eventName = \"InviteAccountToOrganization\") || ($.eventName = \"LeaveOrganization\") || ($.eventName = \"MoveAccount\") || ($.eventName = \"RemoveAccountFromOrganization\") || ($.eventName = \"UpdatePolicy\") || ($.eventName = \"UpdateOrganizationalUnit\")) }",
     ),
 ];

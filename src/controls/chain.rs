@@ -23,8 +23,10 @@ use trailwatch_pattern::{Coverage, FilterPattern};
 
 /// Evaluates one monitoring control over a snapshot.
 pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring) -> Finding {
-    let required = match trailwatch_pattern::parse(&monitoring.scoped_pattern()) {
-        Ok(required) => required,
+    let parsed = trailwatch_pattern::parse(&monitoring.scoped_pattern())
+        .and_then(|required| Ok((required, trailwatch_pattern::parse(monitoring.pattern)?)));
+    let (required, cis) = match parsed {
+        Ok(patterns) => patterns,
         // The catalog's patterns are parsed in a unit test; this arm guards a bad edit.
         Err(error) => {
             return evidence::account_finding(
@@ -43,6 +45,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring)
         snapshot,
         monitoring,
         required: &required,
+        cis: &cis,
     };
     let mut paths: Vec<Path> = snapshot
         .trails
@@ -59,7 +62,10 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring)
 struct Explorer<'a> {
     snapshot: &'a Snapshot,
     monitoring: &'a Monitoring,
+    /// What a filter must cover: the CIS pattern scoped to the records that carry its events.
     required: &'a FilterPattern,
+    /// The CIS pattern as written: its fields name what a missed event is about.
+    cis: &'a FilterPattern,
 }
 
 impl Explorer<'_> {
@@ -165,7 +171,7 @@ impl Explorer<'_> {
                 format!(
                     "filter {} does not cover the CIS pattern{others}: it misses events such as {}",
                     filter.name,
-                    evidence::describe_event(event, &[customer, self.required])
+                    evidence::describe_event(event, &[customer, self.cis])
                 ),
                 event.clone(),
             ),

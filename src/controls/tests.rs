@@ -604,6 +604,12 @@ fn a_filter_scoped_to_the_emitting_service_covers() {
     let mut snapshot = complete();
     filters(&mut snapshot)[0].pattern = "{ ($.eventSource = cloudtrail.amazonaws.com) && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
     assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+    // Every such record is a write API call: requiring that loses nothing either.
+    filters(&mut snapshot)[0].pattern = "{ $.eventType = \"AwsApiCall\" && $.readOnly = false && $.managementEvent IS TRUE && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
+    // Reads only: none of these events.
+    filters(&mut snapshot)[0].pattern = "{ $.readOnly IS TRUE && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Failed);
     // Scoped to a service that never emits these events, it covers nothing CIS asks for.
     filters(&mut snapshot)[0].pattern = "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging)) }".into();
     assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Failed);
