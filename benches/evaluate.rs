@@ -1,8 +1,9 @@
 //! How fast the controls decide a large account, against reading the same snapshot from JSON.
 //!
 //! The account: 20 multi-Region trails on 5 log groups, each log group holding the CloudWatch
-//! maximum of 100 metric filters (the 14 CIS patterns, respaced, plus near misses and unrelated
-//! filters), 500 alarms and 50 topics. Baseline in the same run: `serde_json::from_str` of that
+//! maximum of 100 metric filters (the 14 CIS patterns, respaced, shared by every log group; near
+//! misses and unrelated filters, distinct per log group: 400 distinct patterns), 500 alarms and
+//! 50 topics. Baseline in the same run: `serde_json::from_str` of that
 //! snapshot, which every `trailwatch evaluate` pays anyway. Run with `cargo bench --bench evaluate`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -28,14 +29,14 @@ fn large_account() -> Snapshot {
                         0 => cis[n / 4 % cis.len()].replace(' ', ""),
                         // A near miss: the CIS pattern narrowed to one region.
                         1 => format!(
-                            "{{ ({}) && $.awsRegion = \"eu-west-{n}\" }}",
+                            "{{ ({}) && $.awsRegion = \"eu-west-{group}{n}\" }}",
                             cis[n / 4 % cis.len()]
                                 .trim()
                                 .trim_start_matches('{')
                                 .trim_end_matches('}')
                         ),
-                        2 => format!("{{ $.eventName = \"Describe{n}*\" }}"),
-                        _ => format!("ERROR ?Exception{n} -DEBUG"),
+                        2 => format!("{{ $.eventName = \"Describe{group}x{n}*\" }}"),
+                        _ => format!("ERROR ?Exception{group}x{n} -DEBUG"),
                     };
                     MetricFilter {
                         name: format!("filter-{group}-{n}"),

@@ -19,6 +19,9 @@ use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, Resourc
 use crate::snapshot::{
     Alarm, LogGroup, MetricFilter, MetricTransformation, ReadErrorKind, Snapshot, Trail,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use trailwatch_pattern::{Coverage, FilterPattern};
 
 /// Evaluates one monitoring control over a snapshot.
@@ -46,6 +49,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring)
         monitoring,
         required: &required,
         cis: &cis,
+        verdicts: RefCell::default(),
     };
     let mut paths: Vec<Path> = snapshot
         .trails
@@ -66,9 +70,23 @@ struct Explorer<'a> {
     required: &'a FilterPattern,
     /// The CIS pattern as written: its fields name what a missed event is about.
     cis: &'a FilterPattern,
+    /// Coverage verdicts by filter pattern text: trails share log groups, and accounts repeat
+    /// the same filter across log groups, so each distinct pattern is decided once.
+    verdicts: RefCell<HashMap<String, Rc<FilterVerdict>>>,
 }
 
 impl Explorer<'_> {
+    fn coverage_of(&self, filter: &MetricFilter) -> Rc<FilterVerdict> {
+        if let Some(verdict) = self.verdicts.borrow().get(&filter.pattern) {
+            return Rc::clone(verdict);
+        }
+        let verdict = Rc::new(filter_coverage(filter, self.required));
+        self.verdicts
+            .borrow_mut()
+            .insert(filter.pattern.clone(), Rc::clone(&verdict));
+        verdict
+    }
+
     fn walk_trail(&self, trail: &Trail) -> Path {
         let mut path = Path::new(vec![]);
         let trail_ref = trail_ref(trail);
@@ -128,9 +146,10 @@ impl Explorer<'_> {
         let mut covering = Vec::new();
         let mut rejected = Vec::new();
         for filter in filters {
-            match filter_coverage(filter, self.required) {
+            let verdict = self.coverage_of(filter);
+            match verdict.as_ref() {
                 FilterVerdict::Covers => covering.push(filter),
-                other => rejected.push((filter, other)),
+                _ => rejected.push((filter, verdict)),
             }
         }
         let mut best: Option<Path> = None;
@@ -166,7 +185,7 @@ impl Explorer<'_> {
             1 => " (nor does the other filter)".to_string(),
             n => format!(" (nor do the {n} other filters)"),
         };
-        match verdict {
+        match verdict.as_ref() {
             FilterVerdict::Misses { event, customer } => path.broken_with_counterexample(
                 format!(
                     "filter {} does not cover the CIS pattern{others}: it misses events such as {}",
