@@ -22,13 +22,18 @@ use crate::snapshot::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use trailwatch_pattern::{Coverage, FilterPattern};
+use trailwatch_pattern::{Coverage, FilterPattern, ParseError};
 
 /// Evaluates one monitoring control over a snapshot.
-pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring) -> Finding {
-    let parsed = trailwatch_pattern::parse(&monitoring.scoped_pattern())
+pub fn evaluate(
+    snapshot: &Snapshot,
+    control: &Control,
+    monitoring: &Monitoring,
+    parsed: &ParsedFilters,
+) -> Finding {
+    let own_patterns = trailwatch_pattern::parse(&monitoring.scoped_pattern())
         .and_then(|required| Ok((required, trailwatch_pattern::parse(monitoring.pattern)?)));
-    let (required, cis) = match parsed {
+    let (required, cis) = match own_patterns {
         Ok(patterns) => patterns,
         // The catalog's patterns are parsed in a unit test; this arm guards a bad edit.
         Err(error) => {
@@ -49,6 +54,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control, monitoring: &Monitoring)
         monitoring,
         required: &required,
         cis: &cis,
+        parsed,
         verdicts: RefCell::default(),
     };
     let mut paths: Vec<Path> = snapshot
@@ -70,9 +76,25 @@ struct Explorer<'a> {
     required: &'a FilterPattern,
     /// The CIS pattern as written: its fields name what a missed event is about.
     cis: &'a FilterPattern,
+    parsed: &'a ParsedFilters,
     /// Coverage verdicts by filter pattern text: trails share log groups, and accounts repeat
     /// the same filter across log groups, so each distinct pattern is decided once.
     verdicts: RefCell<HashMap<String, Rc<FilterVerdict>>>,
+}
+
+/// Filter patterns parsed once for every control of an evaluation, by pattern text.
+#[derive(Default)]
+pub struct ParsedFilters(RefCell<HashMap<String, Result<Rc<FilterPattern>, ParseError>>>);
+
+impl ParsedFilters {
+    fn get(&self, text: &str) -> Result<Rc<FilterPattern>, ParseError> {
+        if let Some(parsed) = self.0.borrow().get(text) {
+            return parsed.clone();
+        }
+        let parsed = trailwatch_pattern::parse(text).map(Rc::new);
+        self.0.borrow_mut().insert(text.to_string(), parsed.clone());
+        parsed
+    }
 }
 
 impl Explorer<'_> {
@@ -80,7 +102,10 @@ impl Explorer<'_> {
         if let Some(verdict) = self.verdicts.borrow().get(&filter.pattern) {
             return Rc::clone(verdict);
         }
-        let verdict = Rc::new(filter_coverage(filter, self.required));
+        let verdict = Rc::new(filter_coverage(
+            self.parsed.get(&filter.pattern),
+            self.required,
+        ));
         self.verdicts
             .borrow_mut()
             .insert(filter.pattern.clone(), Rc::clone(&verdict));
@@ -337,13 +362,16 @@ enum FilterVerdict {
     /// `event` is matched by the CIS pattern and missed by `customer`.
     Misses {
         event: serde_json::Value,
-        customer: Box<FilterPattern>,
+        customer: Rc<FilterPattern>,
     },
     Undecided(String),
 }
 
-fn filter_coverage(filter: &MetricFilter, required: &FilterPattern) -> FilterVerdict {
-    match trailwatch_pattern::parse(&filter.pattern) {
+fn filter_coverage(
+    customer: Result<Rc<FilterPattern>, ParseError>,
+    required: &FilterPattern,
+) -> FilterVerdict {
+    match customer {
         // CloudWatch accepted this pattern, so a parse failure is a limit of ours, not a fault of
         // the account's: undecided, not failed.
         Err(error) => FilterVerdict::Undecided(format!(
@@ -355,7 +383,7 @@ fn filter_coverage(filter: &MetricFilter, required: &FilterPattern) -> FilterVer
             Coverage::Covers => FilterVerdict::Covers,
             Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses {
                 event: counterexample,
-                customer: Box::new(customer),
+                customer,
             },
             Coverage::Unknown { reason } => FilterVerdict::Undecided(reason),
         },

@@ -21,11 +21,12 @@ use crate::snapshot::Snapshot;
 /// Evaluates the given controls over a snapshot. Pure: the same snapshot gives the same findings.
 pub fn evaluate(snapshot: &Snapshot, controls: &[&Control]) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let parsed = chain::ParsedFilters::default();
     for control in controls {
         match &control.check {
             Check::TrailDelivery => findings.extend(delivery::evaluate(snapshot, control)),
             Check::Monitoring(monitoring) => {
-                findings.push(chain::evaluate(snapshot, control, monitoring))
+                findings.push(chain::evaluate(snapshot, control, monitoring, &parsed))
             }
         }
     }
