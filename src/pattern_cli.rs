@@ -40,27 +40,22 @@ pub fn run_match(input: impl BufRead, mut output: impl Write) -> io::Result<()> 
     output.flush()
 }
 
+/// One `match` line's answer: `{"match": bool}` or the error line.
 fn match_line(line: &str, n: usize) -> Value {
-    let obj = match object(line, n) {
-        Ok(o) => o,
-        Err(e) => return e,
+    let answer = || -> Result<Value, Value> {
+        let obj = object(line, n)?;
+        let pattern = string_field(&obj, "pattern", n)?;
+        let event = obj
+            .get("event")
+            .ok_or_else(|| line_error(n, "missing field \"event\""))?;
+        let p = parse(pattern).map_err(|e| pattern_error(&e, None))?;
+        let matched = match event {
+            Value::String(message) => p.matches_text(message),
+            other => p.matches(other),
+        };
+        Ok(json!({ "match": matched }))
     };
-    let pattern = match string_field(&obj, "pattern", n) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let Some(event) = obj.get("event") else {
-        return line_error(n, "missing field \"event\"");
-    };
-    let p = match parse(pattern) {
-        Ok(p) => p,
-        Err(e) => return pattern_error(&e, None),
-    };
-    let matched = match event {
-        Value::String(message) => p.matches_text(message),
-        other => p.matches(other),
-    };
-    json!({ "match": matched })
+    answer().unwrap_or_else(|error| error)
 }
 
 /// `{"pattern": "...", "required": "..."}` or `{"pattern": "...", "control": "<id>"}` per line
@@ -82,41 +77,35 @@ pub fn run_covers(
     output.flush()
 }
 
+/// One `covers` line's answer, or the error line.
 fn covers_line(
     line: &str,
     n: usize,
     control_pattern: &dyn Fn(&str) -> Option<&'static str>,
 ) -> Value {
-    let obj = match object(line, n) {
-        Ok(o) => o,
-        Err(e) => return e,
+    let verdict = || -> Result<Value, Value> {
+        let obj = object(line, n)?;
+        let pattern = string_field(&obj, "pattern", n)?;
+        let required_text: String = match (obj.get("required"), obj.get("control")) {
+            (Some(_), Some(_)) => {
+                return Err(line_error(
+                    n,
+                    "give either \"required\" or \"control\", not both",
+                ))
+            }
+            (Some(Value::String(r)), None) => r.clone(),
+            (None, Some(Value::String(id))) => control_pattern(id)
+                .ok_or_else(|| line_error(n, &format!("unknown control id {id:?}")))?
+                .to_string(),
+            (Some(_), None) => return Err(line_error(n, "field \"required\" must be a string")),
+            (None, Some(_)) => return Err(line_error(n, "field \"control\" must be a string")),
+            (None, None) => return Err(line_error(n, "missing field \"required\" or \"control\"")),
+        };
+        let customer = parse(pattern).map_err(|e| pattern_error(&e, Some("pattern")))?;
+        let required = parse(&required_text).map_err(|e| pattern_error(&e, Some("required")))?;
+        Ok(answer(&customer, &required))
     };
-    let pattern = match string_field(&obj, "pattern", n) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
-    let required_text: String = match (obj.get("required"), obj.get("control")) {
-        (Some(_), Some(_)) => {
-            return line_error(n, "give either \"required\" or \"control\", not both")
-        }
-        (Some(Value::String(r)), None) => r.clone(),
-        (None, Some(Value::String(id))) => match control_pattern(id) {
-            Some(p) => p.to_string(),
-            None => return line_error(n, &format!("unknown control id {id:?}")),
-        },
-        (Some(_), None) => return line_error(n, "field \"required\" must be a string"),
-        (None, Some(_)) => return line_error(n, "field \"control\" must be a string"),
-        (None, None) => return line_error(n, "missing field \"required\" or \"control\""),
-    };
-    let customer = match parse(pattern) {
-        Ok(p) => p,
-        Err(e) => return pattern_error(&e, Some("pattern")),
-    };
-    let required = match parse(&required_text) {
-        Ok(p) => p,
-        Err(e) => return pattern_error(&e, Some("required")),
-    };
-    answer(&customer, &required)
+    verdict().unwrap_or_else(|error| error)
 }
 
 fn answer(customer: &FilterPattern, required: &FilterPattern) -> Value {
