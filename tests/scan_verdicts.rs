@@ -485,20 +485,7 @@ async fn excluding_a_management_source_fails_only_the_control_watching_it() {
     let mut kms = ChainSpec::new("nokms", cis_pattern(KMS));
     kms.trail = Some(trail);
     let seeded = account.seed_chain(&kms).await;
-    // A second filter and alarm on the same log group and topic, for the CloudTrail control.
-    account
-        .put_metric_filter(
-            "us-east-1",
-            "CloudTrail/nokms",
-            "ct-filter",
-            cis_pattern(CLOUDTRAIL),
-            "ct-metric",
-            "CISBenchmark",
-        )
-        .await;
-    let mut alarm = AlarmSpec::new("ct-alarm", "ct-metric", "CISBenchmark");
-    alarm.alarm_actions.push(seeded.topic_arn.clone());
-    account.put_alarm("us-east-1", &alarm).await;
+    add_cloudtrail_filter_and_alarm(&account, "CloudTrail/nokms", &seeded.topic_arn).await;
 
     let findings = scan(&account, &["us-east-1"], &[KMS, CLOUDTRAIL]).await;
     assert_eq!(findings[0].status, Failed, "{:#?}", findings[0]);
@@ -577,19 +564,7 @@ async fn advanced_selectors_excluding_an_event_source_fail_only_the_control_watc
     let mut spec = ChainSpec::new("anokms", cis_pattern(KMS));
     spec.trail = Some(TrailSpec::new("anokms-trail").advanced(vec![without_kms]));
     let seeded = account.seed_chain(&spec).await;
-    account
-        .put_metric_filter(
-            "us-east-1",
-            "CloudTrail/anokms",
-            "ct-filter",
-            cis_pattern(CLOUDTRAIL),
-            "ct-metric",
-            "CISBenchmark",
-        )
-        .await;
-    let mut alarm = AlarmSpec::new("ct-alarm", "ct-metric", "CISBenchmark");
-    alarm.alarm_actions.push(seeded.topic_arn.clone());
-    account.put_alarm("us-east-1", &alarm).await;
+    add_cloudtrail_filter_and_alarm(&account, "CloudTrail/anokms", &seeded.topic_arn).await;
 
     let findings = scan(&account, &["us-east-1"], &[KMS, CLOUDTRAIL]).await;
     assert_eq!(findings[0].status, Failed, "{:#?}", findings[0]);
@@ -956,4 +931,21 @@ async fn an_unreadable_region_leaves_monitoring_decided_and_delivery_not_availab
         "{}",
         findings[2].summary
     );
+}
+
+/// A second chain on a seeded log group and topic: the CIS 4.5 filter and an alarm on its metric.
+async fn add_cloudtrail_filter_and_alarm(account: &TestAccount, log_group: &str, topic_arn: &str) {
+    account
+        .put_metric_filter(
+            "us-east-1",
+            log_group,
+            "ct-filter",
+            cis_pattern(CLOUDTRAIL),
+            "ct-metric",
+            "CISBenchmark",
+        )
+        .await;
+    let mut alarm = AlarmSpec::new("ct-alarm", "ct-metric", "CISBenchmark");
+    alarm.alarm_actions.push(topic_arn.to_string());
+    account.put_alarm("us-east-1", &alarm).await;
 }
