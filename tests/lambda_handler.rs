@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use support::hub::held_findings;
+use support::hub::{held_by_id, held_findings};
 use support::{fresh_account, on_main_stack, ChainSpec, TestAccount, TrailSpec};
 use trailwatch::asff::{self, AsffContext};
 use trailwatch::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
@@ -48,24 +48,8 @@ async fn seed_compliant_chain(account: &TestAccount) {
     account.seed_chain(&ChainSpec::new("main", pattern)).await;
 }
 
-/// Held findings by Id: (RecordState, CreatedAt, UpdatedAt).
 async fn held(account: &TestAccount) -> BTreeMap<String, (String, String, String)> {
-    let findings = held_findings(&account.sdk).await;
-    let by_id: BTreeMap<_, _> = findings
-        .iter()
-        .map(|finding| {
-            (
-                finding.id().unwrap().to_string(),
-                (
-                    finding.record_state().unwrap().as_str().to_string(),
-                    finding.created_at().unwrap().to_string(),
-                    finding.updated_at().unwrap().to_string(),
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(by_id.len(), findings.len(), "duplicated finding ids");
-    by_id
+    held_by_id(&account.sdk).await
 }
 
 fn active(held: &BTreeMap<String, (String, String, String)>) -> BTreeSet<String> {

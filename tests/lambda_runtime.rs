@@ -20,7 +20,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::hub::held_findings;
+use support::hub::held_by_id;
 use support::{fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -217,23 +217,8 @@ async fn function_env(account: &TestAccount) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Held findings by Id: (RecordState, CreatedAt).
-async fn held(account: &TestAccount) -> BTreeMap<String, (String, String)> {
-    let findings = held_findings(&account.sdk).await;
-    let by_id: BTreeMap<_, _> = findings
-        .iter()
-        .map(|finding| {
-            (
-                finding.id().unwrap().to_string(),
-                (
-                    finding.record_state().unwrap().as_str().to_string(),
-                    finding.created_at().unwrap().to_string(),
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(by_id.len(), findings.len(), "duplicated finding ids");
-    by_id
+async fn held(account: &TestAccount) -> BTreeMap<String, (String, String, String)> {
+    held_by_id(&account.sdk).await
 }
 
 fn count(summary: &Value, field: &str) -> u64 {
@@ -300,7 +285,7 @@ fn the_function_runs_in_the_lambda_runtime_against_the_emulator() {
             after_second.keys().collect::<Vec<_>>(),
             after_first.keys().collect::<Vec<_>>()
         );
-        for (id, (state, created)) in &after_second {
+        for (id, (state, created, _)) in &after_second {
             assert_eq!(state, "ACTIVE");
             assert_eq!(created, &after_first[id].1, "CreatedAt of {id} changed");
         }
@@ -317,7 +302,7 @@ fn the_function_runs_in_the_lambda_runtime_against_the_emulator() {
         let after_third = held(&account).await;
         let archived: Vec<_> = after_third
             .iter()
-            .filter(|(_, (state, _))| state == "ARCHIVED")
+            .filter(|(_, (state, _, _))| state == "ARCHIVED")
             .map(|(id, _)| id.as_str())
             .collect();
         assert_eq!(archived.len(), 1);
