@@ -113,7 +113,7 @@ impl Explorer<'_> {
     }
 
     fn walk_trail(&self, trail: &Trail) -> Path {
-        let mut path = Path::new(vec![]);
+        let mut path = Path::start();
         let trail_ref = trail_ref(trail);
         let name = &trail.name;
         if !trail.is_multi_region {
@@ -198,7 +198,7 @@ impl Explorer<'_> {
                 let shared = value_terms(&filter.pattern)
                     .intersection(&required_terms)
                     .count();
-                let downstream = self.walk_filter(Path::new(vec![]), log_group, filter);
+                let downstream = self.walk_filter(Path::start(), log_group, filter);
                 ((shared > 0, downstream.depth(), shared), *filter, verdict)
             })
             .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)));

@@ -39,9 +39,10 @@ pub struct Path {
 }
 
 impl Path {
-    pub fn new(links: Vec<ResourceRef>) -> Self {
+    /// A path with no link yet.
+    pub fn start() -> Self {
         Path {
-            links,
+            links: Vec::new(),
             end: PathEnd::Open,
         }
     }
@@ -164,7 +165,7 @@ pub fn no_trail_path(snapshot: &Snapshot) -> Path {
         .iter()
         .filter(|error| error.operation.ends_with("DescribeTrails"))
         .collect();
-    let path = Path::new(vec![]);
+    let path = Path::start();
     if !listing_failures.is_empty() && listing_failures.len() >= snapshot.regions.len() {
         let error = listing_failures[0];
         return path.unread("the account's trails".to_string(), error);
