@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use time::macros::datetime;
 use trailwatch::controls::{self, catalog};
-use trailwatch::snapshot::*;
+use trailwatch::model::snapshot::*;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";

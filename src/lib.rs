@@ -1,19 +1,15 @@
 //! trailwatch: checks that an AWS account really watches its own CloudTrail activity.
 //!
-//! The data flows one way: plan → [`collect`] (AWS APIs) → [`snapshot::Snapshot`] (plain data) →
-//! [`controls::evaluate`] (pure) → [`findings::Finding`] → [`asff`] → [`publish`] (Security Hub).
-//! The CLI (`trailwatch`) and the Lambda (`trailwatch-lambda`) are thin faces over [`scan`] and
-//! [`handler`].
+//! The data flows one way, and the modules follow it: plan ([`run`]) → [`collect`] (AWS APIs) →
+//! [`model::snapshot::Snapshot`] (plain data) → [`controls::evaluate`] (pure) →
+//! [`model::findings::Finding`] → [`securityhub`] (ASFF, `BatchImportFindings`). The CLI
+//! ([`cli`], binary `trailwatch`) and the Lambda ([`lambda`], binary `trailwatch-lambda`) are thin
+//! faces over the one pipeline in [`run`].
 
-pub mod arn;
-pub mod asff;
 pub mod cli;
 pub mod collect;
 pub mod controls;
-pub mod findings;
-pub mod handler;
-pub mod pattern_cli;
-pub mod publish;
-pub mod report;
-pub mod scan;
-pub mod snapshot;
+pub mod lambda;
+pub mod model;
+pub mod run;
+pub mod securityhub;

@@ -1,6 +1,6 @@
 """moto's AWS emulator for trailwatch's tests, with the few behaviours stock moto 5.2.5 lacks.
 
-Usage: moto_wrapper.py PORT   (binds 127.0.0.1:PORT; the Rust harness in tests/support starts it)
+Usage: moto_wrapper.py PORT   (binds 127.0.0.1:PORT; the Rust harness in tests/emulator/support starts it)
 
 The server exits when its standard input reaches end of file, so a test process that dies (or
 whose harness lives in a static that is never dropped) takes its server with it.

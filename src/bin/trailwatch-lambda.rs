@@ -1,11 +1,11 @@
 //! `trailwatch-lambda`: the Lambda entry point. Thin: JSON logs, the configuration and the AWS
 //! SDK configuration loaded once per cold start, then the runtime loop calling
-//! [`trailwatch::handler::handle`] for each event.
+//! [`trailwatch::lambda::handle`] for each event.
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
-use trailwatch::handler::{self, Config};
+use trailwatch::lambda::{self, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -23,12 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let (sdk, config) = (&sdk, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler::handle(sdk, config, &event.payload)
+        lambda::handle(sdk, config, &event.payload)
             .await
-            .map_err(|error| Diagnostic {
-                error_type: error.error_type().to_string(),
-                error_message: error.to_string(),
-            })
+            .map_err(Diagnostic::from)
     }))
     .await
 }

@@ -9,7 +9,7 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::snapshot::{Alarm, AlarmMetric, ReadError};
+use crate::model::snapshot::{Alarm, AlarmMetric, ReadError};
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
 use std::collections::HashSet;
 
@@ -19,29 +19,22 @@ pub(crate) async fn alarms_on(
     region: &str,
     metric_names: &HashSet<String>,
 ) -> Result<Vec<Alarm>, ReadError> {
-    let client = clients.cloudwatch(region);
+    let mut pages = clients
+        .cloudwatch(region)
+        .describe_alarms()
+        .alarm_types(AlarmType::MetricAlarm)
+        .into_paginator()
+        .send();
     let mut alarms = Vec::new();
-    let mut next_token: Option<String> = None;
-    loop {
-        let page = client
-            .describe_alarms()
-            .alarm_types(AlarmType::MetricAlarm)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|error| read_error("cloudwatch:DescribeAlarms", region, None, &error))?;
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|error| read_error("cloudwatch:DescribeAlarms", region, None, &error))?;
         alarms.extend(
             page.metric_alarms()
                 .iter()
                 .map(alarm)
                 .filter(|alarm| reads_any(alarm, metric_names)),
         );
-        match page.next_token() {
-            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_string())
-            }
-            _ => break,
-        }
     }
     alarms.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(alarms)

@@ -6,7 +6,7 @@
 //! `AuthorizationError`, …); transport failures (no connection to a region's endpoint) mean the
 //! region cannot be read.
 
-use crate::snapshot::{ReadError, ReadErrorKind};
+use crate::model::snapshot::{ReadError, ReadErrorKind};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

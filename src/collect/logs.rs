@@ -1,45 +1,40 @@
 //! CloudWatch Logs: the metric filters of each log group a trail delivers to, read in the log
 //! group's own region (from its ARN) with DescribeMetricFilters, every page.
 //!
-//! A log group in another account is not read: org mode (assuming a role there) comes later, so it
-//! is recorded as a [`ReadErrorKind::OtherAccount`] read error, never as "no filters".
+//! A log group is read with the credentials [`Access`] gives for its account; one no credentials
+//! reach is a [`ReadErrorKind::OtherAccount`] read error, never "no filters".
 
+use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::arn::LogGroupArn;
-use crate::snapshot::{LogGroup, MetricFilter, MetricTransformation, ReadError, ReadErrorKind};
+use crate::model::arn::LogGroupArn;
+use crate::model::snapshot::{
+    LogGroup, MetricFilter, MetricTransformation, ReadError, ReadErrorKind,
+};
 
 const OPERATION: &str = "logs:DescribeMetricFilters";
 
 /// Reads the filters of the log group a trail names (`arn` exactly as the trail has it).
 /// `Err` only when the ARN is not a log group ARN (then there is no [`LogGroup`] to hang it on).
-pub(crate) async fn read_log_group(
-    clients: &Clients,
-    account_id: &str,
-    arn: &str,
-) -> Result<LogGroup, ReadError> {
+pub(crate) async fn read_log_group(access: &Access<'_>, arn: &str) -> Result<LogGroup, ReadError> {
     let parsed = LogGroupArn::parse(arn).map_err(|error| ReadError {
         operation: OPERATION.to_string(),
-        region: crate::arn::region_of(arn).unwrap_or_default().to_string(),
+        region: crate::model::arn::region_of(arn)
+            .unwrap_or_default()
+            .to_string(),
         resource: Some(arn.to_string()),
         kind: ReadErrorKind::Other,
         code: None,
         message: error.to_string(),
     })?;
-    let metric_filters = if parsed.account_id != account_id {
-        Err(ReadError {
-            operation: OPERATION.to_string(),
-            region: parsed.region.clone(),
-            resource: Some(arn.to_string()),
-            kind: ReadErrorKind::OtherAccount,
-            code: None,
-            message: format!(
-                "log group {} is in account {}; this scan reads account {} only",
-                parsed.name, parsed.account_id, account_id
-            ),
-        })
-    } else {
-        describe_metric_filters(clients, &parsed.region, &parsed.name, arn).await
+    let metric_filters = match access.clients_for(&parsed.account_id) {
+        Ok(clients) => describe_metric_filters(clients, &parsed.region, &parsed.name, arn).await,
+        Err(denied) => Err(denied.read_error(
+            OPERATION,
+            &parsed.region,
+            arn,
+            &format!("log group {}", parsed.name),
+        )),
     };
     Ok(LogGroup {
         arn: arn.to_string(),
@@ -50,33 +45,26 @@ pub(crate) async fn read_log_group(
     })
 }
 
-/// Every metric filter of one log group, following `nextToken`.
+/// Every metric filter of one log group, every page. The paginator stops on a token equal to the
+/// one sent, which would otherwise page forever (an emulator bug seen in moto).
 async fn describe_metric_filters(
     clients: &Clients,
     region: &str,
     name: &str,
     arn: &str,
 ) -> Result<Vec<MetricFilter>, ReadError> {
-    let client = clients.logs(region);
+    let mut pages = clients
+        .logs(region)
+        .describe_metric_filters()
+        .log_group_name(name)
+        .into_paginator()
+        .send();
     let mut filters = Vec::new();
-    let mut next_token: Option<String> = None;
-    loop {
-        let page = client
-            .describe_metric_filters()
-            .log_group_name(name)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|error| read_error(OPERATION, region, Some(arn), &error))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| read_error(OPERATION, region, Some(arn), &error))?;
         filters.extend(page.metric_filters().iter().map(metric_filter));
-        match page.next_token() {
-            // A token equal to the one sent would page forever (an emulator bug seen in moto).
-            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_string())
-            }
-            _ => return Ok(filters),
-        }
     }
+    Ok(filters)
 }
 
 /// An SDK metric filter → [`MetricFilter`]; dimension names sorted.

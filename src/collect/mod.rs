@@ -12,10 +12,11 @@
 //! ```
 //!
 //! Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
-//! snapshot as a [`crate::snapshot::ReadError`], next to the resource it was about or in
+//! snapshot as a [`crate::model::snapshot::ReadError`], next to the resource it was about or in
 //! `read_errors`; only a failing GetCallerIdentity, or no region to scan, fails the collection.
 //! `api_calls` counts the HTTP requests sent, retries included (see `clients.rs`).
 
+mod access;
 mod alarms;
 mod clients;
 mod errors;
@@ -23,8 +24,11 @@ mod logs;
 mod topics;
 mod trails;
 
-use crate::arn::{strip_log_group_wildcard, Arn};
-use crate::snapshot::{AlarmSet, LogGroup, ReadError, Snapshot, Topic, Trail, SNAPSHOT_FORMAT};
+use crate::model::arn::{strip_log_group_wildcard, Arn};
+use crate::model::snapshot::{
+    AlarmSet, LogGroup, ReadError, Snapshot, Topic, Trail, SNAPSHOT_FORMAT,
+};
+use access::Access;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use clients::Clients;
 use futures::stream::{self, StreamExt};
@@ -44,10 +48,16 @@ pub struct CollectPlan {
     pub regions: Option<Vec<String>>,
 }
 
-/// A failure that leaves nothing to evaluate (no identity, no region to scan).
+/// A failure that leaves nothing to evaluate.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CollectError(pub String);
+pub enum CollectError {
+    /// The credentials' account could not be established.
+    #[error("sts:GetCallerIdentity failed: {0}")]
+    Identity(String),
+    /// Neither the plan nor the account names a region to scan.
+    #[error("no region to scan: {0}")]
+    NoRegion(String),
+}
 
 /// Reads one account — the account of `sdk`'s credentials — into a snapshot.
 pub async fn collect(
@@ -73,13 +83,16 @@ pub async fn collect(
         },
     };
     if regions.is_empty() {
-        return Err(CollectError(match read_errors.pop() {
-            Some(error) => format!(
-                "no region to scan: account:ListRegions failed ({}) and the configuration names no region",
-                error.message
-            ),
-            None => "no region to scan".to_string(),
-        }));
+        return Err(CollectError::NoRegion(
+            match (&plan.regions, read_errors.pop()) {
+                (Some(_), _) => "the plan names no region".to_string(),
+                (None, Some(error)) => format!(
+                    "account:ListRegions failed ({}) and the configuration names no region",
+                    error.message
+                ),
+                (None, None) => "account:ListRegions names no enabled region".to_string(),
+            },
+        ));
     }
 
     let mut listed = BTreeMap::new();
@@ -113,7 +126,8 @@ pub async fn collect(
         .map(|trail| trails::read_trail(&clients, trail))
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Trail>>();
-    let monitoring_read = monitoring(&clients, &account_id, log_group_arns.into_values());
+    let access = Access::new(&account_id, &clients);
+    let monitoring_read = monitoring(&access, log_group_arns.into_values());
     let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
     read_errors.extend(monitoring.read_errors);
@@ -143,16 +157,11 @@ async fn identity(clients: &Clients, region: &str) -> Result<(String, String), C
         .get_caller_identity()
         .send()
         .await
-        .map_err(|error| {
-            CollectError(format!(
-                "sts:GetCallerIdentity failed: {}",
-                DisplayErrorContext(&error)
-            ))
-        })?;
+        .map_err(|error| CollectError::Identity(DisplayErrorContext(&error).to_string()))?;
     let account_id = identity
         .account()
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| CollectError("sts:GetCallerIdentity returned no account".into()))?
+        .ok_or_else(|| CollectError::Identity("the answer names no account".into()))?
         .to_string();
     let partition = identity
         .arn()
@@ -165,29 +174,22 @@ async fn identity(clients: &Clients, region: &str) -> Result<(String, String), C
 /// account:ListRegions, enabled ones (by default or opted in), every page, sorted.
 async fn enabled_regions(clients: &Clients, region: &str) -> Result<Vec<String>, ReadError> {
     use aws_sdk_account::types::RegionOptStatus;
-    let client = clients.account(region);
+    let mut pages = clients
+        .account(region)
+        .list_regions()
+        .region_opt_status_contains(RegionOptStatus::Enabled)
+        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+        .into_paginator()
+        .send();
     let mut regions = Vec::new();
-    let mut next_token: Option<String> = None;
-    loop {
-        let page = client
-            .list_regions()
-            .region_opt_status_contains(RegionOptStatus::Enabled)
-            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|error| errors::read_error("account:ListRegions", region, None, &error))?;
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|error| errors::read_error("account:ListRegions", region, None, &error))?;
         regions.extend(
             page.regions()
                 .iter()
                 .filter_map(|region| region.region_name().map(str::to_string)),
         );
-        match page.next_token() {
-            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_string())
-            }
-            _ => break,
-        }
     }
     regions.sort();
     regions.dedup();
@@ -214,14 +216,13 @@ struct Monitoring {
 
 /// Log groups → alarms on their filters' metrics → the topics those alarms notify.
 async fn monitoring(
-    clients: &Clients,
-    account_id: &str,
+    access: &Access<'_>,
     log_group_arns: impl Iterator<Item = String>,
 ) -> Monitoring {
     let mut read_errors = Vec::new();
     let mut log_groups = Vec::new();
     let read: Vec<_> = stream::iter(log_group_arns)
-        .map(|arn| async move { logs::read_log_group(clients, account_id, &arn).await })
+        .map(|arn| async move { logs::read_log_group(access, &arn).await })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -249,7 +250,15 @@ async fn monitoring(
 
     let mut alarm_sets: Vec<AlarmSet> = stream::iter(metrics)
         .map(|((account_id, region), metrics)| async move {
-            let alarms = alarms::alarms_on(clients, &region, &metrics).await;
+            let alarms = match access.clients_for(&account_id) {
+                Ok(clients) => alarms::alarms_on(clients, &region, &metrics).await,
+                Err(denied) => Err(denied.read_error(
+                    "cloudwatch:DescribeAlarms",
+                    &region,
+                    &account_id,
+                    &format!("the alarm list of {region}"),
+                )),
+            };
             AlarmSet {
                 region,
                 account_id,
@@ -268,7 +277,7 @@ async fn monitoring(
             .flatten(),
     );
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
-        .map(|arn| topics::read_topic(clients, account_id, arn))
+        .map(|arn| topics::read_topic(access, arn))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;

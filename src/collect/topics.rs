@@ -1,13 +1,15 @@
 //! SNS: the subscriptions of each topic a collected alarm notifies (ListSubscriptionsByTopic,
 //! every page), read in the topic's region taken from its ARN.
 //!
-//! A topic in another account is not read (only its owner may list its subscriptions; org mode
-//! comes later): it is recorded as a [`ReadErrorKind::OtherAccount`] read error.
+//! Only a topic's owner may list its subscriptions: a topic is read with the credentials
+//! [`Access`] gives for its account, and one no credentials reach is a
+//! [`crate::model::snapshot::ReadErrorKind::OtherAccount`] read error.
 
+use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::arn::Arn;
-use crate::snapshot::{Alarm, ReadError, ReadErrorKind, Subscription, Topic};
+use crate::model::arn::Arn;
+use crate::model::snapshot::{Alarm, ReadError, Subscription, Topic};
 use std::collections::BTreeSet;
 
 /// The SNS topic ARNs among the alarms' actions (alarm, OK and insufficient-data), sorted.
@@ -28,26 +30,15 @@ pub(crate) fn topic_arns<'a>(alarms: impl IntoIterator<Item = &'a Alarm>) -> BTr
 
 const OPERATION: &str = "sns:ListSubscriptionsByTopic";
 
-/// One topic and its subscriptions (or why they could not be listed); `scanned_account` is the
-/// account whose credentials the scan uses.
-pub(crate) async fn read_topic(clients: &Clients, scanned_account: &str, arn: String) -> Topic {
+/// One topic and its subscriptions (or why they could not be listed).
+pub(crate) async fn read_topic(access: &Access<'_>, arn: String) -> Topic {
     let (region, account_id) = match Arn::parse(&arn) {
         Ok(parsed) => (parsed.region.to_string(), parsed.account_id.to_string()),
         Err(_) => (String::new(), String::new()),
     };
-    let subscriptions = if account_id == scanned_account {
-        list_subscriptions(clients, &region, &arn).await
-    } else {
-        Err(ReadError {
-            operation: OPERATION.to_string(),
-            region: region.clone(),
-            resource: Some(arn.clone()),
-            kind: ReadErrorKind::OtherAccount,
-            code: None,
-            message: format!(
-                "topic is in account {account_id}; this scan reads account {scanned_account} only"
-            ),
-        })
+    let subscriptions = match access.clients_for(&account_id) {
+        Ok(clients) => list_subscriptions(clients, &region, &arn).await,
+        Err(denied) => Err(denied.read_error(OPERATION, &region, &arn, "topic")),
     };
     Topic {
         arn,
@@ -57,31 +48,24 @@ pub(crate) async fn read_topic(clients: &Clients, scanned_account: &str, arn: St
     }
 }
 
-/// Every subscription of a topic of the scanned account, following `NextToken`.
+/// Every subscription of a topic, every page (the paginator stops on a repeated token).
 async fn list_subscriptions(
     clients: &Clients,
     region: &str,
     arn: &str,
 ) -> Result<Vec<Subscription>, ReadError> {
-    let client = clients.sns(region);
+    let mut pages = clients
+        .sns(region)
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .into_paginator()
+        .send();
     let mut subscriptions = Vec::new();
-    let mut next_token: Option<String> = None;
-    loop {
-        let page = client
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .set_next_token(next_token.clone())
-            .send()
-            .await
-            .map_err(|error| read_error(OPERATION, region, Some(arn), &error))?;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| read_error(OPERATION, region, Some(arn), &error))?;
         subscriptions.extend(page.subscriptions().iter().map(subscription));
-        match page.next_token() {
-            Some(token) if !token.is_empty() && next_token.as_deref() != Some(token) => {
-                next_token = Some(token.to_string())
-            }
-            _ => return Ok(subscriptions),
-        }
     }
+    Ok(subscriptions)
 }
 
 /// An SDK subscription → [`Subscription`].

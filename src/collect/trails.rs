@@ -3,7 +3,7 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::snapshot::{
+use crate::model::snapshot::{
     AdvancedEventSelector, AdvancedFieldSelector, ClassicEventSelector, EventSelectors, Fetched,
     ReadError, Trail, TrailStatus,
 };
@@ -46,7 +46,7 @@ fn listed_trail(trail: &aws_sdk_cloudtrail::types::Trail, region: &str) -> Optio
     let arn = trail.trail_arn()?.to_string();
     let home_region = trail
         .home_region()
-        .or_else(|| crate::arn::region_of(&arn))
+        .or_else(|| crate::model::arn::region_of(&arn))
         .unwrap_or(region)
         .to_string();
     Some(ListedTrail {

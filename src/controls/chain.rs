@@ -14,9 +14,9 @@
 use super::catalog::{Control, Monitoring};
 use super::evidence::{self, Path};
 use super::selectors::records_management_events;
-use crate::arn::Arn;
-use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::snapshot::{
+use crate::model::arn::Arn;
+use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::snapshot::{
     Alarm, LogGroup, MetricFilter, MetricTransformation, ReadErrorKind, Snapshot, Trail,
 };
 use std::cell::RefCell;
@@ -444,7 +444,7 @@ pub(super) fn trail_ref(trail: &Trail) -> ResourceRef {
 fn log_group_ref(log_group: &LogGroup) -> ResourceRef {
     ResourceRef {
         kind: ResourceKind::LogGroup,
-        id: crate::arn::strip_log_group_wildcard(&log_group.arn).to_string(),
+        id: crate::model::arn::strip_log_group_wildcard(&log_group.arn).to_string(),
         name: log_group.name.clone(),
         region: log_group.region.clone(),
         account_id: log_group.account_id.clone(),
@@ -456,7 +456,7 @@ fn filter_ref(log_group: &LogGroup, filter: &MetricFilter) -> ResourceRef {
         kind: ResourceKind::MetricFilter,
         id: format!(
             "{}:metric-filter:{}",
-            crate::arn::strip_log_group_wildcard(&log_group.arn),
+            crate::model::arn::strip_log_group_wildcard(&log_group.arn),
             filter.name
         ),
         name: filter.name.clone(),

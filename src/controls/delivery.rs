@@ -8,8 +8,8 @@
 use super::catalog::Control;
 use super::chain::trail_ref;
 use super::evidence::{account_finding, no_trail_path};
-use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::snapshot::{Snapshot, Trail};
+use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::snapshot::{Snapshot, Trail};
 use time::{Duration, OffsetDateTime};
 
 /// How recent the last delivery must be.
@@ -123,10 +123,10 @@ fn trail_finding(snapshot: &Snapshot, control: &Control, trail: &Trail) -> Findi
 }
 
 fn log_group_link(arn: &str) -> ResourceRef {
-    match crate::arn::LogGroupArn::parse(arn) {
+    match crate::model::arn::LogGroupArn::parse(arn) {
         Ok(parsed) => ResourceRef {
             kind: ResourceKind::LogGroup,
-            id: crate::arn::strip_log_group_wildcard(arn).to_string(),
+            id: crate::model::arn::strip_log_group_wildcard(arn).to_string(),
             name: parsed.name,
             region: parsed.region,
             account_id: parsed.account_id,

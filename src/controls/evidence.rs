@@ -7,8 +7,8 @@
 //! `trail org-trail → log group CloudTrail/org → filter cis-4-5 → alarm cis-4-5: topic arn:…:sec-alerts has no confirmed subscription`.
 
 use super::catalog::Control;
-use crate::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::snapshot::{ReadError, Snapshot};
+use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::snapshot::{ReadError, Snapshot};
 use serde_json::Value;
 use std::cmp::Ordering;
 use trailwatch_pattern::ast::{Ast, JsonExpr, Selector, Step};

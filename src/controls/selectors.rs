@@ -9,7 +9,7 @@
 //! condition on any field other than `eventCategory`, `readOnly` and `eventSource` narrows what
 //! is recorded in ways we cannot see, so such a selector is not taken as recording everything.
 
-use crate::snapshot::{AdvancedEventSelector, AdvancedFieldSelector, EventSelectors};
+use crate::model::snapshot::{AdvancedEventSelector, AdvancedFieldSelector, EventSelectors};
 
 /// The properties of a management event that selectors can distinguish.
 struct ManagementEvent<'a> {
@@ -111,7 +111,7 @@ fn probe_sources<'a>(selectors: &'a EventSelectors, event_sources: &[&'a str]) -
 const ANY_OTHER_SOURCE: &str = "any other service";
 
 fn classic_records(
-    selector: &crate::snapshot::ClassicEventSelector,
+    selector: &crate::model::snapshot::ClassicEventSelector,
     event: &ManagementEvent,
 ) -> bool {
     let read_write_ok = match selector.read_write_type.as_str() {
@@ -238,7 +238,7 @@ fn describe_field(selector: &AdvancedFieldSelector) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::ClassicEventSelector;
+    use crate::model::snapshot::ClassicEventSelector;
 
     fn classic(read_write_type: &str, include: bool, exclude: &[&str]) -> ClassicEventSelector {
         ClassicEventSelector {

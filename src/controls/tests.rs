@@ -5,8 +5,8 @@
 //! the real AWS APIs.
 
 use super::*;
-use crate::findings::ComplianceStatus::{self, *};
-use crate::snapshot::*;
+use crate::model::findings::ComplianceStatus::{self, *};
+use crate::model::snapshot::*;
 use time::macros::datetime;
 
 const ACCOUNT: &str = "111122223333";
@@ -126,7 +126,7 @@ fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
     snapshot.alarm_sets[0].alarms.as_mut().unwrap()
 }
 
-fn evaluate_one(snapshot: &Snapshot, id: &str) -> crate::findings::Finding {
+fn evaluate_one(snapshot: &Snapshot, id: &str) -> crate::model::findings::Finding {
     let findings = evaluate(snapshot, &[control(id).unwrap()]);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     findings.into_iter().next().unwrap()

@@ -1,23 +1,21 @@
 //! Verdicts end to end: account states built through the real APIs on the emulator, scanned with
-//! `trailwatch::scan::scan_account`, and the status and evidence sentence of each finding asserted
+//! `trailwatch::run::scan_account`, and the status and evidence sentence of each finding asserted
 //! exactly. One fresh account per test; the cases are those of issue 3, item 6.
 //!
 //! Names follow `ChainSpec::new(prefix, …)`: trail `<p>-trail`, log group `CloudTrail/<p>`,
 //! filter `<p>-filter` publishing `CISBenchmark/<p>-metric`, alarm `<p>-alarm`, topic `<p>-alerts`
 //! with a confirmed email subscription `security@example.com`, all in us-east-1 unless moved.
 
-mod support;
-
+use crate::support::{
+    fresh_account, AlarmSpec, ChainSpec, SubscriptionSpec, TestAccount, TopicIn, TrailSpec,
+};
 use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
 };
-use support::{
-    fresh_account, AlarmSpec, ChainSpec, SubscriptionSpec, TestAccount, TopicIn, TrailSpec,
-};
 use trailwatch::collect::CollectPlan;
 use trailwatch::controls::{self, Control};
-use trailwatch::findings::{ComplianceStatus, Finding, ResourceKind};
-use trailwatch::scan::scan_account;
+use trailwatch::model::findings::{ComplianceStatus, Finding, ResourceKind};
+use trailwatch::run::scan_account;
 
 use ComplianceStatus::{Failed, NotAvailable, Passed};
 
@@ -705,7 +703,7 @@ async fn a_topic_in_another_account_is_not_available() {
 #[tokio::test]
 async fn a_trail_sending_to_a_log_group_that_does_not_exist_fails() {
     let account = fresh_account().await;
-    let ghost = support::log_group_arn(&account.id, "us-east-1", "CloudTrail/ghost");
+    let ghost = crate::support::log_group_arn(&account.id, "us-east-1", "CloudTrail/ghost");
     account
         .create_trail(&TrailSpec::new("ghost-trail").log_group(&ghost))
         .await;
@@ -788,7 +786,7 @@ async fn log_group_and_alarms_outside_us_east_1_pass() {
 #[tokio::test]
 async fn a_log_group_in_another_account_is_not_available() {
     let account = fresh_account().await;
-    let foreign = support::log_group_arn("999988887777", "us-east-1", "CloudTrail/org");
+    let foreign = crate::support::log_group_arn("999988887777", "us-east-1", "CloudTrail/org");
     account
         .create_trail(&TrailSpec::new("org-trail").log_group(&foreign))
         .await;

@@ -8,8 +8,8 @@
 //! `Workflow` is left to Security Hub and its users: BatchImportFindings ignores it when updating
 //! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
-use crate::controls::{Control, Severity};
-use crate::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
+use crate::controls::{self, Control, Severity};
+use crate::model::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -128,8 +128,34 @@ pub fn generator_id(control_id: &str) -> String {
     format!("{PRODUCT_PREFIX}/{control_id}")
 }
 
+/// A finding names a control trailwatch does not declare: a bug, reported rather than dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("finding {key} names control {control_id:?}, which trailwatch does not declare")]
+pub struct UnknownControl {
+    pub control_id: String,
+    pub key: String,
+}
+
+/// Turns a run's findings into ASFF, each with its own control's metadata. Every face converts
+/// through here, so a finding is either converted or the run fails with [`UnknownControl`].
+pub fn from_findings(
+    findings: &[Finding],
+    context: &AsffContext,
+) -> Result<Vec<AsffFinding>, UnknownControl> {
+    findings
+        .iter()
+        .map(|finding| match controls::control(&finding.control_id) {
+            Some(control) => Ok(to_asff(finding, control, context)),
+            None => Err(UnknownControl {
+                control_id: finding.control_id.clone(),
+                key: finding.key(),
+            }),
+        })
+        .collect()
+}
+
 /// Turns one finding into ASFF. `control` must be the finding's control.
-pub fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffFinding {
+fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffFinding {
     let status = finding.status;
     let mut product_fields = BTreeMap::new();
     product_fields.insert(
@@ -266,7 +292,7 @@ fn truncate(text: &str, max: usize) -> &str {
 mod tests {
     use super::*;
     use crate::controls::control;
-    use crate::findings::Evidence;
+    use crate::model::findings::Evidence;
 
     fn link(kind: ResourceKind, id: &str, region: &str) -> ResourceRef {
         ResourceRef {

@@ -1,11 +1,10 @@
-//! Test harness: a moto AWS emulator per test binary, one fresh AWS account per test, and helpers
+//! Test harness: one moto AWS emulator for the test binary, one fresh AWS account per test, and helpers
 //! that seed account states through the real SDK calls.
 //!
 //! # Use
 //!
 //! ```ignore
-//! mod support;
-//! use support::{fresh_account, TrailSpec};
+//! use crate::support::{fresh_account, TrailSpec};
 //!
 //! #[tokio::test]
 //! async fn something() {
@@ -24,7 +23,7 @@
 //!   by `scripts/setup.sh`; override with `TRAILWATCH_TEST_PYTHON` — on a free 127.0.0.1 port, waits
 //!   until it accepts connections, and kills it on drop. Its log goes to
 //!   `target/tmp/moto-<port>.log`.
-//! - [`shared_server`] starts one server per test binary, lazily. A static is never dropped, so
+//! - [`shared_server`] starts one server for the test binary, lazily. A static is never dropped, so
 //!   the wrapper also exits when its stdin (a pipe held by this process) closes: when the test
 //!   binary exits, however it exits.
 //! - moto keeps each account's resources apart, keyed by the credentials' account. Credentials
@@ -48,15 +47,11 @@
 //! first N GetTrailStatus calls ([`TrailSpec::throttled`]); an SNS endpoint containing `pending`
 //! stays unconfirmed.
 
-#![allow(dead_code, unused_imports)] // each test binary uses a different part of the harness
-
 pub mod hub;
 pub mod seed;
 pub mod stack;
 
-pub use seed::{
-    log_group_arn, AlarmSpec, ChainSpec, Seeded, Selectors, SubscriptionSpec, TopicIn, TrailSpec,
-};
+pub use seed::{log_group_arn, AlarmSpec, ChainSpec, SubscriptionSpec, TopicIn, TrailSpec};
 pub use stack::on_main_stack;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -144,11 +139,6 @@ impl MotoServer {
     /// `http://127.0.0.1:<port>`: the endpoint URL for SDK clients.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
-    }
-
-    /// An SDK configuration for this server with the given credentials and region.
-    pub async fn sdk_config(&self, credentials: Credentials, region: &str) -> SdkConfig {
-        sdk_config(&self.endpoint, credentials, region).await
     }
 
     /// Account `account_id`, by STS AssumeRole into `role/trailwatch-test` there.

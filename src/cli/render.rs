@@ -1,9 +1,10 @@
-//! Human-readable renderings: the findings table, the run summary, the controls list.
+//! Human-readable renderings for the terminal: the findings table, the run summary, the publish
+//! summary, the controls list.
 
 use crate::controls::Control;
-use crate::findings::{Finding, StatusCounts};
-use crate::publish::PublishReport;
-use crate::snapshot::Snapshot;
+use crate::model::findings::{Finding, StatusCounts};
+use crate::model::snapshot::Snapshot;
+use crate::securityhub::PublishReport;
 use std::fmt::Write;
 
 /// One line per finding: status, control, resource, evidence sentence.

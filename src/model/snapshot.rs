@@ -254,10 +254,10 @@ impl Subscription {
 impl Snapshot {
     /// The log group a trail names, if it was collected. Matches with or without the `:*` suffix.
     pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
-        let wanted = crate::arn::strip_log_group_wildcard(arn);
+        let wanted = crate::model::arn::strip_log_group_wildcard(arn);
         self.log_groups
             .iter()
-            .find(|group| crate::arn::strip_log_group_wildcard(&group.arn) == wanted)
+            .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
     }
 
     /// The alarms read in one account and region.

@@ -1,9 +1,7 @@
 //! The emulator as the harness documents it: account isolation, the wrapper's patches, and a
 //! seeded chain read back through the SDK. If these fail, every other emulator test is suspect.
 
-mod support;
-
-use support::{fresh_account, ChainSpec, SubscriptionSpec};
+use crate::support::{fresh_account, ChainSpec, SubscriptionSpec};
 
 #[tokio::test]
 async fn accounts_are_isolated_and_named_by_sts() {

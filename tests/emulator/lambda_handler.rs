@@ -3,16 +3,16 @@
 //! deselected controls are archived, rejected findings are retried and reported, a dry run
 //! imports nothing, and batches of 100 go through the real SDK.
 
-mod support;
-
+use crate::support::hub::{held_by_id, held_findings};
+use crate::support::{fresh_account, on_main_stack, ChainSpec, TestAccount, TrailSpec};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use support::hub::{held_by_id, held_findings};
-use support::{fresh_account, on_main_stack, ChainSpec, TestAccount, TrailSpec};
-use trailwatch::asff::{self, AsffContext};
-use trailwatch::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use trailwatch::handler::{self, Config, HandlerError, RunSummary};
-use trailwatch::publish::{self, PublishOptions, PublishTarget};
+use trailwatch::lambda::config::{ENV_CONTROLS, ENV_DRY_RUN, ENV_REGIONS};
+use trailwatch::lambda::{self, Config, LambdaError};
+use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use trailwatch::run::RunSummary;
+use trailwatch::securityhub::asff::{self, AsffContext};
+use trailwatch::securityhub::{self, plan, PublishOptions, PublishTarget};
 
 /// The configuration the template sets, scanning only the harness's region (fast).
 fn config(dry_run: bool) -> Config {
@@ -21,9 +21,9 @@ fn config(dry_run: bool) -> Config {
 
 fn config_with(dry_run: bool, controls: &str) -> Config {
     Config::from_lookup(|name| match name {
-        handler::ENV_REGIONS => Some("us-east-1".to_string()),
-        handler::ENV_DRY_RUN => Some(dry_run.to_string()),
-        handler::ENV_CONTROLS => Some(controls.to_string()),
+        ENV_REGIONS => Some("us-east-1".to_string()),
+        ENV_DRY_RUN => Some(dry_run.to_string()),
+        ENV_CONTROLS => Some(controls.to_string()),
         _ => None,
     })
     .expect("valid configuration")
@@ -35,7 +35,7 @@ fn scheduled_event() -> Value {
 }
 
 async fn run(account: &TestAccount, event: &Value) -> RunSummary {
-    handler::handle(&account.sdk, &config(false), event)
+    lambda::handle(&account.sdk, &config(false), event)
         .await
         .expect("handler run")
 }
@@ -131,7 +131,7 @@ fn reruns_update_in_place_and_what_is_gone_is_archived() {
 
         // Controls turned off in the configuration: their findings are archived.
         let fewer = config_with(false, "cloudtrail-changes");
-        let fourth = handler::handle(&account.sdk, &fewer, &scheduled_event())
+        let fourth = lambda::handle(&account.sdk, &fewer, &scheduled_event())
             .await
             .unwrap();
         assert!(fourth.archive_stale);
@@ -183,7 +183,7 @@ fn a_dry_run_plans_but_imports_nothing() {
     on_main_stack(|| async {
         let account = fresh_account().await;
         seed_compliant_chain(&account).await;
-        let summary = handler::handle(&account.sdk, &config(true), &scheduled_event())
+        let summary = lambda::handle(&account.sdk, &config(true), &scheduled_event())
             .await
             .unwrap();
         assert!(summary.dry_run);
@@ -205,12 +205,12 @@ fn an_unsupported_event_is_an_error_and_touches_nothing() {
     on_main_stack(|| async {
         let account = fresh_account().await;
         let malformed: Value =
-            serde_json::from_str(include_str!("../events/malformed.json")).unwrap();
+            serde_json::from_str(include_str!("../../events/malformed.json")).unwrap();
         for event in [malformed, json!({"Records": []}), json!(42)] {
-            let error = handler::handle(&account.sdk, &config(false), &event)
+            let error = lambda::handle(&account.sdk, &config(false), &event)
                 .await
                 .unwrap_err();
-            assert!(matches!(error, HandlerError::Event(_)), "{error:?}");
+            assert!(matches!(error, LambdaError::Event(_)), "{error:?}");
         }
         assert!(held_findings(&account.sdk).await.is_empty());
     });
@@ -225,7 +225,7 @@ fn hundreds_of_findings_go_in_batches_of_100() {
         let control = trailwatch::controls::control("trail-cw-logs").unwrap();
         let context = AsffContext {
             region: "us-east-1".to_string(),
-            observed_at: publish::now_rfc3339(),
+            observed_at: plan::now_rfc3339(),
         };
         let findings: Vec<_> = (0..250)
             .map(|n| {
@@ -245,9 +245,10 @@ fn hundreds_of_findings_go_in_batches_of_100() {
                     summary: format!("trail t{n} does not send to CloudWatch Logs"),
                     evidence: Evidence::default(),
                 };
-                asff::to_asff(&finding, control, &context)
+                finding
             })
             .collect();
+        let findings = asff::from_findings(&findings, &context).unwrap();
         let target = PublishTarget {
             account_id: account.id.clone(),
             partition: "aws".to_string(),
@@ -255,14 +256,14 @@ fn hundreds_of_findings_go_in_batches_of_100() {
         };
         let client = aws_sdk_securityhub::Client::new(&account.sdk);
         let options = PublishOptions::default();
-        let report = publish::publish(&client, &target, findings.clone(), &options)
+        let report = securityhub::publish(&client, &target, findings.clone(), &options)
             .await
             .unwrap();
         assert_eq!((report.batches, report.import_calls), (3, 3));
         assert_eq!((report.imported, report.new), (250, 250));
         assert_eq!(held_findings(&account.sdk).await.len(), 250);
 
-        let again = publish::publish(&client, &target, findings[..200].to_vec(), &options)
+        let again = securityhub::publish(&client, &target, findings[..200].to_vec(), &options)
             .await
             .unwrap();
         assert_eq!(again.existing, 250);

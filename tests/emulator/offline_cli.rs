@@ -232,12 +232,23 @@ fn bad_input_gets_a_clear_error() {
     assert_eq!(malformed.status.code(), Some(3));
     assert!(stderr(&malformed).contains("is not a trailwatch snapshot"));
 
+    // Asking for what does not exist is a usage error, like a flag clap rejects.
     let unknown = trailwatch(&["evaluate", FIXTURE, "--controls", "nope"], "");
-    assert_eq!(unknown.status.code(), Some(3));
-    assert!(stderr(&unknown).contains("unknown control id(s): nope; known: trail-cw-logs"));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("--controls: unknown control id(s): nope; known: trail-cw-logs")
+    );
 
     let usage = trailwatch(&["scan", "--format", "yaml"], "");
     assert_eq!(usage.status.code(), Some(2));
+
+    let region = trailwatch(&["scan", "--regions", "us-east-1,Mars"], "");
+    assert_eq!(region.status.code(), Some(2));
+    assert!(
+        stderr(&region).contains("--regions: \"Mars\" is not a region name"),
+        "{}",
+        stderr(&region)
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! The JSON Lines logic behind the `pattern check`, `pattern match` and `pattern covers` CLI
-//! commands (the clap wiring lives in [`crate::cli`]). Each function reads its input, writes its
-//! answers and returns; nothing here prints on its own.
+//! `trailwatch pattern check|match|covers`: the filter-pattern engine on the command line. The
+//! JSON Lines functions read their input, write their answers and return; only [`run`] touches
+//! the process's standard streams.
 //!
 //! JSON Lines conventions for `run_match` and `run_covers`:
 //! - one output line per non-blank input line, in input order;
@@ -11,10 +11,54 @@
 //! - an invalid filter pattern yields `{"error": {"message": "…", "offset": N}}`, with the byte
 //!   offset of the fault in that pattern (and `"field"` naming which pattern, for `covers`).
 
-use std::io::{self, BufRead, Write};
-
+use super::CliError;
+use crate::controls;
+use clap::Subcommand;
 use serde_json::{json, Value};
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
 use trailwatch_pattern::{covers, parse, Coverage, FilterPattern, ParseError};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PatternCommand {
+    /// Print "valid", or the parse error with a caret under the fault (exit 1).
+    Check {
+        /// The filter pattern (put `--` before a pattern that begins with `-`).
+        #[arg(allow_hyphen_values = true)]
+        pattern: String,
+    },
+    /// Read JSON Lines {"pattern": …, "event": {…}} on stdin; write {"match": bool} per line.
+    Match,
+    /// Read JSON Lines {"pattern": …, "required": … | "control": id} on stdin; write
+    /// {"covers": true|false|null, "counterexample": …, "reason": …} per line.
+    Covers,
+}
+
+/// Runs one `pattern` command on standard input and output.
+pub(crate) fn run(command: PatternCommand) -> Result<ExitCode, CliError> {
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    let failed = |what: &str, error: io::Error| CliError::CouldNotRun(format!("{what}: {error}"));
+    match command {
+        PatternCommand::Check { pattern } => {
+            let (text, valid) = check(&pattern);
+            println!("{text}");
+            Ok(if valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        PatternCommand::Match => run_match(stdin, stdout)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|error| failed("pattern match", error)),
+        PatternCommand::Covers => run_covers(stdin, stdout, |id| {
+            controls::control(id)?.coverage_pattern()
+        })
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|error| failed("pattern covers", error)),
+    }
+}
 
 /// Checks one pattern: `("valid", true)`, or the rendered error (message, pattern, caret line)
 /// and `false`.

@@ -2,13 +2,13 @@
 //! account states built through the real APIs — trails, selectors, filters, alarms, topics, read
 //! errors and the number of API calls.
 
-mod support;
-
+use crate::support::{
+    fresh_account, log_group_arn, AlarmSpec, ChainSpec, SubscriptionSpec, TrailSpec,
+};
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
-use support::{fresh_account, log_group_arn, AlarmSpec, ChainSpec, SubscriptionSpec, TrailSpec};
 use time::{Duration, OffsetDateTime};
 use trailwatch::collect::{collect, CollectPlan};
-use trailwatch::snapshot::{ClassicEventSelector, ReadErrorKind};
+use trailwatch::model::snapshot::{ClassicEventSelector, ReadErrorKind};
 
 fn plan(regions: &[&str]) -> CollectPlan {
     CollectPlan {
@@ -336,5 +336,8 @@ async fn without_an_identity_there_is_nothing_to_collect() {
         "{error}"
     );
     let error = collect(&account.sdk, &plan(&[" "])).await.unwrap_err();
-    assert_eq!(error.to_string(), "no region to scan");
+    assert_eq!(
+        error.to_string(),
+        "no region to scan: the plan names no region"
+    );
 }

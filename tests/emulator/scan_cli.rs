@@ -1,11 +1,9 @@
 //! `trailwatch scan` against a seeded emulator account, as a user runs it: standard AWS
 //! environment variables (AWS_ENDPOINT_URL, credentials), table and ASFF output, exit codes.
 
-mod support;
-
+use crate::support::{fresh_account, AlarmSpec, ChainSpec, TestAccount};
 use serde_json::Value;
 use std::process::{Command, Output};
-use support::{fresh_account, AlarmSpec, ChainSpec, TestAccount};
 use trailwatch::controls;
 
 fn cis_pattern(id: &str) -> &'static str {

@@ -11,8 +11,10 @@
 //! binary on the first invocation, so the first call may wait for a build. Its log goes to
 //! `target/tmp/cargo-lambda-watch-<port>.log` (`--ignore-changes`: it never rebuilds on its own).
 
-mod support;
-
+use crate::support::hub::held_by_id;
+use crate::support::{
+    fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec,
+};
 use aws_sdk_sts::config::ProvideCredentials;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,8 +22,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::hub::held_by_id;
-use support::{fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// How long the first invocation may wait for `watch` to build the function.

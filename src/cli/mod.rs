@@ -1,0 +1,173 @@
+//! The `trailwatch` command line: scan an account, evaluate a saved snapshot, list the controls,
+//! and drive the filter-pattern engine. [`run`] maps every outcome to an exit code:
+//!
+//! 0 nothing failed; 1 at least one control FAILED (scan, evaluate) or the pattern is invalid
+//! (`pattern check`); 2 usage error; 3 the command could not run (no credentials, an unreadable
+//! snapshot, an output file that cannot be written, findings Security Hub refused).
+
+mod pattern;
+mod render;
+mod scan;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pattern::PatternCommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Checks that an AWS account really watches its own CloudTrail activity (CIS AWS Foundations
+/// Benchmark monitoring controls) and reports the findings in ASFF for Security Hub.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailwatch",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 nothing failed; 1 a control FAILED (scan, evaluate) or the pattern is invalid (pattern check); 2 usage error; 3 could not run (credentials, unreadable snapshot, unwritable output, findings Security Hub refused)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan the account of the current AWS credentials (honours AWS_PROFILE, AWS_REGION,
+    /// AWS_ENDPOINT_URL and the other standard AWS settings).
+    Scan(ScanArgs),
+    /// Evaluate a snapshot saved by `scan --save-snapshot`, offline.
+    Evaluate(EvaluateArgs),
+    /// List the controls trailwatch knows, with their CIS and Security Hub mappings.
+    Controls,
+    /// The CloudWatch Logs filter-pattern engine.
+    #[command(subcommand)]
+    Pattern(PatternCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Regions whose trails are listed, comma-separated (default: the account's enabled regions).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) regions: Vec<String>,
+    /// AWS shared-config profile to use.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    /// Save the collected snapshot (JSON) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) save_snapshot: Option<PathBuf>,
+    /// Import the findings into Security Hub (BatchImportFindings). A run over every region and at
+    /// least the default controls also archives trailwatch findings it no longer produces.
+    #[arg(long)]
+    pub(crate) publish: bool,
+    /// With --publish: read Security Hub and plan the batches, but import nothing; print the plan.
+    #[arg(long, requires = "publish")]
+    pub(crate) dry_run: bool,
+    /// Security Hub region to publish to (default: the region of the AWS configuration).
+    #[arg(long)]
+    pub(crate) securityhub_region: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvaluateArgs {
+    /// The snapshot file (JSON) to evaluate.
+    pub(crate) snapshot: PathBuf,
+    /// Security Hub region named in the ASFF ProductArn (default: the snapshot's first region).
+    #[arg(long)]
+    pub(crate) securityhub_region: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OutputArgs {
+    /// Controls to evaluate: comma-separated ids, `default` (the five seed controls) or `all`.
+    #[arg(long, default_value = "default")]
+    pub(crate) controls: String,
+    /// How findings are printed on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Also write the findings to this file as an ASFF JSON array (what goes to Security Hub).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// One line per finding and a summary.
+    Table,
+    /// The findings as an ASFF JSON array.
+    Json,
+}
+
+/// Why a command stopped, by the exit code it means.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The command line asks for something that does not exist (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The command could not do its work (exit 3).
+    #[error("{0}")]
+    CouldNotRun(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::CouldNotRun(_) => ExitCode::from(3),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Scan(args) => scan::scan(args).await,
+        Command::Evaluate(args) => scan::evaluate(args),
+        Command::Controls => {
+            print!("{}", render::control_table(crate::controls::catalog()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pattern(command) => pattern::run(command),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("trailwatch: {error}");
+        error.exit_code()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn pattern_check_accepts_a_leading_dash_after_double_dash() {
+        let cli = Cli::try_parse_from(["trailwatch", "pattern", "check", "--", "-ERROR"]).unwrap();
+        match cli.command {
+            Command::Pattern(PatternCommand::Check { pattern }) => assert_eq!(pattern, "-ERROR"),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn regions_take_a_comma_list() {
+        let cli = Cli::try_parse_from(["trailwatch", "scan", "--regions", "us-east-1,eu-west-1"])
+            .unwrap();
+        match cli.command {
+            Command::Scan(args) => assert_eq!(args.regions, ["us-east-1", "eu-west-1"]),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dry_run_requires_publish() {
+        assert!(Cli::try_parse_from(["trailwatch", "scan", "--dry-run"]).is_err());
+    }
+}

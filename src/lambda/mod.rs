@@ -1,0 +1,280 @@
+//! The Lambda's logic, kept in the library so tests call it without a runtime; the binary
+//! (`src/bin/trailwatch-lambda.rs`) only wires [`handle`] into `lambda_runtime`.
+//!
+//! [`config`] reads the function's environment once per cold start; [`event`] decides what an
+//! invocation asks for; [`handle`] resolves both into [`RunSettings`], runs the one pipeline
+//! ([`crate::run::run_account`]) and returns its [`RunSummary`]. Failures are [`LambdaError`]s,
+//! each kind its own `errorType`.
+
+pub mod config;
+pub mod errors;
+pub mod event;
+
+pub use config::Config;
+pub use errors::LambdaError;
+pub use event::{parse_event, Invocation, Overrides};
+
+use crate::controls;
+use crate::run::{self, Publish, RunSettings, RunSummary};
+use serde_json::Value;
+
+/// One invocation: parse the event, run, summarize.
+pub async fn handle(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    event: &Value,
+) -> Result<RunSummary, LambdaError> {
+    let invocation = parse_event(event).inspect_err(|error| {
+        tracing::error!(error = %error, "rejected the invocation event");
+    })?;
+    if let Invocation::Scheduled { time, rule } = &invocation {
+        tracing::info!(time = ?time, rule = ?rule, "scheduled run");
+    }
+    let settings = resolve(config, &invocation)?;
+    let summary = run(sdk, invocation.trigger(), &settings)
+        .await
+        .inspect_err(|error| {
+            tracing::error!(error = %error, "run failed");
+        })?;
+    tracing::info!(
+        summary = %serde_json::to_string(&summary).unwrap_or_default(),
+        "run complete"
+    );
+    Ok(summary)
+}
+
+/// Runs the pipeline and publishes (or plans) the findings; a publish that could not start is
+/// the invocation's error.
+pub async fn run(
+    sdk: &aws_config::SdkConfig,
+    trigger: &str,
+    settings: &RunSettings,
+) -> Result<RunSummary, LambdaError> {
+    let account_run = run::run_account(sdk, settings).await?;
+    if let Some(Err(error)) = account_run.published {
+        return Err(error.into());
+    }
+    Ok(RunSummary::new(trigger, settings, &account_run))
+}
+
+/// The configuration with the invocation's overrides applied. Stale findings are archived only
+/// when the run covers the configured scope ([`run::covers_baseline`]).
+pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, LambdaError> {
+    let mut regions = config.regions.clone();
+    let mut selected = config.controls.clone();
+    let mut dry_run = config.dry_run;
+    if let Invocation::Direct(overrides) = invocation {
+        if let Some(names) = &overrides.regions {
+            regions = Some(
+                run::region_names(names.iter().map(String::as_str))
+                    .map_err(|error| LambdaError::Event(format!("event regions: {error}")))?,
+            );
+        }
+        if let Some(ids) = &overrides.controls {
+            selected = controls::select(&ids.join(","))
+                .map_err(|error| LambdaError::Event(format!("event controls: {error}")))?;
+        }
+        if let Some(dry) = overrides.dry_run {
+            dry_run = dry;
+        }
+    }
+    let archive_stale = run::covers_baseline(
+        &selected,
+        regions.as_deref(),
+        &config.controls,
+        config.regions.as_deref(),
+    );
+    Ok(RunSettings {
+        regions,
+        controls: selected,
+        securityhub_region: config.securityhub_region.clone(),
+        publish: if dry_run {
+            Publish::DryRun
+        } else {
+            Publish::Import
+        },
+        archive_stale,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config::{ENV_CONTROLS, ENV_DRY_RUN, ENV_REGIONS, ENV_SECURITYHUB_REGION};
+    use super::*;
+    use crate::controls::Control;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, LambdaError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    fn ids(controls: &[&Control]) -> Vec<&'static str> {
+        controls.iter().map(|control| control.id).collect()
+    }
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn empty_environment_means_defaults() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.regions, None);
+        assert_eq!(ids(&config.controls), controls::DEFAULT_CONTROLS);
+        assert_eq!(config.securityhub_region, None);
+        assert!(!config.dry_run);
+        let blank = self::config(&[(ENV_REGIONS, " "), (ENV_CONTROLS, ""), (ENV_DRY_RUN, "")]);
+        assert_eq!(blank.unwrap().regions, None);
+    }
+
+    #[test]
+    fn environment_is_read() {
+        let config = config(&[
+            (ENV_REGIONS, "eu-west-1, us-east-1,,eu-west-1"),
+            (ENV_CONTROLS, "nacl-changes,cloudtrail-changes"),
+            (ENV_SECURITYHUB_REGION, "eu-central-1"),
+            (ENV_DRY_RUN, "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.regions,
+            Some(vec!["eu-west-1".to_string(), "us-east-1".to_string()])
+        );
+        assert_eq!(
+            ids(&config.controls),
+            ["nacl-changes", "cloudtrail-changes"]
+        );
+        assert_eq!(config.securityhub_region.as_deref(), Some("eu-central-1"));
+        assert!(config.dry_run);
+        let all = self::config(&[(ENV_CONTROLS, "all")]).unwrap();
+        assert_eq!(all.controls.len(), controls::catalog().len());
+    }
+
+    #[test]
+    fn bad_environment_is_a_clear_error() {
+        let error = config(&[(ENV_CONTROLS, "nope")]).unwrap_err();
+        assert!(matches!(error, LambdaError::Config(_)));
+        assert!(error.to_string().contains("TRAILWATCH_CONTROLS"), "{error}");
+        assert!(error.to_string().contains("nope"), "{error}");
+        let error = config(&[(ENV_DRY_RUN, "maybe")]).unwrap_err();
+        assert!(error.to_string().contains("TRAILWATCH_DRY_RUN"), "{error}");
+        let error = config(&[(ENV_REGIONS, "eu-west-1,Mars")]).unwrap_err();
+        assert!(error.to_string().contains("\"Mars\""), "{error}");
+        let error = config(&[(ENV_SECURITYHUB_REGION, "eu west 1")]).unwrap_err();
+        assert!(
+            error.to_string().contains(ENV_SECURITYHUB_REGION),
+            "{error}"
+        );
+        let error = config(&[(ENV_REGIONS, ",")]).unwrap_err();
+        assert!(error.to_string().contains("no region"), "{error}");
+    }
+
+    #[test]
+    fn the_sample_scheduled_event_is_a_scheduled_run() {
+        let invocation = parse_event(&sample("scheduled.json")).unwrap();
+        let Invocation::Scheduled { time, rule } = invocation else {
+            panic!("not scheduled: {invocation:?}");
+        };
+        assert!(time.is_some());
+        assert!(rule.unwrap().starts_with("arn:aws:events:"));
+    }
+
+    #[test]
+    fn direct_invokes_carry_overrides() {
+        assert_eq!(
+            parse_event(&json!({})).unwrap(),
+            Invocation::Direct(Overrides::default())
+        );
+        let invocation = parse_event(&sample("direct-invoke.json")).unwrap();
+        let Invocation::Direct(overrides) = &invocation else {
+            panic!("not direct: {invocation:?}");
+        };
+        assert!(overrides.regions.is_some());
+        let config = config(&[(ENV_REGIONS, "eu-central-1")]).unwrap();
+        let settings = resolve(
+            &config,
+            &Invocation::Direct(Overrides {
+                regions: Some(vec!["us-east-1".into()]),
+                controls: Some(vec!["config-changes".into()]),
+                dry_run: Some(true),
+            }),
+        )
+        .unwrap();
+        assert_eq!(settings.regions, Some(vec!["us-east-1".to_string()]));
+        assert_eq!(ids(&settings.controls), ["config-changes"]);
+        assert_eq!(settings.publish, Publish::DryRun);
+        assert!(!settings.archive_stale, "a narrowed run archives nothing");
+        let plain = resolve(
+            &config,
+            &Invocation::Direct(Overrides {
+                dry_run: Some(false),
+                ..Overrides::default()
+            }),
+        )
+        .unwrap();
+        assert!(plain.archive_stale);
+        // Naming every configured control, in any order or spelling, is the configured scope.
+        let configured = config.controls.iter().rev().map(|c| c.id.to_string());
+        let named = resolve(
+            &config,
+            &Invocation::Direct(Overrides {
+                controls: Some(configured.collect()),
+                regions: Some(vec!["eu-central-1".into()]),
+                ..Overrides::default()
+            }),
+        )
+        .unwrap();
+        assert!(named.archive_stale);
+        let scheduled = Invocation::Scheduled {
+            time: None,
+            rule: None,
+        };
+        let settings = resolve(&config, &scheduled).unwrap();
+        assert!(settings.archive_stale);
+        assert_eq!(settings.regions, Some(vec!["eu-central-1".to_string()]));
+        assert_eq!(settings.publish, Publish::Import);
+    }
+
+    #[test]
+    fn bad_overrides_are_event_errors() {
+        let config = config(&[]).unwrap();
+        let resolve_event =
+            |event: Value| parse_event(&event).and_then(|invocation| resolve(&config, &invocation));
+        for (event, expected) in [
+            (json!({"controls": ["nope"]}), "unknown control id"),
+            (json!({"regions": []}), "no region"),
+            (json!({"regions": ["EU"]}), "not a region name"),
+            (json!({"regions": "eu-west-1"}), "invalid type"),
+            (json!({"dry_run": "yes"}), "invalid type"),
+            (json!({"region": ["eu-west-1"]}), "unknown field `region`"),
+        ] {
+            let error = resolve_event(event.clone()).unwrap_err();
+            assert!(matches!(error, LambdaError::Event(_)), "{event}: {error:?}");
+            assert!(error.to_string().contains(expected), "{event}: {error}");
+        }
+    }
+
+    #[test]
+    fn other_events_are_rejected_with_what_is_expected() {
+        for event in [
+            sample("malformed.json"),
+            json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}),
+            json!({"source": "aws.events", "detail-type": "Something Else"}),
+            json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}),
+            json!([1, 2]),
+            json!("scan"),
+            json!(null),
+        ] {
+            let error = parse_event(&event).unwrap_err();
+            assert!(matches!(error, LambdaError::Event(_)), "{event}");
+            assert!(error.to_string().contains("Scheduled Event"), "{error}");
+            assert_eq!(error.error_type(), "trailwatch.UnsupportedEvent");
+        }
+    }
+}

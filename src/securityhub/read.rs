@@ -1,0 +1,231 @@
+//! Reading back what Security Hub holds: every trailwatch finding of one account under its
+//! default product (`GetFindings`, every page through the SDK's paginator, which stops on a
+//! repeated token), in our ASFF shape.
+
+use super::asff::{
+    AsffFinding, AsffResource, Compliance, FindingProviderFields, FindingSeverity, Recommendation,
+    Remediation, StatusReason, PRODUCT_PREFIX,
+};
+use super::pacer::Pacer;
+use super::{PublishError, PublishReport, PublishTarget, ACTIVE};
+use aws_sdk_securityhub::error::DisplayErrorContext;
+use aws_sdk_securityhub::types as sdk;
+
+/// Reads every trailwatch finding Security Hub holds for the target account.
+pub(super) async fn read_existing(
+    client: &aws_sdk_securityhub::Client,
+    target: &PublishTarget,
+    pacer: &mut Pacer,
+    report: &mut PublishReport,
+) -> Result<Vec<AsffFinding>, PublishError> {
+    let product_arn = target.product_arn();
+    let filter = |comparison: sdk::StringFilterComparison, value: &str| {
+        sdk::StringFilter::builder()
+            .comparison(comparison)
+            .value(value)
+            .build()
+    };
+    let filters = sdk::AwsSecurityFindingFilters::builder()
+        .aws_account_id(filter(
+            sdk::StringFilterComparison::Equals,
+            &target.account_id,
+        ))
+        .product_arn(filter(sdk::StringFilterComparison::Equals, &product_arn))
+        .generator_id(filter(
+            sdk::StringFilterComparison::Prefix,
+            &format!("{PRODUCT_PREFIX}/"),
+        ))
+        .build();
+    let mut pages = client
+        .get_findings()
+        .filters(filters)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    loop {
+        // The paginator sends a page's request when it is polled: pace before each poll.
+        pacer.wait().await;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        report.get_findings_calls += 1;
+        let page = page
+            .map_err(|error| PublishError::GetFindings(DisplayErrorContext(&error).to_string()))?;
+        found.extend(
+            page.findings()
+                .iter()
+                .map(from_sdk)
+                .filter(|finding| is_ours(finding, target, &product_arn)),
+        );
+    }
+    Ok(found)
+}
+
+/// The client-side half of the `GetFindings` filter.
+fn is_ours(finding: &AsffFinding, target: &PublishTarget, product_arn: &str) -> bool {
+    let prefix = format!("{PRODUCT_PREFIX}/");
+    finding.aws_account_id == target.account_id
+        && finding.product_arn == product_arn
+        && finding.generator_id.starts_with(&prefix)
+        && finding.id.starts_with(&prefix)
+}
+
+/// A finding as Security Hub returns it, in our ASFF shape. Only the fields trailwatch writes
+/// are kept, and of `ProductFields` only the `trailwatch/` keys (Security Hub adds its own).
+pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
+    let text = |value: Option<&str>| value.unwrap_or_default().to_string();
+    let provider = finding.finding_provider_fields();
+    let (label, original) = match provider.and_then(|fields| fields.severity()) {
+        Some(severity) => (
+            severity.label().map(|label| label.as_str().to_string()),
+            severity.original().map(str::to_string),
+        ),
+        None => (
+            finding
+                .severity()
+                .and_then(|severity| severity.label())
+                .map(|label| label.as_str().to_string()),
+            finding
+                .severity()
+                .and_then(|severity| severity.original())
+                .map(str::to_string),
+        ),
+    };
+    let label = label.unwrap_or_default();
+    let provider_types = match provider.map(|fields| fields.types()) {
+        Some(types) if !types.is_empty() => types.to_vec(),
+        _ => finding.types().to_vec(),
+    };
+    let compliance = finding.compliance();
+    let recommendation = finding
+        .remediation()
+        .and_then(|remediation| remediation.recommendation());
+    AsffFinding {
+        schema_version: text(finding.schema_version()),
+        id: text(finding.id()),
+        product_arn: text(finding.product_arn()),
+        generator_id: text(finding.generator_id()),
+        aws_account_id: text(finding.aws_account_id()),
+        types: finding.types().to_vec(),
+        created_at: text(finding.created_at()),
+        updated_at: text(finding.updated_at()),
+        first_observed_at: text(finding.first_observed_at()),
+        last_observed_at: text(finding.last_observed_at()),
+        title: text(finding.title()),
+        description: text(finding.description()),
+        finding_provider_fields: FindingProviderFields {
+            severity: FindingSeverity {
+                original: original.unwrap_or_else(|| label.clone()),
+                label,
+            },
+            types: provider_types,
+        },
+        compliance: Compliance {
+            status: text(
+                compliance
+                    .and_then(|compliance| compliance.status())
+                    .map(|status| status.as_str()),
+            ),
+            related_requirements: compliance
+                .map(|compliance| compliance.related_requirements().to_vec())
+                .unwrap_or_default(),
+            status_reasons: compliance
+                .map(|compliance| compliance.status_reasons())
+                .unwrap_or_default()
+                .iter()
+                .map(|reason| StatusReason {
+                    reason_code: text(reason.reason_code()),
+                    description: text(reason.description()),
+                })
+                .collect(),
+            security_control_id: compliance
+                .and_then(|compliance| compliance.security_control_id())
+                .map(str::to_string),
+        },
+        remediation: Remediation {
+            recommendation: Recommendation {
+                text: text(recommendation.and_then(|r| r.text())),
+                url: text(recommendation.and_then(|r| r.url())),
+            },
+        },
+        resources: finding
+            .resources()
+            .iter()
+            .map(|resource| AsffResource {
+                resource_type: text(resource.r#type()),
+                id: text(resource.id()),
+                partition: text(resource.partition().map(|partition| partition.as_str())),
+                region: text(resource.region()),
+            })
+            .collect(),
+        product_fields: finding
+            .product_fields()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter(|(key, _)| key.starts_with(&format!("{PRODUCT_PREFIX}/")))
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        record_state: finding
+            .record_state()
+            .map_or(ACTIVE, |state| state.as_str())
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::securityhub::asff;
+    use crate::securityhub::fixtures::{finding, T1};
+    use crate::securityhub::import::to_sdk;
+    use std::collections::HashMap;
+
+    #[test]
+    fn only_trailwatch_findings_of_the_account_and_product_are_ours() {
+        let target = PublishTarget {
+            account_id: "111122223333".to_string(),
+            partition: "aws".to_string(),
+            region: "eu-west-1".to_string(),
+        };
+        let product = target.product_arn();
+        assert!(is_ours(&finding("a", T1), &target, &product));
+        let mut other_account = finding("a", T1);
+        other_account.aws_account_id = "444455556666".to_string();
+        assert!(!is_ours(&other_account, &target, &product));
+        let mut other_generator = finding("a", T1);
+        other_generator.generator_id = "aws-foundational-security-best-practices".to_string();
+        assert!(!is_ours(&other_generator, &target, &product));
+        let mut other_region = finding("a", T1);
+        other_region.product_arn = asff::default_product_arn("aws", "us-east-1", "111122223333");
+        assert!(!is_ours(&other_region, &target, &product));
+    }
+
+    #[test]
+    fn sdk_round_trip_keeps_every_field() {
+        let ours = finding("a", T1);
+        let sdk_finding = to_sdk(&ours);
+        assert_eq!(sdk_finding.resources().len(), 1);
+        assert_eq!(
+            sdk_finding.compliance().and_then(|c| c.status()),
+            Some(&sdk::ComplianceStatus::Failed)
+        );
+        assert_eq!(from_sdk(&sdk_finding), ours);
+    }
+
+    #[test]
+    fn security_hub_product_fields_are_not_taken_back() {
+        let ours = finding("a", T1);
+        let mut fields: HashMap<String, String> = ours.product_fields.clone().into_iter().collect();
+        fields.insert("aws/securityhub/FindingId".to_string(), "x".to_string());
+        let held = sdk::AwsSecurityFinding::builder()
+            .id(&ours.id)
+            .set_product_fields(Some(fields))
+            .build();
+        assert_eq!(from_sdk(&held).product_fields, ours.product_fields);
+        assert_eq!(from_sdk(&held).record_state, ACTIVE);
+    }
+}

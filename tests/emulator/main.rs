@@ -1,0 +1,17 @@
+//! The one integration-test binary: every test that runs trailwatch against moto's AWS server
+//! (started by [`support`] on a free loopback port, reached through the real AWS SDK clients), and
+//! the `trailwatch` binary driven offline. One binary links the AWS SDK set once.
+//!
+//! Modules by area: [`harness`] checks the emulator itself; [`collect`] what a scan reads;
+//! [`verdicts`] the status and sentence of every control over account states; [`scan_cli`] and
+//! [`offline_cli`] the command line; [`lambda_handler`] the Lambda's logic called directly;
+//! [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
+
+mod collect;
+mod harness;
+mod lambda_handler;
+mod lambda_runtime;
+mod offline_cli;
+mod scan_cli;
+mod support;
+mod verdicts;
