@@ -6,19 +6,20 @@ Usage: fault_proxy.py LISTEN_PORT UPSTREAM_URL
 * Binds 127.0.0.1:LISTEN_PORT (0 picks a free port) and, once listening, writes one line to standard
   output and flushes it: ``fault_proxy listening on 127.0.0.1:<port>``. A harness can wait for that
   line (and read the port from it) or poll ``GET /__proxy/stats`` until it answers.
-* Forwards every request (method, path and query, headers, body) to UPSTREAM_URL (``http://host:port``,
-  the moto wrapper) and returns its answer. HTTP/1.1 with keep-alive towards the client and towards
-  the upstream (one upstream connection per client connection); request bodies may be sent with
-  Content-Length or chunked (they are forwarded with Content-Length); ``Expect: 100-continue`` is
-  honoured. Hop-by-hop headers are not forwarded; everything else, Host and the SigV4 headers
-  included, is forwarded unchanged.
+* Forwards every request (method, path and query, headers, body) to UPSTREAM_URL
+  (``http://host:port``, the moto wrapper) and returns its answer. HTTP/1.1 with keep-alive
+  towards the client and towards the upstream (one upstream connection per client connection);
+  request bodies may be sent with Content-Length or chunked (they are forwarded with
+  Content-Length); ``Expect: 100-continue`` is honoured. Hop-by-hop headers are not forwarded;
+  everything else, Host and the SigV4 headers included, is forwarded unchanged.
 * One thread per client connection, so the fixed latency of one request does not delay another:
   64 requests in flight on 64 connections are delayed concurrently.
 * Exits when its standard input reaches end of file, like tools/moto_wrapper.py: start it with stdin
   piped and keep the write end open for as long as the proxy should live.
 * Uses only the standard library, plus botocore's service models (found through ``import botocore``)
   to name REST operations and to pick each operation's modelled throttling error. Without botocore
-  those fall back to the protocol defaults below and REST operations are named ``<service>:Unknown``.
+  those fall back to the protocol defaults below and REST operations are named
+  ``<service>:Unknown`` (as is a REST request that matches no operation of the model).
 
 Control API, on the same port, under ``/__proxy/`` (never forwarded; answers are JSON):
 
@@ -106,7 +107,8 @@ name ``monitoring`` is spelled ``cloudwatch`` as IAM does; unsigned requests get
   ``application/x-amz-json-1.x``), e.g. ``CloudTrail_20131101.DescribeTrails`` ->
   ``cloudtrail:DescribeTrails``, ``AmazonSQS.SendMessageBatch`` -> ``sqs:SendMessageBatch``.
 * path ``/service/<ServiceId>/operation/<Operation>`` -> Smithy RPC v2 CBOR, e.g.
-  ``/service/GraniteServiceVersion20100801/operation/DescribeAlarms`` -> ``cloudwatch:DescribeAlarms``.
+  ``/service/GraniteServiceVersion20100801/operation/DescribeAlarms`` ->
+  ``cloudwatch:DescribeAlarms``.
 * ``Action=<Operation>`` in a form-encoded body (or in the query string) -> awsQuery (sts, sns,
   cloudwatch and sqs query clients).
 * anything else -> restJson1, named by matching method and path against ``http.method`` and
@@ -210,7 +212,8 @@ class ServiceModel:
         self.xml_namespace = metadata.get("xmlNamespace")
         self.shapes = model.get("shapes", {})
         self.operations = model.get("operations", {})
-        self.routes = []  # (method, literal score, path regex, required query {key: value|None}, name)
+        # (method, literal score, path regex, required query {key: value or None}, name)
+        self.routes = []
         for name, operation in self.operations.items():
             http_trait = operation.get("http", {})
             uri = http_trait.get("requestUri")
@@ -232,9 +235,8 @@ class ServiceModel:
                 key, eq, value = part.partition("=")
                 required[key] = value if eq else None
                 score += 1
-            self.routes.append(
-                (http_trait.get("method", "POST"), score, re.compile(f"{pattern or ''}/?"), required, name)
-            )
+            method = http_trait.get("method", "POST")
+            self.routes.append((method, score, re.compile(f"{pattern}/?"), required, name))
         self.routes.sort(key=lambda route: -route[1])
         self._throttle_cache = {}
 
@@ -275,6 +277,7 @@ class Models:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
         self._by_signing_name = {}
         self._index = None  # signing name -> model directory, built only if a guess fails
         try:
@@ -311,32 +314,39 @@ class Models:
     def _load(self, signing_name):
         if self._data is None:
             return None
-        for directory in dict.fromkeys([signing_name, IAM_SERVICE_NAMES.get(signing_name, signing_name)]):
+        guesses = [signing_name, IAM_SERVICE_NAMES.get(signing_name, signing_name)]
+        for directory in dict.fromkeys(guesses):
             path = self._model_file(directory)
             if path:
                 model = self._read(path)
                 if self._signing_name(model) == signing_name:
                     return ServiceModel(model)
-        if self._index is None:  # a service whose directory is not named after it: scan once
-            self._index = {}
-            for directory in sorted(os.listdir(self._data)):
-                path = self._model_file(directory)
-                if path:
-                    try:
-                        self._index.setdefault(self._signing_name(self._read(path)), path)
-                    except (OSError, ValueError):
-                        pass
+        with self._index_lock:
+            if self._index is None:  # a service whose directory is not named after it: scan
+                index = {}          # every model once (about 2 s)
+                for directory in sorted(os.listdir(self._data)):
+                    path = self._model_file(directory)
+                    if path:
+                        try:
+                            index.setdefault(self._signing_name(self._read(path)), path)
+                        except (OSError, ValueError):
+                            pass
+                self._index = index
         path = self._index.get(signing_name)
         return ServiceModel(self._read(path)) if path else None
 
     def get(self, signing_name):
         with self._lock:
-            if signing_name not in self._by_signing_name:
-                try:
-                    self._by_signing_name[signing_name] = self._load(signing_name)
-                except (OSError, ValueError):
-                    self._by_signing_name[signing_name] = None
-            return self._by_signing_name[signing_name]
+            if signing_name in self._by_signing_name:
+                return self._by_signing_name[signing_name]
+        # Loaded outside the lock, so requests to services already loaded are not held up (two
+        # threads may load the same model once each; the first one stored is kept).
+        try:
+            model = self._load(signing_name)
+        except (OSError, ValueError):
+            model = None
+        with self._lock:
+            return self._by_signing_name.setdefault(signing_name, model)
 
 
 MODELS = Models()
@@ -365,7 +375,8 @@ class Call:
         self.json_version = "1.0" if "json-1.0" in content_type else "1.1"
         amz_target = headers.get("X-Amz-Target")
         cbor = CBOR_PATH.fullmatch(self.path)
-        action = ACTION.search(body) if content_type.startswith("application/x-www-form-urlencoded") else None
+        form = content_type.startswith("application/x-www-form-urlencoded")
+        action = ACTION.search(body) if form else None
         if amz_target:
             self.protocol, self.operation = "json", amz_target.rsplit(".", 1)[-1]
         elif cbor and ("smithy-protocol" in headers or "cbor" in content_type):
@@ -530,7 +541,9 @@ def normalize_config(raw):
         for key in ("code", "message"):
             if key in fault:
                 if kind not in ("throttle", "status") or not isinstance(fault[key], str):
-                    raise ValueError(f"{where}.{key} must be a string, on a throttle or status fault")
+                    raise ValueError(
+                        f"{where}.{key} must be a string, on a throttle or status fault"
+                    )
                 out[key] = fault[key]
         config["faults"].append(out)
     return config
@@ -602,7 +615,8 @@ class State:
 
     def snapshot(self):
         with self.lock:
-            statuses = {f"status_{f['status']}" for f in self.config["faults"] if f["kind"] == "status"}
+            faults = self.config["faults"]
+            statuses = {f"status_{f['status']}" for f in faults if f["kind"] == "status"}
             statuses |= {key for counters in self.stats.values() for key in counters}
             keys = COUNTERS + sorted(statuses - set(COUNTERS))
             operations = {
@@ -621,12 +635,13 @@ class State:
 STATE = State()
 
 
-# --- the server ------------------------------------------------------------------------------------
+# --- the server ---------------------------------------------------------------------------------
 
 
 class ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "trailwatch-fault-proxy"
+    disable_nagle_algorithm = True
     upstream = None  # per connection: (host, port)
     _conn = None
 
@@ -655,19 +670,21 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if not any(name.lower() == "content-length" for name, _ in headers):
             self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
         if self.command == "HEAD":
-            return
+            return self.flush_headers()
         if trickle_s and body:
+            self.flush_headers()
             pieces = 10
             step = max(1, -(-len(body) // pieces))
-            self.wfile.flush()
             for start in range(0, len(body), step):
                 time.sleep(trickle_s / pieces)
                 self.wfile.write(body[start:start + step])
                 self.wfile.flush()
         else:
-            self.wfile.write(body)
+            # Status line, headers and body in one write: no Nagle / delayed-ACK stall.
+            self._headers_buffer.append(body)
+            self.flush_headers()
 
     def _send_json(self, status, value):
         self._send(status, [("Content-Type", "application/json")], json.dumps(value).encode())
@@ -702,6 +719,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             fresh = self._conn is None
             if fresh:
                 self._conn = http.client.HTTPConnection(*self.upstream, timeout=300)
+                self._conn.connect()
+                self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 self._conn.putrequest(self.command, self.path, skip_host=True,
                                       skip_accept_encoding=True)
@@ -759,10 +778,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             status, reason, headers, data = answer
             if kind == "slow":
                 STATE.count(call.name, "slow")
-                if not fault["trickle"]:
-                    time.sleep(fault["delay_ms"] / 1000.0)
-                    return self._send(status, headers, data, reason)
-                return self._send(status, headers, data, reason, trickle_s=fault["delay_ms"] / 1000.0)
+                delay_s = fault["delay_ms"] / 1000.0
+                if fault["trickle"]:
+                    return self._send(status, headers, data, reason, trickle_s=delay_s)
+                time.sleep(delay_s)
             return self._send(status, headers, data, reason)
         finally:
             STATE.end()
