@@ -26,7 +26,8 @@ Control API, on the same port, under ``/__proxy/`` (never forwarded; answers are
 ``POST /__proxy/config`` with a JSON body replaces the whole configuration (absent keys take their
 defaults), restarts the random generator from ``seed`` and restarts the ``first`` counters. Answers
 ``{"ok": true, "config": <the configuration as normalized>}``, or HTTP 400 ``{"error": "..."}``
-for an invalid body (the previous configuration then stays)::
+for an invalid body (the previous configuration then stays). The body, with every key shown (the
+``#`` comments are not part of the JSON)::
 
     {
       "latency_ms": 50,                  # fixed delay before each request is handled (default 0)
@@ -117,7 +118,8 @@ name ``monitoring`` is spelled ``cloudwatch`` as IAM does; unsigned requests get
   ``POST /2015-03-31/functions/f/invocations`` -> ``lambda:Invoke``).
 
 Error shapes (``message`` is ``Rate exceeded`` for throttling; every fault answer carries
-``x-amzn-RequestId`` and ``Content-Length``):
+``x-amzn-RequestId`` and ``Content-Length`` and keeps the connection open; "the status" is the
+status fault's, or the modelled status of the throttling error when it has one):
 
 * awsJson 1.0/1.1: HTTP 400 (throttling) or the status, ``Content-Type`` the request's
   ``application/x-amz-json-1.x``, ``x-amzn-ErrorType: <code>``, body
@@ -130,7 +132,9 @@ Error shapes (``message`` is ``Rate exceeded`` for throttling; every fault answe
 * restJson1: HTTP 429 (throttling) or the status, ``Content-Type: application/json``,
   ``x-amzn-ErrorType: <code>``, body ``{"message": "..."}``.
 * awsJson and CBOR requests to a service whose model is ``awsQueryCompatible`` (CloudWatch, SQS)
-  also get ``x-amzn-query-error: <query code>;Sender|Receiver``, as such services send.
+  also get ``x-amzn-query-error: <query code>;Sender|Receiver``, as such services send; both SDKs
+  then report the query code (``Throttling`` for a CloudWatch CBOR throttle, itself a throttling
+  code for both). Sender is used below HTTP 500, Receiver from 500 up.
 
 The throttling code: the operation's modelled error whose wire code is one of the codes both the
 Rust SDK (aws-runtime ``THROTTLING_ERRORS``) and botocore (``retries.standard``) retry as
