@@ -35,6 +35,9 @@ Test-only controls are spelled so that no real account would carry them by accid
   ``x-amzn-query-error`` — all guided by botocore's CloudWatch model through botocore's own CBOR
   and JSON codecs (no CBOR library of our own). The server's access log shows these requests on
   their CBOR route.
+* CloudWatch composite alarms: PutCompositeAlarm (stock moto has none); DescribeAlarms honours
+  ``AlarmTypes`` and, as AWS, answers only metric alarms when it is omitted (stock moto answers
+  every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
 
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """
@@ -59,12 +62,13 @@ from moto.account.responses import AccountResponse
 from moto.account import urls as account_urls
 from moto.cloudtrail import models as cloudtrail_models
 from moto.cloudtrail.responses import CloudTrailResponse
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogsResourceNotFound
 from moto.logs.responses import LogsResponse
 from moto.securityhub import models as securityhub_models
 from moto.sns.responses import SNSResponse
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult, BaseResponse
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.utils import get_service_model
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sts.models import sts_backends
@@ -308,6 +312,105 @@ def call_action(self):
 
 
 BaseResponse.call_action = call_action
+
+
+# --- CloudWatch: composite alarms -------------------------------------------------------------
+
+
+def put_composite_alarm(self):
+    # Stock moto 5.2.5 has no PutCompositeAlarm (its Alarm model has a `rule`, but no action sets
+    # it). Composite alarms share the metric alarms' table, keyed by name, as in AWS (names are
+    # unique per Region across both kinds), so stock DeleteAlarms removes them too. As AWS
+    # documents: a new alarm starts in INSUFFICIENT_DATA; an update leaves the state alone,
+    # overwrites the rest of the configuration and ignores Tags.
+    backend = self.cloudwatch_backend
+    name = self._get_param("AlarmName")
+    previous = backend.alarms.get(name)
+    alarm = backend.put_metric_alarm(
+        name=name,
+        namespace=None,
+        metric_name=None,
+        comparison_operator=None,
+        evaluation_periods=None,
+        period=None,
+        threshold=None,
+        statistic=None,
+        description=self._get_param("AlarmDescription"),
+        dimensions=[],
+        alarm_actions=self._get_param("AlarmActions", []),
+        ok_actions=self._get_param("OKActions", []),
+        insufficient_data_actions=self._get_param("InsufficientDataActions", []),
+        actions_enabled=self._get_bool_param("ActionsEnabled"),
+        rule=self._get_param("AlarmRule"),
+        tags=None if previous else self._get_param("Tags", []),
+    )
+    alarm.actions_suppressor = self._get_param("ActionsSuppressor")
+    alarm.actions_suppressor_wait_period = self._get_param("ActionsSuppressorWaitPeriod")
+    alarm.actions_suppressor_extension_period = self._get_param(
+        "ActionsSuppressorExtensionPeriod"
+    )
+    if previous is None:
+        alarm.state_value = "INSUFFICIENT_DATA"
+        alarm.state_reason = "Unchecked: Initial alarm creation"
+        alarm.state_transitioned_timestamp = alarm.state_updated_timestamp
+    else:
+        for kept in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp",
+                     "history"):
+            setattr(alarm, kept, getattr(previous, kept))
+        alarm.state_transitioned_timestamp = getattr(
+            previous, "state_transitioned_timestamp", previous.state_updated_timestamp
+        )
+    return EmptyResult()
+
+
+CloudWatchResponse.put_composite_alarm = put_composite_alarm
+
+
+def _composite_alarm(alarm):
+    """A composite alarm as DescribeAlarms' CompositeAlarm shape names its members."""
+    return {
+        "ActionsEnabled": alarm.actions_enabled,
+        "AlarmActions": alarm.alarm_actions,
+        "AlarmArn": alarm.alarm_arn,
+        "AlarmConfigurationUpdatedTimestamp": alarm.configuration_updated_timestamp,
+        "AlarmDescription": alarm.description,
+        "AlarmName": alarm.name,
+        "AlarmRule": alarm.rule,
+        "InsufficientDataActions": alarm.insufficient_data_actions,
+        "OKActions": alarm.ok_actions,
+        "StateReason": alarm.state_reason,
+        "StateReasonData": alarm.state_reason_data,
+        "StateUpdatedTimestamp": alarm.state_updated_timestamp,
+        "StateValue": alarm.state_value,
+        "StateTransitionedTimestamp": getattr(
+            alarm, "state_transitioned_timestamp", alarm.state_updated_timestamp
+        ),
+        "ActionsSuppressor": getattr(alarm, "actions_suppressor", None),
+        "ActionsSuppressorWaitPeriod": getattr(alarm, "actions_suppressor_wait_period", None),
+        "ActionsSuppressorExtensionPeriod": getattr(
+            alarm, "actions_suppressor_extension_period", None
+        ),
+    }
+
+
+def describe_alarms(self):
+    # AWS answers only the kinds AlarmTypes asks for, and only metric alarms when it is omitted;
+    # stock moto ignores AlarmTypes and always answers both kinds. (Both lists stay in the answer,
+    # the unasked one empty, as in AWS's.)
+    wanted = self._get_param("AlarmTypes") or ["MetricAlarm"]
+    answer = _stock_describe_alarms(self).result
+    return ActionResult(
+        {
+            "MetricAlarms": answer["MetricAlarms"] if "MetricAlarm" in wanted else [],
+            "CompositeAlarms": [_composite_alarm(alarm) for alarm in answer["CompositeAlarms"]]
+            if "CompositeAlarm" in wanted
+            else [],
+        }
+    )
+
+
+_stock_describe_alarms = CloudWatchResponse.describe_alarms
+CloudWatchResponse.describe_alarms = describe_alarms
 
 
 # --- CloudWatch: Smithy RPC v2 CBOR -----------------------------------------------------------
