@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Python test tools (moto's emulator,
-# cfn-lint, cargo-lambda) into ./.venv, then checks formatting and lints, runs every Rust test
-# (unit, property, emulator and Lambda-runtime tests) and lints template.yaml.
+# cfn-lint, cargo-lambda) into ./.venv, then checks formatting and lints, lints template.yaml,
+# self-checks the emulator's CloudWatch patches (tools/test_moto_wrapper.py) and runs every Rust
+# test (unit, property, emulator and Lambda-runtime tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,5 +14,7 @@ echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml" >&2
 cfn-lint template.yaml
+echo "== tools/test_moto_wrapper.py" >&2
+python tools/test_moto_wrapper.py
 echo "== cargo test" >&2
 cargo test --workspace --all-targets

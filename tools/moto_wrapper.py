@@ -39,6 +39,9 @@ Test-only controls are spelled so that no real account would carry them by accid
   ``AlarmTypes`` and, as AWS, answers only metric alarms when it is omitted (stock moto answers
   every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
 
+``tools/test_moto_wrapper.py`` checks the CloudWatch patches over awsJson1_0 (boto3), awsQuery and
+CBOR; scripts/test.sh runs it.
+
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """
 
