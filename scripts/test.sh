@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Python test tools (moto's emulator,
 # cfn-lint, cargo-lambda) into ./.venv, then checks formatting and lints, lints template.yaml,
-# tests the fault proxy (tools/fault_proxy.py) and runs every Rust test (unit, property, emulator
-# and Lambda-runtime tests).
+# self-checks the emulator's patches (tools/test_moto_wrapper.py) and the fault proxy
+# (tools/test_fault_proxy.py), and runs every Rust test (unit, property, emulator and
+# Lambda-runtime tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,7 +15,7 @@ echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml" >&2
 cfn-lint template.yaml
-echo "== tools/test_fault_proxy.py" >&2
-"$PWD/.venv/bin/python" -m unittest tools/test_fault_proxy.py
+echo "== tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2
+python -m unittest tools/test_moto_wrapper.py tools/test_fault_proxy.py
 echo "== cargo test" >&2
 cargo test --workspace --all-targets

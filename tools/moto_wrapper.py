@@ -27,27 +27,53 @@ Test-only controls are spelled so that no real account would carry them by accid
   times it is sent, then takes it. Finding ids carry resource ARNs, so a trail named e.g.
   ``audit-trailwatch-test-reject-99`` makes its CIS 3.4 finding fail (stock moto only rejects a
   finding without Resources, which trailwatch never sends).
+* CloudWatch over Smithy RPC v2 CBOR, the protocol aws-sdk-cloudwatch speaks since 1.100: stock
+  moto serves CloudWatch only as awsQuery and awsJson1_0 on ``POST /``. A request to
+  ``/service/GraniteServiceVersion20100801/operation/<Op>`` with ``smithy-protocol: rpc-v2-cbor``
+  is decoded, replayed to moto (in process) as awsJson1_0, and its answer re-encoded as CBOR —
+  timestamps as tag 1, errors as a map with ``__type`` and ``message`` plus moto's
+  ``x-amzn-query-error`` — all guided by botocore's CloudWatch model through botocore's own CBOR
+  and JSON codecs (no CBOR library of our own). The server's access log shows these requests on
+  their CBOR route.
+* CloudWatch composite alarms: PutCompositeAlarm (stock moto has none); DescribeAlarms honours
+  ``AlarmTypes`` and, as AWS, answers only metric alarms when it is omitted (stock moto answers
+  every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
+
+``tools/test_moto_wrapper.py`` checks the CloudWatch patches over awsJson1_0 (boto3), awsQuery and
+CBOR; scripts/test.sh runs it.
 
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """
 
+import datetime
 import fnmatch
+import gzip
+import io
 import json
 import os
 import re
 import sys
 import threading
+import traceback
 
+from botocore.model import OperationNotFoundError
+from botocore.parsers import JSONParser, RpcV2CBORParser
+from botocore.serialize import JSONSerializer, RpcV2CBORSerializer
+from botocore.utils import parse_timestamp
+from werkzeug.http import HTTP_STATUS_CODES
 from moto.account.responses import AccountResponse
 from moto.account import urls as account_urls
 from moto.cloudtrail import models as cloudtrail_models
 from moto.cloudtrail.responses import CloudTrailResponse
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.logs.exceptions import ResourceNotFoundException as LogsResourceNotFound
 from moto.logs.responses import LogsResponse
 from moto.securityhub import models as securityhub_models
 from moto.sns.responses import SNSResponse
 from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult, BaseResponse
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.core.utils import get_service_model
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sts.models import sts_backends
 
 DELIVERY_TAG = "trailwatch-test:latest-cw-delivery"
@@ -289,6 +315,274 @@ def call_action(self):
 
 
 BaseResponse.call_action = call_action
+
+
+# --- CloudWatch: composite alarms -------------------------------------------------------------
+
+
+def put_composite_alarm(self):
+    # Stock moto 5.2.5 has no PutCompositeAlarm (its Alarm model has a `rule`, but no action sets
+    # it). Composite alarms share the metric alarms' table, keyed by name, as in AWS (names are
+    # unique per Region across both kinds), so stock DeleteAlarms removes them too. As AWS
+    # documents: a new alarm starts in INSUFFICIENT_DATA; an update leaves the state alone,
+    # overwrites the rest of the configuration and ignores Tags.
+    backend = self.cloudwatch_backend
+    name = self._get_param("AlarmName")
+    previous = backend.alarms.get(name)
+    alarm = backend.put_metric_alarm(
+        name=name,
+        namespace=None,
+        metric_name=None,
+        comparison_operator=None,
+        evaluation_periods=None,
+        period=None,
+        threshold=None,
+        statistic=None,
+        description=self._get_param("AlarmDescription"),
+        dimensions=[],
+        alarm_actions=self._get_param("AlarmActions", []),
+        ok_actions=self._get_param("OKActions", []),
+        insufficient_data_actions=self._get_param("InsufficientDataActions", []),
+        actions_enabled=self._get_bool_param("ActionsEnabled"),
+        rule=self._get_param("AlarmRule"),
+        tags=None if previous else self._get_param("Tags", []),
+    )
+    alarm.actions_suppressor = self._get_param("ActionsSuppressor")
+    alarm.actions_suppressor_wait_period = self._get_param("ActionsSuppressorWaitPeriod")
+    alarm.actions_suppressor_extension_period = self._get_param(
+        "ActionsSuppressorExtensionPeriod"
+    )
+    if previous is None:
+        alarm.state_value = "INSUFFICIENT_DATA"
+        alarm.state_reason = "Unchecked: Initial alarm creation"
+        alarm.state_transitioned_timestamp = alarm.state_updated_timestamp
+    else:
+        for kept in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp",
+                     "history"):
+            setattr(alarm, kept, getattr(previous, kept))
+        alarm.state_transitioned_timestamp = getattr(
+            previous, "state_transitioned_timestamp", previous.state_updated_timestamp
+        )
+    return EmptyResult()
+
+
+CloudWatchResponse.put_composite_alarm = put_composite_alarm
+
+
+def _composite_alarm(alarm):
+    """A composite alarm as DescribeAlarms' CompositeAlarm shape names its members."""
+    return {
+        "ActionsEnabled": alarm.actions_enabled,
+        "AlarmActions": alarm.alarm_actions,
+        "AlarmArn": alarm.alarm_arn,
+        "AlarmConfigurationUpdatedTimestamp": alarm.configuration_updated_timestamp,
+        "AlarmDescription": alarm.description,
+        "AlarmName": alarm.name,
+        "AlarmRule": alarm.rule,
+        "InsufficientDataActions": alarm.insufficient_data_actions,
+        "OKActions": alarm.ok_actions,
+        "StateReason": alarm.state_reason,
+        "StateReasonData": alarm.state_reason_data,
+        "StateUpdatedTimestamp": alarm.state_updated_timestamp,
+        "StateValue": alarm.state_value,
+        "StateTransitionedTimestamp": getattr(
+            alarm, "state_transitioned_timestamp", alarm.state_updated_timestamp
+        ),
+        "ActionsSuppressor": getattr(alarm, "actions_suppressor", None),
+        "ActionsSuppressorWaitPeriod": getattr(alarm, "actions_suppressor_wait_period", None),
+        "ActionsSuppressorExtensionPeriod": getattr(
+            alarm, "actions_suppressor_extension_period", None
+        ),
+    }
+
+
+def describe_alarms(self):
+    # AWS answers only the kinds AlarmTypes asks for, and only metric alarms when it is omitted;
+    # stock moto ignores AlarmTypes and always answers both kinds. (Both lists stay in the answer,
+    # the unasked one empty, as in AWS's.)
+    wanted = self._get_param("AlarmTypes") or ["MetricAlarm"]
+    answer = _stock_describe_alarms(self).result
+    return ActionResult(
+        {
+            "MetricAlarms": answer["MetricAlarms"] if "MetricAlarm" in wanted else [],
+            "CompositeAlarms": [_composite_alarm(alarm) for alarm in answer["CompositeAlarms"]]
+            if "CompositeAlarm" in wanted
+            else [],
+        }
+    )
+
+
+_stock_describe_alarms = CloudWatchResponse.describe_alarms
+CloudWatchResponse.describe_alarms = describe_alarms
+
+
+# --- CloudWatch: Smithy RPC v2 CBOR -----------------------------------------------------------
+#
+# AWS serves CloudWatch over Smithy RPC v2 CBOR (besides awsJson1_0 and awsQuery), and the current
+# aws-sdk-cloudwatch speaks nothing else. Stock moto routes only `POST /` for CloudWatch and has no
+# CBOR codec, so the wrapper bridges: a request to /service/<prefix>/operation/<Op> carrying
+# `smithy-protocol: rpc-v2-cbor` is decoded, replayed to moto as awsJson1_0 (which moto serves for
+# CloudWatch, as it does for boto3), and moto's answer is re-encoded as CBOR. Both directions are
+# guided by botocore's service model through botocore's own codecs (RpcV2CBORParser and
+# RpcV2CBORSerializer for CBOR, JSONSerializer and JSONParser for JSON), so timestamps travel as
+# CBOR tag 1 (epoch seconds) and blobs as byte strings, exactly as the model says.
+
+CBOR_ROUTE = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/]+)$")
+CBOR_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}  # targetPrefix -> botocore name
+# The Smithy namespace of the error shape IDs in `__type`; clients (the Rust SDK, botocore) keep
+# only what follows the `#`.
+CBOR_ERROR_NAMESPACE = {"cloudwatch": "com.amazonaws.cloudwatch"}
+
+
+def _utc_timestamp(value):
+    """A decoded timestamp (epoch seconds, from CBOR tag 1 or moto's JSON) as a UTC datetime."""
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    return parse_timestamp(value).astimezone(datetime.timezone.utc)
+
+
+def _cbor_map(items):
+    """CBOR for a flat map of text to text (the error body), with botocore's CBOR primitives."""
+    encoder = RpcV2CBORSerializer()
+    body = bytearray(encoder._get_initial_byte(encoder.MAP_MAJOR_TYPE, len(items)))
+    for key, value in items.items():
+        encoder._serialize_type_string(body, key, None, None)
+        encoder._serialize_type_string(body, value, None, None)
+    return bytes(body)
+
+
+def _cbor_response(start_response, status, body, headers=()):
+    """An RPC v2 CBOR response: every one, success or error, says `smithy-protocol`."""
+    reason = HTTP_STATUS_CODES.get(status, "Unknown")
+    # Of moto's JSON answer only the request id and x-amzn-query-error carry over (X-Amzn-Errortype
+    # is the JSON protocol's own; moto's `status` and `server` are its bookkeeping).
+    headers = [
+        (name, value)
+        for name, value in headers
+        if name.lower().startswith("x-amzn-") and name.lower() != "x-amzn-errortype"
+    ] + [("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(body)))]
+    if body:
+        headers.append(("Content-Type", "application/cbor"))
+    start_response(f"{status} {reason}", headers)
+    return [body]
+
+
+def _cbor_error(start_response, service, status, code, message, headers=()):
+    # An RPC v2 CBOR error is a CBOR map whose `__type` is the error's shape ID; CloudWatch is
+    # awsQueryCompatible, so AWS also sends the query error code in x-amzn-query-error, which the
+    # SDKs prefer (moto's JSON errors carry that header already and it is passed on).
+    namespace = CBOR_ERROR_NAMESPACE.get(service, "com.amazonaws")
+    body = _cbor_map({"__type": f"{namespace}#{code}", "message": message})
+    return _cbor_response(start_response, status, body, headers)
+
+
+def _forward(dispatcher, environ):
+    """Calls moto's own WSGI app (no network) and collects its (status, headers, body)."""
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+        answer["headers"] = list(headers)
+        return chunks.append
+
+    chunks = []
+    result = _stock_dispatch(dispatcher, environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return answer["status"], answer["headers"], b"".join(chunks)
+
+
+def _serve_cbor(dispatcher, environ, start_response, prefix, operation):
+    service = CBOR_SERVICES[prefix]
+    service_model = get_service_model(service)
+    try:
+        operation_model = service_model.operation_model(operation)
+    except OperationNotFoundError:
+        # What a Smithy server answers for an operation its service does not have.
+        return _cbor_error(
+            start_response, service, 404, "UnknownOperationException",
+            f"operation {operation} is not part of {prefix}",
+        )
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    try:
+        if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+            body = gzip.decompress(body)  # the SDK compresses PutMetricData
+        params = {}
+        if body:
+            params = RpcV2CBORParser(timestamp_parser=_utc_timestamp).parse(
+                {"body": body, "headers": {}, "status_code": 200}, operation_model.input_shape
+            )
+            params.pop("ResponseMetadata", None)
+    except Exception as error:  # botocore raises several kinds for bytes that are not CBOR
+        # The awsJson/RPC v2 name for a body that does not decode.
+        return _cbor_error(
+            start_response, service, 400, "SerializationException",
+            f"cannot decode the CBOR body of {operation}: {error}",
+        )
+    request = JSONSerializer().serialize_to_request(params, operation_model)
+    inner = {
+        key: value
+        for key, value in environ.items()
+        if key not in ("HTTP_SMITHY_PROTOCOL", "HTTP_ACCEPT", "HTTP_CONTENT_ENCODING")
+    }
+    inner.update(
+        {
+            "PATH_INFO": "/",
+            "RAW_URI": "/",
+            "REQUEST_URI": "/",
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": request["headers"]["Content-Type"],
+            "HTTP_X_AMZ_TARGET": request["headers"]["X-Amz-Target"],
+            "CONTENT_LENGTH": str(len(request["body"])),
+            "wsgi.input": io.BytesIO(request["body"]),
+        }
+    )
+    try:
+        status, headers, answer = _forward(dispatcher, inner)
+    except Exception as error:  # e.g. moto's NotImplementedError for an action it lacks
+        traceback.print_exc()
+        # Stock moto lets the exception out as an HTML 500; a CBOR client gets a CBOR error.
+        return _cbor_error(start_response, service, 500, "InternalFailure", f"moto: {error}")
+    if status >= 300:
+        try:
+            error = json.loads(answer or b"{}")
+        except ValueError:
+            error = {"message": answer.decode("utf-8", "replace")}
+        code = error.get("__type") or dict(headers).get("X-Amzn-Errortype") or "InternalFailure"
+        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+        message = error.get("message") or error.get("Message") or ""
+        return _cbor_error(start_response, service, status, code, message, headers)
+    output_shape = operation_model.output_shape
+    if output_shape is None:
+        return _cbor_response(start_response, status, b"", headers)
+    parsed = JSONParser(timestamp_parser=_utc_timestamp).parse(
+        {"body": answer, "headers": {}, "status_code": status}, output_shape
+    )
+    parsed.pop("ResponseMetadata", None)
+    encoded = RpcV2CBORSerializer()._serialize_body_params(parsed, output_shape)
+    return _cbor_response(start_response, status, encoded, headers)
+
+
+_stock_dispatch = DomainDispatcherApplication.__call__
+
+
+def dispatch(self, environ, start_response):
+    route = CBOR_ROUTE.match(environ.get("PATH_INFO", ""))
+    if (
+        route
+        and route.group("service") in CBOR_SERVICES
+        and environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor"
+    ):
+        return _serve_cbor(
+            self, environ, start_response, route.group("service"), route.group("operation")
+        )
+    return _stock_dispatch(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = dispatch
 
 
 # --- Account ----------------------------------------------------------------------------------
