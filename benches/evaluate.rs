@@ -45,7 +45,7 @@ fn large_account() -> Snapshot {
                             metric_name: format!("metric-{group}-{n}"),
                             metric_namespace: "CISBenchmark".to_string(),
                             metric_value: "1".to_string(),
-                            dimension_keys: vec![],
+                            dimensions: Default::default(),
                         }],
                     }
                 })
@@ -94,7 +94,7 @@ fn large_account() -> Snapshot {
             metrics: vec![AlarmMetric {
                 metric_name: format!("metric-{}-{}", n % 5, n % 100),
                 namespace: "CISBenchmark".to_string(),
-                dimension_keys: vec![],
+                dimensions: Default::default(),
             }],
         })
         .collect();
@@ -126,6 +126,7 @@ fn large_account() -> Snapshot {
             region: REGION.to_string(),
             account_id: ACCOUNT.to_string(),
             alarms: Ok(alarms),
+            composite_alarms: vec![],
         }],
         topics,
         read_errors: vec![],

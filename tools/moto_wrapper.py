@@ -38,6 +38,8 @@ Test-only controls are spelled so that no real account would carry them by accid
 * CloudWatch composite alarms: PutCompositeAlarm (stock moto has none); DescribeAlarms honours
   ``AlarmTypes`` and, as AWS, answers only metric alarms when it is omitted (stock moto answers
   every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
+* PutMetricAlarm and PutCompositeAlarm refuse an SNS action in another region than the alarm's,
+  with AWS's ValidationError "Invalid region … specified" (stock moto stores it).
 
 ``tools/test_moto_wrapper.py`` checks the CloudWatch patches over awsJson1_0 (boto3), awsQuery and
 CBOR; scripts/test.sh runs it.
@@ -414,6 +416,38 @@ def describe_alarms(self):
 
 _stock_describe_alarms = CloudWatchResponse.describe_alarms
 CloudWatchResponse.describe_alarms = describe_alarms
+
+
+# --- CloudWatch: alarm actions in the alarm's region ------------------------------------------
+
+
+class InvalidActionRegion(ServiceException):
+    code = "ValidationError"
+
+
+def _same_region_actions(put):
+    # AWS refuses an alarm whose SNS action names a topic in another region than the alarm's:
+    # PutMetricAlarm and PutCompositeAlarm answer ValidationError "Invalid region <topic region>
+    # specified. Only <alarm region> is supported." (seen answered by the API for a ca-central-1
+    # topic on a us-west-2 alarm; the PutMetricAlarm reference lists the SNS action as
+    # arn:aws:sns:region:account-id:sns-topic-name without saying so). Stock moto stores it.
+    def checked(self):
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for action in self._get_param(key, []) or []:
+                parts = action.split(":")
+                if len(parts) > 3 and parts[2] == "sns" and parts[3] != self.region:
+                    raise InvalidActionRegion(
+                        f"Invalid region {parts[3]} specified. Only {self.region} is supported."
+                    )
+        return put(self)
+
+    return checked
+
+
+CloudWatchResponse.put_metric_alarm = _same_region_actions(CloudWatchResponse.put_metric_alarm)
+CloudWatchResponse.put_composite_alarm = _same_region_actions(
+    CloudWatchResponse.put_composite_alarm
+)
 
 
 # --- CloudWatch: Smithy RPC v2 CBOR -----------------------------------------------------------

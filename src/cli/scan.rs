@@ -5,7 +5,7 @@ use super::render;
 use super::{CliError, EvaluateArgs, Format, OutputArgs, ScanArgs};
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{Snapshot, SNAPSHOT_FORMAT};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::{plan, PublishReport};
@@ -111,6 +111,13 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
             args.snapshot.display()
         ))
     })?;
+    if snapshot.format != SNAPSHOT_FORMAT {
+        return Err(CliError::CouldNotRun(format!(
+            "{} is a snapshot of format {}; this trailwatch reads format {SNAPSHOT_FORMAT} (save it again with `trailwatch scan --save-snapshot`)",
+            args.snapshot.display(),
+            snapshot.format
+        )));
+    }
     let findings = controls::evaluate(&snapshot, &selected);
     let context = AsffContext {
         region: args

@@ -1,5 +1,8 @@
-//! CloudWatch: the metric alarms of one account and region (DescribeAlarms, every page), kept only
-//! when they read a metric whose name a collected metric filter publishes.
+//! CloudWatch: the alarms of one account and region (DescribeAlarms for metric and composite
+//! alarms, every page). Metric alarms are kept only when they read a metric whose name a
+//! collected metric filter publishes; composite alarms only when their rule names a kept alarm
+//! (directly, or through another kept composite alarm): a metric alarm without actions of its own
+//! can still notify through a composite alarm.
 //!
 //! A metric-math alarm reads every metric of its `MetricStat` queries. Alarms are kept on the
 //! metric *name* alone: an alarm on the right name in the wrong namespace (or with other
@@ -9,35 +12,92 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::snapshot::{Alarm, AlarmMetric, ReadError};
+use crate::model::alarm_rule;
+use crate::model::snapshot::{Alarm, AlarmMetric, CompositeAlarm, ReadError};
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-/// The alarms in `region` that read a metric named one of `metric_names`, sorted by name.
+/// The alarms of one region that can take part in a chain.
+pub(crate) struct RegionAlarms {
+    pub metric: Vec<Alarm>,
+    pub composite: Vec<CompositeAlarm>,
+}
+
+/// The alarms in `region` that read a metric named one of `metric_names`, and the composite
+/// alarms over them, each sorted by name.
 pub(crate) async fn alarms_on(
     clients: &Clients,
     region: &str,
     metric_names: &HashSet<String>,
-) -> Result<Vec<Alarm>, ReadError> {
+) -> Result<RegionAlarms, ReadError> {
     let mut pages = clients
         .cloudwatch(region)
         .describe_alarms()
         .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
         .into_paginator()
         .send();
-    let mut alarms = Vec::new();
+    let mut metric = Vec::new();
+    let mut composite = Vec::new();
     while let Some(page) = pages.next().await {
         let page =
             page.map_err(|error| read_error("cloudwatch:DescribeAlarms", region, None, &error))?;
-        alarms.extend(
+        metric.extend(
             page.metric_alarms()
                 .iter()
                 .map(alarm)
                 .filter(|alarm| reads_any(alarm, metric_names)),
         );
+        composite.extend(page.composite_alarms().iter().map(composite_alarm));
     }
-    alarms.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(alarms)
+    metric.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut composite = over(&metric, composite);
+    composite.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(RegionAlarms { metric, composite })
+}
+
+/// The composite alarms whose rules name one of `alarms`, or (repeatedly) one of the composite
+/// alarms kept so far. A rule that does not parse is kept if its text names a kept alarm: the
+/// evaluator reports it as undecided rather than the chain as missing.
+pub(crate) fn over(alarms: &[Alarm], candidates: Vec<CompositeAlarm>) -> Vec<CompositeAlarm> {
+    let mut watched: HashSet<String> = alarms
+        .iter()
+        .flat_map(|alarm| [alarm.name.clone(), alarm.arn.clone()])
+        .collect();
+    let mut pending: Vec<CompositeAlarm> = candidates;
+    let mut kept = Vec::new();
+    loop {
+        let (now, later): (Vec<_>, Vec<_>) =
+            pending
+                .into_iter()
+                .partition(|composite| match alarm_rule::parse(&composite.rule) {
+                    Ok(rule) => rule.alarms().iter().any(|name| watched.contains(*name)),
+                    Err(_) => watched
+                        .iter()
+                        .any(|name| composite.rule.contains(name.as_str())),
+                });
+        if now.is_empty() {
+            return kept;
+        }
+        for composite in &now {
+            watched.insert(composite.name.clone());
+            watched.insert(composite.arn.clone());
+        }
+        kept.extend(now);
+        pending = later;
+    }
+}
+
+/// An SDK composite alarm → [`CompositeAlarm`].
+fn composite_alarm(alarm: &aws_sdk_cloudwatch::types::CompositeAlarm) -> CompositeAlarm {
+    CompositeAlarm {
+        arn: alarm.alarm_arn().unwrap_or_default().to_string(),
+        name: alarm.alarm_name().unwrap_or_default().to_string(),
+        // AWS's default for a composite alarm created without the flag.
+        actions_enabled: alarm.actions_enabled().unwrap_or(true),
+        alarm_actions: alarm.alarm_actions().to_vec(),
+        rule: alarm.alarm_rule().unwrap_or_default().to_string(),
+    }
 }
 
 /// Whether the alarm reads a metric named one of `metric_names` (in any namespace).
@@ -55,7 +115,7 @@ pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
         metrics.push(AlarmMetric {
             metric_name: metric_name.to_string(),
             namespace: namespace.to_string(),
-            dimension_keys: dimension_keys(alarm.dimensions()),
+            dimensions: dimensions(alarm.dimensions()),
         });
     }
     for query in alarm.metrics() {
@@ -66,7 +126,7 @@ pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
             metrics.push(AlarmMetric {
                 metric_name: metric_name.to_string(),
                 namespace: namespace.to_string(),
-                dimension_keys: dimension_keys(metric.dimensions()),
+                dimensions: dimensions(metric.dimensions()),
             });
         }
     }
@@ -82,13 +142,16 @@ pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
     }
 }
 
-fn dimension_keys(dimensions: &[aws_sdk_cloudwatch::types::Dimension]) -> Vec<String> {
-    let mut keys: Vec<String> = dimensions
+fn dimensions(dimensions: &[aws_sdk_cloudwatch::types::Dimension]) -> BTreeMap<String, String> {
+    dimensions
         .iter()
-        .filter_map(|dimension| dimension.name().map(str::to_string))
-        .collect();
-    keys.sort();
-    keys
+        .filter_map(|dimension| {
+            Some((
+                dimension.name()?.to_string(),
+                dimension.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,7 +186,7 @@ mod tests {
             vec![AlarmMetric {
                 metric_name: "TrailChanges".into(),
                 namespace: "CISBenchmark".into(),
-                dimension_keys: vec!["user".into()],
+                dimensions: BTreeMap::from([("user".into(), "x".into())]),
             }]
         );
         // Whatever the namespace of the filter's metric: a near miss is evidence.
@@ -165,5 +228,42 @@ mod tests {
             .collect();
         assert_eq!(read, ["A", "B"]);
         assert!(reads_any(&mapped, &names(&["B"])));
+    }
+
+    fn composite(name: &str, rule: &str) -> CompositeAlarm {
+        CompositeAlarm {
+            arn: format!("arn:aws:cloudwatch:us-east-1:111122223333:alarm:{name}"),
+            name: name.to_string(),
+            actions_enabled: true,
+            alarm_actions: vec![],
+            rule: rule.to_string(),
+        }
+    }
+
+    #[test]
+    fn composite_alarms_are_kept_over_kept_alarms_transitively() {
+        let kept = alarm(
+            &MetricAlarm::builder()
+                .alarm_name("cis-4-5")
+                .alarm_arn("arn:aws:cloudwatch:us-east-1:111122223333:alarm:cis-4-5")
+                .metric_name("TrailChanges")
+                .namespace("CISBenchmark")
+                .build(),
+        );
+        let candidates = vec![
+            composite("outer", "ALARM(inner) AND TRUE"),
+            composite("inner", "ALARM(\"cis-4-5\") OR ALARM(other)"),
+            composite(
+                "by-arn",
+                "ALARM(arn:aws:cloudwatch:us-east-1:111122223333:alarm:cis-4-5)",
+            ),
+            composite("unrelated", "ALARM(cpu)"),
+            composite("broken", "ALARM(cis-4-5) XOR"),
+        ];
+        let names: Vec<String> = over(&[kept], candidates)
+            .into_iter()
+            .map(|composite| composite.name)
+            .collect();
+        assert_eq!(names, ["inner", "by-arn", "broken", "outer"]);
     }
 }

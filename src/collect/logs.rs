@@ -67,7 +67,7 @@ async fn describe_metric_filters(
     Ok(filters)
 }
 
-/// An SDK metric filter → [`MetricFilter`]; dimension names sorted.
+/// An SDK metric filter → [`MetricFilter`].
 pub(crate) fn metric_filter(filter: &aws_sdk_cloudwatchlogs::types::MetricFilter) -> MetricFilter {
     MetricFilter {
         name: filter.filter_name().unwrap_or_default().to_string(),
@@ -75,18 +75,19 @@ pub(crate) fn metric_filter(filter: &aws_sdk_cloudwatchlogs::types::MetricFilter
         metric_transformations: filter
             .metric_transformations()
             .iter()
-            .map(|transformation| {
-                let mut dimension_keys: Vec<String> = transformation
+            .map(|transformation| MetricTransformation {
+                metric_name: transformation.metric_name().to_string(),
+                metric_namespace: transformation.metric_namespace().to_string(),
+                metric_value: transformation.metric_value().to_string(),
+                dimensions: transformation
                     .dimensions()
-                    .map(|dimensions| dimensions.keys().cloned().collect())
-                    .unwrap_or_default();
-                dimension_keys.sort();
-                MetricTransformation {
-                    metric_name: transformation.metric_name().to_string(),
-                    metric_namespace: transformation.metric_namespace().to_string(),
-                    metric_value: transformation.metric_value().to_string(),
-                    dimension_keys,
-                }
+                    .map(|dimensions| {
+                        dimensions
+                            .iter()
+                            .map(|(name, field)| (name.clone(), field.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
             .collect(),
     }
@@ -98,7 +99,7 @@ mod tests {
     use aws_sdk_cloudwatchlogs::types as sdk;
 
     #[test]
-    fn maps_a_metric_filter_with_sorted_dimension_keys() {
+    fn maps_a_metric_filter_with_its_dimensions() {
         let filter = sdk::MetricFilter::builder()
             .filter_name("cis-4-5")
             .filter_pattern("{ $.eventName = CreateTrail }")
@@ -122,7 +123,11 @@ mod tests {
                     metric_name: "TrailChanges".into(),
                     metric_namespace: "CISBenchmark".into(),
                     metric_value: "1".into(),
-                    dimension_keys: vec!["account".into(), "user".into()],
+                    dimensions: [
+                        ("account".to_string(), "$.recipientAccountId".to_string()),
+                        ("user".to_string(), "$.userIdentity.arn".to_string()),
+                    ]
+                    .into(),
                 }],
             }
         );

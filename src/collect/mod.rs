@@ -127,7 +127,7 @@ pub async fn collect(
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Trail>>();
     let access = Access::new(&account_id, &clients);
-    let monitoring_read = monitoring(&access, log_group_arns.into_values());
+    let monitoring_read = monitoring(&access, &partition, log_group_arns.into_values());
     let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
     read_errors.extend(monitoring.read_errors);
@@ -217,6 +217,7 @@ struct Monitoring {
 /// Log groups → alarms on their filters' metrics → the topics those alarms notify.
 async fn monitoring(
     access: &Access<'_>,
+    partition: &str,
     log_group_arns: impl Iterator<Item = String>,
 ) -> Monitoring {
     let mut read_errors = Vec::new();
@@ -250,7 +251,7 @@ async fn monitoring(
 
     let mut alarm_sets: Vec<AlarmSet> = stream::iter(metrics)
         .map(|((account_id, region), metrics)| async move {
-            let alarms = match access.clients_for(&account_id) {
+            let read = match access.clients_for(&account_id) {
                 Ok(clients) => alarms::alarms_on(clients, &region, &metrics).await,
                 Err(denied) => Err(denied.read_error(
                     "cloudwatch:DescribeAlarms",
@@ -259,10 +260,15 @@ async fn monitoring(
                     &format!("the alarm list of {region}"),
                 )),
             };
+            let (alarms, composite_alarms) = match read {
+                Ok(read) => (Ok(read.metric), read.composite),
+                Err(error) => (Err(error), Vec::new()),
+            };
             AlarmSet {
                 region,
                 account_id,
                 alarms,
+                composite_alarms,
             }
         })
         .buffer_unordered(CONCURRENCY)
@@ -270,12 +276,7 @@ async fn monitoring(
         .await;
     alarm_sets.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
 
-    let topic_arns = topics::topic_arns(
-        alarm_sets
-            .iter()
-            .filter_map(|set| set.alarms.as_ref().ok())
-            .flatten(),
-    );
+    let topic_arns = topics::topic_arns(&alarm_sets, partition);
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
         .map(|arn| topics::read_topic(access, arn))
         .buffer_unordered(CONCURRENCY)

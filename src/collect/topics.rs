@@ -8,22 +8,22 @@
 use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::arn::Arn;
-use crate::model::snapshot::{Alarm, ReadError, Subscription, Topic};
+use crate::model::arn::{is_notifiable_topic, Arn};
+use crate::model::snapshot::{AlarmSet, ReadError, Subscription, Topic, PENDING_CONFIRMATION};
 use std::collections::BTreeSet;
 
-/// The SNS topic ARNs among the alarms' actions (alarm, OK and insufficient-data), sorted.
-pub(crate) fn topic_arns<'a>(alarms: impl IntoIterator<Item = &'a Alarm>) -> BTreeSet<String> {
-    alarms
-        .into_iter()
-        .flat_map(|alarm| {
-            alarm
-                .alarm_actions
-                .iter()
-                .chain(&alarm.ok_actions)
-                .chain(&alarm.insufficient_data_actions)
+/// The SNS topics the alarms of `sets` can notify: ALARM-state actions of metric and composite
+/// alarms that name a topic in the alarm's own region and partition (CloudWatch notifies no
+/// other), sorted.
+pub(crate) fn topic_arns(sets: &[AlarmSet], partition: &str) -> BTreeSet<String> {
+    sets.iter()
+        .flat_map(|set| {
+            let metric = set.alarms.iter().flatten().flat_map(|a| &a.alarm_actions);
+            let composite = set.composite_alarms.iter().flat_map(|a| &a.alarm_actions);
+            metric
+                .chain(composite)
+                .filter(|action| is_notifiable_topic(action, partition, &set.region))
         })
-        .filter(|action| Arn::parse(action).is_ok_and(|arn| arn.service == "sns"))
         .cloned()
         .collect()
 }
@@ -73,7 +73,7 @@ pub(crate) fn subscription(subscription: &aws_sdk_sns::types::Subscription) -> S
     Subscription {
         subscription_arn: subscription
             .subscription_arn()
-            .unwrap_or("PendingConfirmation")
+            .unwrap_or(PENDING_CONFIRMATION)
             .to_string(),
         protocol: subscription.protocol().unwrap_or_default().to_string(),
         endpoint: subscription.endpoint().unwrap_or_default().to_string(),
@@ -85,25 +85,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn collects_sns_topics_from_every_kind_of_action() {
+    fn only_alarm_actions_naming_a_topic_in_the_alarms_region_are_read() {
+        use crate::model::snapshot::{Alarm, CompositeAlarm};
         let alarm = Alarm {
             arn: "arn:aws:cloudwatch:us-east-1:111122223333:alarm:a".into(),
             name: "a".into(),
             actions_enabled: true,
             alarm_actions: vec![
                 "arn:aws:sns:us-east-1:111122223333:alerts".into(),
+                "arn:aws:sns:eu-west-1:111122223333:far".into(),
+                "arn:aws-cn:sns:us-east-1:111122223333:other-partition".into(),
                 "arn:aws:automate:us-east-1:ec2:stop".into(),
             ],
-            ok_actions: vec!["arn:aws:sns:eu-west-1:111122223333:ok".into()],
-            insufficient_data_actions: vec!["arn:aws:sns:us-east-1:111122223333:alerts".into()],
+            ok_actions: vec!["arn:aws:sns:us-east-1:111122223333:ok".into()],
+            insufficient_data_actions: vec!["arn:aws:sns:us-east-1:111122223333:data".into()],
             metrics: vec![],
         };
-        let arns: Vec<String> = topic_arns([&alarm]).into_iter().collect();
+        let composite = CompositeAlarm {
+            arn: "arn:aws:cloudwatch:us-east-1:111122223333:alarm:c".into(),
+            name: "c".into(),
+            actions_enabled: true,
+            alarm_actions: vec!["arn:aws:sns:us-east-1:444455556666:central".into()],
+            rule: "ALARM(a)".into(),
+        };
+        let set = AlarmSet {
+            region: "us-east-1".into(),
+            account_id: "111122223333".into(),
+            alarms: Ok(vec![alarm]),
+            composite_alarms: vec![composite],
+        };
+        let arns: Vec<String> = topic_arns(&[set], "aws").into_iter().collect();
         assert_eq!(
             arns,
             [
-                "arn:aws:sns:eu-west-1:111122223333:ok",
-                "arn:aws:sns:us-east-1:111122223333:alerts"
+                "arn:aws:sns:us-east-1:111122223333:alerts",
+                "arn:aws:sns:us-east-1:444455556666:central"
             ]
         );
     }

@@ -1,9 +1,9 @@
 //! Candidate chains and how they become one verdict and one exact sentence.
 //!
-//! A [`Path`] is what the chain evaluator found walking from one trail: the links it could
-//! establish and how it ended. Paths are ranked (complete, then blocked by an unreadable resource,
-//! then undecided, then broken; deeper first), the best one decides the status, and its links and
-//! missing link make the finding's sentence, e.g.
+//! A [`Path`] is what the chain evaluator found walking one candidate chain: the links it could
+//! establish and how it ended. Paths are ranked (complete, then undecided, then blocked by an
+//! unreadable resource, then broken; deeper first), the best one decides the status, and its
+//! links and missing link make the finding's sentence, e.g.
 //! `trail org-trail → log group CloudTrail/org → filter cis-4-5 → alarm cis-4-5: topic arn:…:sec-alerts has no confirmed subscription`.
 
 use super::catalog::Control;
@@ -36,6 +36,9 @@ pub enum PathEnd {
 pub struct Path {
     pub links: Vec<ResourceRef>,
     pub end: PathEnd,
+    /// A link on the way whose coverage could not be decided: if the chain completes, it ends
+    /// [`PathEnd::Undecided`] with this reason instead.
+    undecided: Option<String>,
 }
 
 impl Path {
@@ -44,7 +47,13 @@ impl Path {
         Path {
             links: Vec::new(),
             end: PathEnd::Open,
+            undecided: None,
         }
+    }
+
+    /// Notes an undecided link and walks on: the chain's own missing link, if any, still decides.
+    pub fn carry_undecided(&mut self, reason: String) {
+        self.undecided.get_or_insert(reason);
     }
 
     pub fn push(&mut self, link: ResourceRef) {
@@ -56,7 +65,10 @@ impl Path {
     }
 
     pub fn complete(mut self) -> Self {
-        self.end = PathEnd::Complete;
+        self.end = match self.undecided.take() {
+            Some(reason) => PathEnd::Undecided(reason),
+            None => PathEnd::Complete,
+        };
         self
     }
 
@@ -96,16 +108,13 @@ impl Path {
         self
     }
 
-    pub fn undecided(mut self, reason: String) -> Self {
-        self.end = PathEnd::Undecided(reason);
-        self
-    }
-
+    /// PASSED > WARNING > NOT_AVAILABLE > FAILED: a chain that may complete but for a link the
+    /// engine cannot decide beats one blocked by a failed read.
     fn rank(&self) -> u8 {
         match self.end {
             PathEnd::Complete => 4,
-            PathEnd::Unread(_) => 3,
-            PathEnd::Undecided(_) => 2,
+            PathEnd::Undecided(_) => 3,
+            PathEnd::Unread(_) => 2,
             PathEnd::Broken { .. } => 1,
             PathEnd::Open => 0,
         }

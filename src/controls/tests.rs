@@ -57,7 +57,7 @@ fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
             metric_name: metric.to_string(),
             metric_namespace: "CISBenchmark".to_string(),
             metric_value: "1".to_string(),
-            dimension_keys: vec![],
+            dimensions: Default::default(),
         }],
     }
 }
@@ -73,7 +73,7 @@ fn alarm(name: &str, metric: &str) -> Alarm {
         metrics: vec![AlarmMetric {
             metric_name: metric.to_string(),
             namespace: "CISBenchmark".to_string(),
-            dimension_keys: vec![],
+            dimensions: Default::default(),
         }],
     }
 }
@@ -106,6 +106,7 @@ fn complete() -> Snapshot {
             region: "us-east-1".to_string(),
             account_id: ACCOUNT.to_string(),
             alarms: Ok(vec![alarm("cis-4-5", "CloudTrailChanges")]),
+            composite_alarms: vec![],
         }],
         topics: vec![Topic {
             arn: TOPIC_ARN.to_string(),
@@ -202,8 +203,8 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "metric-math alarm using the metric",
         |s| {
             alarms(s)[0].metrics = vec![
-                AlarmMetric { metric_name: "Other".into(), namespace: "CISBenchmark".into(), dimension_keys: vec![] },
-                AlarmMetric { metric_name: "CloudTrailChanges".into(), namespace: "CISBenchmark".into(), dimension_keys: vec![] },
+                AlarmMetric { metric_name: "Other".into(), namespace: "CISBenchmark".into(), dimensions: Default::default() },
+                AlarmMetric { metric_name: "CloudTrailChanges".into(), namespace: "CISBenchmark".into(), dimensions: Default::default() },
             ]
         },
         Passed,
@@ -211,7 +212,10 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     ),
     (
         "filter publishes with dimensions the alarm does not name",
-        |s| filters(s)[0].metric_transformations[0].dimension_keys = vec!["EventName".into()],
+        |s| {
+            filters(s)[0].metric_transformations[0].dimensions =
+                [("EventName".to_string(), "$.eventName".to_string())].into()
+        },
         Failed,
         "trail main → log group CloudTrail/main → filter cis-4-5: no alarm watches metric CISBenchmark/CloudTrailChanges (alarm cis-4-5 watches CloudTrailChanges with other dimensions)",
     ),
@@ -640,4 +644,265 @@ fn every_monitoring_control_passes_with_its_own_cis_pattern_and_fails_without_it
         );
         assert!(finding.evidence.counterexample.is_some(), "{}", control.id);
     }
+}
+
+// Dimension values, recipient accounts, undecided filters, alarm actions, composite alarms.
+
+const OTHER_ACCOUNT: &str = "444455556666";
+
+/// The complete account, its filter publishing `dimension` → `field` and its alarm pinning
+/// `dimension` = `value`.
+fn pinned(field: &str, value: &str) -> Snapshot {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].metric_transformations[0].dimensions =
+        [("Dim".to_string(), field.to_string())].into();
+    alarms(&mut snapshot)[0].metrics[0].dimensions =
+        [("Dim".to_string(), value.to_string())].into();
+    snapshot
+}
+
+#[test]
+fn an_alarm_pinned_to_one_principal_watches_only_its_records() {
+    let finding = evaluate_one(
+        &pinned("$.userIdentity.arn", "arn:aws:iam::111122223333:root"),
+        "cloudtrail-changes",
+    );
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+    assert!(
+        finding.summary.starts_with(
+            "trail main → log group CloudTrail/main → filter cis-4-5: alarm cis-4-5 reads only the records with $.userIdentity.arn=arn:aws:iam::111122223333:root, which misses events such as "
+        ),
+        "{}",
+        finding.summary
+    );
+    let event = finding.evidence.counterexample.expect("a missed record");
+    assert_ne!(
+        event["userIdentity"]["arn"],
+        "arn:aws:iam::111122223333:root"
+    );
+}
+
+#[test]
+fn a_pin_on_the_recipient_account_narrows_nothing_for_that_account() {
+    let own = evaluate_one(
+        &pinned("$.recipientAccountId", ACCOUNT),
+        "cloudtrail-changes",
+    );
+    assert_eq!(own.status, Passed, "{}", own.summary);
+    let other = evaluate_one(
+        &pinned("$.recipientAccountId", OTHER_ACCOUNT),
+        "cloudtrail-changes",
+    );
+    assert_eq!(other.status, Failed, "{}", other.summary);
+    let event = other.evidence.counterexample.expect("a missed record");
+    assert_eq!(event["recipientAccountId"], ACCOUNT);
+}
+
+#[test]
+fn a_filter_narrowed_to_the_recipient_account_covers_that_account_only() {
+    let narrowed = |account: &str| {
+        let mut snapshot = complete();
+        filters(&mut snapshot)[0].pattern = format!(
+            "{{ ({}) && $.recipientAccountId = \"{account}\" }}",
+            CIS_4_5.trim_start_matches('{').trim_end_matches('}')
+        );
+        evaluate_one(&snapshot, "cloudtrail-changes")
+    };
+    assert_eq!(narrowed(ACCOUNT).status, Passed);
+    let other = narrowed(OTHER_ACCOUNT);
+    assert_eq!(other.status, Failed);
+    assert!(
+        other.summary.contains("recipientAccountId=111122223333"),
+        "{}",
+        other.summary
+    );
+}
+
+/// A filter on CIS 4.1 whose coverage the engine cannot decide: a regex against the benchmark's
+/// open-ended wildcard values.
+const UNDECIDABLE_4_1: &str =
+    "{ ($.errorCode = %Unauthorized%) || ($.errorCode = %^AccessDenied%) }";
+
+#[test]
+fn an_undecidable_filter_with_a_complete_chain_is_a_warning_beside_a_narrow_filter() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = UNDECIDABLE_4_1.to_string();
+    filters(&mut snapshot).push(filter(
+        "narrow",
+        "{ $.errorCode = \"AccessDenied\" }",
+        "Narrow",
+    ));
+    let finding = evaluate_one(&snapshot, "unauthorized-api-calls");
+    assert_eq!(finding.status, Warning, "{}", finding.summary);
+    assert!(
+        finding.summary.starts_with(
+            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com: could not decide whether filter cis-4-5 covers the CIS pattern: "
+        ),
+        "{}",
+        finding.summary
+    );
+}
+
+#[test]
+fn an_undecidable_filter_without_an_alarm_fails_on_the_missing_alarm() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = UNDECIDABLE_4_1.to_string();
+    alarms(&mut snapshot).clear();
+    let finding = evaluate_one(&snapshot, "unauthorized-api-calls");
+    assert_eq!(
+        (finding.status, finding.summary.as_str()),
+        (
+            Failed,
+            "trail main → log group CloudTrail/main → filter cis-4-5: no alarm watches metric CISBenchmark/CloudTrailChanges"
+        )
+    );
+}
+
+#[test]
+fn the_best_status_wins_across_trails_warning_over_not_available() {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = UNDECIDABLE_4_1.to_string();
+    let mut unreadable = trail("unreadable");
+    unreadable.status = Err(read_error(
+        "cloudtrail:GetTrailStatus",
+        ReadErrorKind::AccessDenied,
+    ));
+    snapshot.trails.insert(0, unreadable);
+    assert_eq!(
+        evaluate_one(&snapshot, "unauthorized-api-calls").status,
+        Warning
+    );
+}
+
+#[test]
+fn an_alarm_notifying_a_topic_in_another_region_does_not_notify() {
+    let mut snapshot = complete();
+    let far = "arn:aws:sns:eu-west-1:111122223333:sec-alerts";
+    alarms(&mut snapshot)[0].alarm_actions = vec![far.to_string()];
+    snapshot.topics[0].arn = far.to_string();
+    snapshot.topics[0].region = "eu-west-1".to_string();
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(
+        (finding.status, finding.summary.as_str()),
+        (
+            Failed,
+            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: alarm cis-4-5 notifies only SNS topics outside its region us-east-1 (arn:aws:sns:eu-west-1:111122223333:sec-alerts): CloudWatch notifies topics in the alarm's own region only"
+        )
+    );
+    // Nor does a topic of another partition.
+    alarms(&mut snapshot)[0].alarm_actions = vec![TOPIC_ARN.replace("arn:aws:", "arn:aws-cn:")];
+    assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Failed);
+}
+
+#[test]
+fn unconfirmed_subscriptions_are_counted_by_what_they_are() {
+    let mut snapshot = complete();
+    let with = |arn: &str| Subscription {
+        subscription_arn: arn.to_string(),
+        ..confirmed()
+    };
+    snapshot.topics[0].subscriptions = Ok(vec![
+        with("PendingConfirmation"),
+        with("Deleted"),
+        with("PendingConfirmation"),
+    ]);
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert!(
+        finding
+            .summary
+            .ends_with("has no confirmed subscription (2 pending confirmation, 1 deleted)"),
+        "{}",
+        finding.summary
+    );
+}
+
+fn composite(name: &str, rule: &str) -> CompositeAlarm {
+    CompositeAlarm {
+        arn: format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"),
+        name: name.to_string(),
+        actions_enabled: true,
+        alarm_actions: vec![TOPIC_ARN.to_string()],
+        rule: rule.to_string(),
+    }
+}
+
+/// The complete account whose metric alarm has no actions of its own, with `composites`.
+fn through_composites(composites: Vec<CompositeAlarm>) -> Snapshot {
+    let mut snapshot = complete();
+    alarms(&mut snapshot)[0].alarm_actions.clear();
+    alarms(&mut snapshot)[0].actions_enabled = false;
+    snapshot.alarm_sets[0].composite_alarms = composites;
+    snapshot
+}
+
+#[test]
+fn composite_alarm_cases() {
+    let complete_through = |links: &str| {
+        format!("complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → {links} → topic sec-alerts → subscription email:secops@example.com")
+    };
+    let cases: Vec<(&str, Vec<CompositeAlarm>, ComplianceStatus, String)> = vec![
+        (
+            "any of several alarms",
+            vec![composite("any", "ALARM(cis-4-5) OR ALARM(\"other\")")],
+            Passed,
+            complete_through("composite alarm any"),
+        ),
+        (
+            "named by ARN",
+            vec![composite(
+                "by-arn",
+                "ALARM(arn:aws:cloudwatch:us-east-1:111122223333:alarm:cis-4-5)",
+            )],
+            Passed,
+            complete_through("composite alarm by-arn"),
+        ),
+        (
+            "nested",
+            vec![
+                composite("outer", "ALARM(inner)"),
+                CompositeAlarm {
+                    alarm_actions: vec![],
+                    ..composite("inner", "ALARM(cis-4-5)")
+                },
+            ],
+            Passed,
+            complete_through("composite alarm inner → composite alarm outer"),
+        ),
+        (
+            "only together with another alarm",
+            vec![composite("both", "ALARM(cis-4-5) AND ALARM(other)")],
+            Failed,
+            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: composite alarm both does not go into ALARM whenever alarm cis-4-5 does (rule ALARM(cis-4-5) AND ALARM(other))".to_string(),
+        ),
+        (
+            "composite actions disabled",
+            vec![CompositeAlarm {
+                actions_enabled: false,
+                ..composite("off", "ALARM(cis-4-5)")
+            }],
+            Failed,
+            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → composite alarm off: composite alarm off has its actions disabled".to_string(),
+        ),
+        (
+            "rule that does not parse",
+            vec![composite("odd", "ALARM(cis-4-5) XOR ALARM(x)")],
+            Warning,
+            complete_through("composite alarm odd").replace("complete chain: ", "")
+                + ": could not read the rule of composite alarm odd (expected AND, OR or the end of the rule at byte 15)",
+        ),
+    ];
+    for (case, composites, status, sentence) in cases {
+        let finding = evaluate_one(&through_composites(composites), "cloudtrail-changes");
+        assert_eq!(
+            (finding.status, finding.summary.as_str()),
+            (status, sentence.as_str()),
+            "case: {case}"
+        );
+    }
+    // Without any composite alarm, the metric alarm's disabled actions break the chain.
+    let finding = evaluate_one(&through_composites(vec![]), "cloudtrail-changes");
+    assert_eq!(
+        finding.summary,
+        "trail main → log group CloudTrail/main → filter cis-4-5: alarm cis-4-5 has its actions disabled"
+    );
 }

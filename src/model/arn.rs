@@ -82,6 +82,15 @@ pub fn strip_log_group_wildcard(arn: &str) -> &str {
     arn.strip_suffix(":*").unwrap_or(arn)
 }
 
+/// Whether an alarm action is an SNS topic CloudWatch can notify from an alarm in `partition` and
+/// `region`: CloudWatch notifies topics in the alarm's own region only (PutMetricAlarm refuses
+/// another region's topic with "Invalid region … specified"); another account's topic is
+/// allowed (its topic policy decides).
+pub fn is_notifiable_topic(action: &str, partition: &str, region: &str) -> bool {
+    Arn::parse(action)
+        .is_ok_and(|arn| arn.service == "sns" && arn.partition == partition && arn.region == region)
+}
+
 /// The region part of an ARN, or `None` if the text is not an ARN.
 pub fn region_of(text: &str) -> Option<&str> {
     Arn::parse(text).ok().map(|arn| arn.region)

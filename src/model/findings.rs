@@ -44,6 +44,7 @@ pub enum ResourceKind {
     LogGroup,
     MetricFilter,
     Alarm,
+    CompositeAlarm,
     Topic,
     Subscription,
 }
@@ -57,6 +58,7 @@ impl ResourceKind {
             ResourceKind::LogGroup => "log group",
             ResourceKind::MetricFilter => "filter",
             ResourceKind::Alarm => "alarm",
+            ResourceKind::CompositeAlarm => "composite alarm",
             ResourceKind::Topic => "topic",
             ResourceKind::Subscription => "subscription",
         }

@@ -10,10 +10,11 @@
 //! every control can be tested offline from a file.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Version of the snapshot format; bumped on incompatible changes.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// Everything read from one account in one scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,9 +186,10 @@ pub struct MetricTransformation {
     pub metric_name: String,
     pub metric_namespace: String,
     pub metric_value: String,
-    /// Dimension names the filter publishes with (an alarm must name the same ones).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dimension_keys: Vec<String>,
+    /// The dimensions the filter publishes, name → the record field each value comes from (e.g.
+    /// `User` → `$.userIdentity.arn`): one series per distinct combination of values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
 }
 
 /// The alarms read in one account and region (DescribeAlarms), or why they could not be read.
@@ -199,6 +201,10 @@ pub struct AlarmSet {
     /// namespace: an alarm on the right name in the wrong namespace is the near miss the evidence
     /// names. The evaluator requires name, namespace and dimensions to match.
     pub alarms: Fetched<Vec<Alarm>>,
+    /// The composite alarms whose rules name one of `alarms` (directly, or through another
+    /// composite alarm kept here); read by the same DescribeAlarms calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub composite_alarms: Vec<CompositeAlarm>,
 }
 
 /// A CloudWatch metric alarm (plain or metric-math).
@@ -222,8 +228,21 @@ pub struct Alarm {
 pub struct AlarmMetric {
     pub metric_name: String,
     pub namespace: String,
+    /// The dimensions the alarm pins, name → value: it reads only the series with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// A CloudWatch composite alarm: in ALARM when its rule over other alarms' states holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeAlarm {
+    pub arn: String,
+    pub name: String,
+    pub actions_enabled: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dimension_keys: Vec<String>,
+    pub alarm_actions: Vec<String>,
+    /// `AlarmRule`, e.g. `ALARM("cis-4-5") OR ALARM(cis-4-7)`.
+    pub rule: String,
 }
 
 /// An SNS topic that an alarm notifies, and its subscriptions.
@@ -238,11 +257,17 @@ pub struct Topic {
 /// One subscription of a topic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
-    /// An ARN once confirmed; `PendingConfirmation` (or `Deleted`) otherwise.
+    /// An ARN once confirmed; otherwise `PendingConfirmation` (the endpoint has not confirmed
+    /// yet) or `Deleted` (the subscription was removed and is being cleaned up).
     pub subscription_arn: String,
     pub protocol: String,
     pub endpoint: String,
 }
+
+/// `SubscriptionArn` of a subscription whose endpoint has not confirmed it.
+pub const PENDING_CONFIRMATION: &str = "PendingConfirmation";
+/// `SubscriptionArn` of a subscription that was deleted.
+pub const DELETED: &str = "Deleted";
 
 impl Subscription {
     /// Confirmed subscriptions have a real subscription ARN.

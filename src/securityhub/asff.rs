@@ -260,7 +260,9 @@ fn asff_resource(resource: &ResourceRef, partition: &str) -> AsffResource {
             format!("AWS::::Account:{}", resource.account_id),
         ),
         ResourceKind::Trail => ("AwsCloudTrailTrail", resource.id.clone()),
-        ResourceKind::Alarm => ("AwsCloudWatchAlarm", resource.id.clone()),
+        ResourceKind::Alarm | ResourceKind::CompositeAlarm => {
+            ("AwsCloudWatchAlarm", resource.id.clone())
+        }
         ResourceKind::Topic => ("AwsSnsTopic", resource.id.clone()),
         // ASFF has no resource type for CloudWatch Logs log groups, metric filters or SNS
         // subscriptions; "Other" is what the format prescribes for types it does not list.

@@ -232,6 +232,22 @@ fn bad_input_gets_a_clear_error() {
     assert_eq!(malformed.status.code(), Some(3));
     assert!(stderr(&malformed).contains("is not a trailwatch snapshot"));
 
+    let mut old = tempfile::NamedTempFile::new().unwrap();
+    let fixture = std::fs::read_to_string(FIXTURE).unwrap();
+    old.write_all(
+        fixture
+            .replacen("\"format\": 2", "\"format\": 1", 1)
+            .as_bytes(),
+    )
+    .unwrap();
+    let outdated = trailwatch(&["evaluate", old.path().to_str().unwrap()], "");
+    assert_eq!(outdated.status.code(), Some(3));
+    assert!(
+        stderr(&outdated).contains("is a snapshot of format 1; this trailwatch reads format 2"),
+        "{}",
+        stderr(&outdated)
+    );
+
     // Asking for what does not exist is a usage error, like a flag clap rejects.
     let unknown = trailwatch(&["evaluate", FIXTURE, "--controls", "nope"], "");
     assert_eq!(unknown.status.code(), Some(2));

@@ -288,18 +288,34 @@ async fn an_alarm_must_read_the_dimensions_the_filter_publishes() {
         ),
     );
 
+    // An alarm pinned to one principal reads only that principal's records.
     let account = fresh_account().await;
-    let mut spec = ChainSpec::new("dimsok", cis_pattern(CLOUDTRAIL));
+    let mut spec = ChainSpec::new("dimsroot", cis_pattern(CLOUDTRAIL));
     spec.filter_dimensions = vec![dimension];
-    spec.alarm.as_mut().unwrap().dimensions = vec![(
-        "User".to_string(),
-        "arn:aws:iam::123456789012:root".to_string(),
-    )];
+    let root = format!("arn:aws:iam::{}:root", account.id);
+    spec.alarm.as_mut().unwrap().dimensions = vec![("User".to_string(), root.clone())];
+    account.seed_chain(&spec).await;
+    let finding = verdict(&account, CLOUDTRAIL).await;
+    assert_eq!(finding.status, Failed, "{finding:#?}");
+    assert!(
+        finding.summary.starts_with(&format!(
+            "{}: alarm dimsroot-alarm reads only the records with $.userIdentity.arn={root}, which misses events such as ",
+            up_to_filter("dimsroot")
+        )),
+        "{}",
+        finding.summary
+    );
+
+    // Pinned to the account's own id on the field CloudTrail fills with it, it narrows nothing.
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("dimsacct", cis_pattern(CLOUDTRAIL));
+    spec.filter_dimensions = vec![("Account".to_string(), "$.recipientAccountId".to_string())];
+    spec.alarm.as_mut().unwrap().dimensions = vec![("Account".to_string(), account.id.clone())];
     account.seed_chain(&spec).await;
     assert_verdict(
         &verdict(&account, CLOUDTRAIL).await,
         Passed,
-        &complete("dimsok"),
+        &complete("dimsacct"),
     );
 }
 
@@ -629,29 +645,79 @@ async fn read_only_plus_write_only_classic_selectors_pass() {
     );
 }
 
+/// CloudWatch notifies SNS topics in the alarm's own region only: AWS refuses the alarm
+/// ("Invalid region … specified. Only … is supported."), and so does the emulator. The verdict on
+/// such an action, should a snapshot hold one, is tested on snapshots
+/// (`an_alarm_notifying_a_topic_in_another_region_does_not_notify` in src/controls/tests.rs).
 #[tokio::test]
-async fn a_topic_in_another_region_is_read_there() {
+async fn an_alarm_on_a_topic_in_another_region_is_refused() {
     let account = fresh_account().await;
-    let mut spec = ChainSpec::new("farsns", cis_pattern(CLOUDTRAIL));
-    spec.topic_in = TopicIn::Nowhere;
-    account.seed_chain(&spec).await;
     let topic = account.create_topic("ap-southeast-2", "far-alerts").await;
-    account
-        .subscribe(&topic, "email", "oncall@example.com")
-        .await;
-    let mut alarm = spec.alarm.clone().unwrap();
+    let mut alarm = AlarmSpec::new("far-alarm", "far-metric", "CISBenchmark");
     alarm.alarm_actions.push(topic);
-    account.put_alarm("us-east-1", &alarm).await;
-    let finding = verdict(&account, CLOUDTRAIL).await;
+    let error = account
+        .try_put_alarm("us-east-1", &alarm)
+        .await
+        .expect_err("a topic in another region");
+    assert!(
+        error.contains("Invalid region ap-southeast-2 specified. Only us-east-1 is supported."),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_metric_alarm_notifies_through_a_composite_alarm() {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("comp", cis_pattern(CLOUDTRAIL));
+    spec.topic_in = TopicIn::Nowhere;
+    spec.alarm.as_mut().unwrap().actions_enabled = false;
+    let seeded = account.seed_chain(&spec).await;
+    account
+        .put_composite_alarm(
+            "us-east-1",
+            "comp-any",
+            "ALARM(\"comp-alarm\") OR ALARM(cpu-high)",
+            &seeded.topic_arn,
+        )
+        .await;
+    account
+        .put_composite_alarm(
+            "us-east-1",
+            "comp-both",
+            "ALARM(comp-alarm) AND ALARM(cpu-high)",
+            &seeded.topic_arn,
+        )
+        .await;
     assert_verdict(
-        &finding,
+        &verdict(&account, CLOUDTRAIL).await,
         Passed,
         &format!(
-            "complete chain: {} → alarm farsns-alarm → topic far-alerts → subscription email:oncall@example.com",
-            up_to_filter("farsns")
+            "complete chain: {} → alarm comp-alarm → composite alarm comp-any → topic comp-alerts → subscription email:security@example.com",
+            up_to_filter("comp")
         ),
     );
-    assert_eq!(finding.evidence.chain[4].region, "ap-southeast-2");
+
+    // Only together with another alarm: not a notification of this metric's alarm.
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new("compand", cis_pattern(CLOUDTRAIL));
+    spec.topic_in = TopicIn::Nowhere;
+    let seeded = account.seed_chain(&spec).await;
+    account
+        .put_composite_alarm(
+            "us-east-1",
+            "compand-both",
+            "ALARM(compand-alarm) AND ALARM(cpu-high)",
+            &seeded.topic_arn,
+        )
+        .await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{} → alarm compand-alarm: composite alarm compand-both does not go into ALARM whenever alarm compand-alarm does (rule ALARM(compand-alarm) AND ALARM(cpu-high))",
+            up_to_filter("compand")
+        ),
+    );
 }
 
 #[tokio::test]

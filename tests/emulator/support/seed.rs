@@ -413,6 +413,32 @@ impl TestAccount {
 
     /// PutMetricAlarm (plain or metric-math); returns the alarm ARN.
     pub async fn put_alarm(&self, region: &str, spec: &AlarmSpec) -> String {
+        self.try_put_alarm(region, spec)
+            .await
+            .expect("cloudwatch:PutMetricAlarm")
+    }
+
+    /// PutCompositeAlarm with `rule`, notifying `topic_arn` on ALARM; returns the alarm ARN.
+    pub async fn put_composite_alarm(
+        &self,
+        region: &str,
+        name: &str,
+        rule: &str,
+        topic_arn: &str,
+    ) -> String {
+        aws_sdk_cloudwatch::Client::new(&self.sdk_in(region))
+            .put_composite_alarm()
+            .alarm_name(name)
+            .alarm_rule(rule)
+            .alarm_actions(topic_arn)
+            .send()
+            .await
+            .expect("cloudwatch:PutCompositeAlarm");
+        format!("arn:aws:cloudwatch:{region}:{}:alarm:{name}", self.id)
+    }
+
+    /// PutMetricAlarm (plain or metric-math): the alarm ARN, or the service's error.
+    pub async fn try_put_alarm(&self, region: &str, spec: &AlarmSpec) -> Result<String, String> {
         let client = aws_sdk_cloudwatch::Client::new(&self.sdk_in(region));
         let mut put = client
             .put_metric_alarm()
@@ -463,11 +489,13 @@ impl TestAccount {
                 .statistic(Statistic::Sum)
                 .period(300);
         }
-        put.send().await.expect("cloudwatch:PutMetricAlarm");
-        format!(
+        put.send().await.map_err(|error| {
+            aws_smithy_types::error::display::DisplayErrorContext(&error).to_string()
+        })?;
+        Ok(format!(
             "arn:aws:cloudwatch:{region}:{}:alarm:{}",
             self.id, spec.name
-        )
+        ))
     }
 
     /// Creates everything `spec` describes, in dependency order.
