@@ -120,6 +120,7 @@ fn large_account() -> Snapshot {
         partition: "aws".to_string(),
         collected_at: datetime!(2026-11-23 12:00 UTC),
         regions: vec![REGION.to_string()],
+        region_source: RegionSource::Configured,
         trails,
         log_groups,
         alarm_sets: vec![AlarmSet {

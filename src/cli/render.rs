@@ -3,7 +3,7 @@
 
 use crate::controls::Control;
 use crate::model::findings::{Finding, StatusCounts};
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{RegionSource, Snapshot};
 use crate::securityhub::PublishReport;
 use std::fmt::Write;
 
@@ -54,6 +54,17 @@ pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> S
         snapshot.api_calls,
         snapshot.read_errors.len(),
     );
+    if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
+        let _ = write!(text, "\n  scope: the enabled regions are unknown: {reason}");
+    }
+    let unlisted = snapshot.unlisted_regions();
+    if !unlisted.is_empty() {
+        let _ = write!(
+            text,
+            "\n  scope: trails not listed in {}; their findings are neither updated nor archived",
+            unlisted.join(", ")
+        );
+    }
     for error in &snapshot.read_errors {
         let _ = write!(
             text,

@@ -3,15 +3,20 @@
 //! The calls follow their dependencies and run concurrently where they can:
 //!
 //! ```text
-//! sts:GetCallerIdentity ─> account:ListRegions (unless the plan names regions)
+//! sts:GetCallerIdentity, alongside
+//! account:ListRegions (unless the plan names regions; see regions.rs for its fallback)
 //!   └─> cloudtrail:DescribeTrails per region ─> distinct trails by ARN
-//!         ├─> cloudtrail:GetTrailStatus + GetEventSelectors per trail, in its home region
-//!         └─> logs:DescribeMetricFilters per distinct log group, in the ARN's region
+//!         ├─> cloudtrail:GetTrailStatus (+ GetEventSelectors of multi-Region trails) per trail,
+//!         │   in its home region
+//!         └─> logs:DescribeMetricFilters per distinct log group of a multi-Region trail, in the
+//!               │ ARN's region
 //!               └─> cloudwatch:DescribeAlarms per (account, region) with filters
 //!                     └─> sns:ListSubscriptionsByTopic per topic the kept alarms notify
 //! ```
 //!
-//! Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
+//! [`Needs`] prunes the graph to what the selected controls look at: CIS 3.4 alone reads no
+//! selector, filter, alarm or topic; the monitoring controls alone read no single-Region trail's
+//! status. Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
 //! snapshot as a [`crate::model::snapshot::ReadError`], next to the resource it was about or in
 //! `read_errors`; only a failing GetCallerIdentity, or no region to scan, fails the collection.
 //! `api_calls` counts the HTTP requests sent, retries included (see `clients.rs`).
@@ -21,12 +26,14 @@ mod alarms;
 mod clients;
 mod errors;
 mod logs;
+mod regions;
 mod topics;
 mod trails;
 
 use crate::model::arn::{strip_log_group_wildcard, Arn};
 use crate::model::snapshot::{
-    AlarmSet, LogGroup, ReadError, Snapshot, Topic, Trail, SNAPSHOT_FORMAT,
+    AlarmSet, LogGroup, ReadError, ReadErrorKind, RegionSource, Snapshot, Topic, Trail,
+    SNAPSHOT_FORMAT,
 };
 use access::Access;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -42,10 +49,40 @@ pub const CONCURRENCY: usize = 8;
 const FALLBACK_REGION: &str = "us-east-1";
 
 /// What to collect.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CollectPlan {
     /// Regions whose trails are listed; `None`: the account's enabled regions.
     pub regions: Option<Vec<String>>,
+    /// What the selected controls need read.
+    pub needs: Needs,
+}
+
+impl Default for CollectPlan {
+    fn default() -> Self {
+        CollectPlan {
+            regions: None,
+            needs: Needs::ALL,
+        }
+    }
+}
+
+/// The parts of the collection graph the selected controls need: asking an API only what some
+/// control will look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// CIS 3.4: every trail's status (delivery to CloudWatch Logs).
+    pub delivery: bool,
+    /// The monitoring chains: multi-Region trails' status and selectors, their log groups'
+    /// filters, the alarms and the topics.
+    pub monitoring: bool,
+}
+
+impl Needs {
+    /// Everything.
+    pub const ALL: Needs = Needs {
+        delivery: true,
+        monitoring: true,
+    };
 }
 
 /// A failure that leaves nothing to evaluate.
@@ -69,19 +106,25 @@ pub async fn collect(
     let global_region = clients
         .home_region()
         .unwrap_or_else(|| FALLBACK_REGION.to_string());
-    let (account_id, partition) = identity(&clients, &global_region).await?;
-    let mut read_errors = Vec::new();
-
-    let regions = match &plan.regions {
-        Some(regions) => distinct(regions),
-        None => match enabled_regions(&clients, &global_region).await {
-            Ok(regions) => regions,
-            Err(error) => {
-                read_errors.push(error);
-                clients.home_region().into_iter().collect()
-            }
-        },
+    // The identity is first needed once the trails are listed: ask for it alongside.
+    let clients = &clients;
+    let listing = async {
+        let (regions, source, regions_error) =
+            regions::scope(clients, plan.regions.as_deref(), &global_region).await;
+        let listings: Vec<_> = stream::iter(regions.clone())
+            .map(|region| async move {
+                let listing = trails::describe_trails(clients, &region).await;
+                (region, listing)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        (regions, source, regions_error, listings)
     };
+    let (identity, (regions, region_source, regions_error, listings)) =
+        futures::join!(identity(clients, &global_region), listing);
+    let (account_id, partition) = identity?;
+    let mut read_errors: Vec<ReadError> = regions_error.into_iter().collect();
     if regions.is_empty() {
         return Err(CollectError::NoRegion(
             match (&plan.regions, read_errors.pop()) {
@@ -95,38 +138,45 @@ pub async fn collect(
         ));
     }
 
+    let probing = matches!(region_source, RegionSource::KnownRegions { .. });
+    let mut scanned = Vec::new();
     let mut listed = BTreeMap::new();
-    let listings: Vec<_> = stream::iter(&regions)
-        .map(|region| trails::describe_trails(&clients, region))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    for listing in listings {
+    for (region, listing) in listings {
         match listing {
             Ok(found) => {
+                scanned.push(region);
                 for trail in found {
                     listed.entry(trail.arn.clone()).or_insert(trail);
                 }
             }
-            Err(error) => read_errors.push(error),
+            // A region guessed from the partition's list that the account has not enabled.
+            Err(error) if probing && error.kind == ReadErrorKind::RegionUnavailable => {}
+            Err(error) => {
+                scanned.push(region);
+                read_errors.push(error);
+            }
         }
     }
+    scanned.sort_by_key(|region| regions.iter().position(|r| r == region));
 
-    // Distinct log groups, keyed without CloudTrail's `:*`, named as the first trail names them.
+    // Distinct log groups of trails that can complete a chain (multi-Region ones), keyed without
+    // CloudTrail's `:*`, named as the first trail names them.
     let mut log_group_arns = BTreeMap::new();
-    for trail in listed.values() {
-        if let Some(arn) = &trail.log_group_arn {
-            log_group_arns
-                .entry(strip_log_group_wildcard(arn).to_string())
-                .or_insert_with(|| arn.clone());
+    if plan.needs.monitoring {
+        for trail in listed.values().filter(|trail| trail.is_multi_region) {
+            if let Some(arn) = &trail.log_group_arn {
+                log_group_arns
+                    .entry(strip_log_group_wildcard(arn).to_string())
+                    .or_insert_with(|| arn.clone());
+            }
         }
     }
 
     let trails_read = stream::iter(listed.into_values())
-        .map(|trail| trails::read_trail(&clients, trail))
+        .map(|trail| trails::read_trail(clients, trail, plan.needs))
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Trail>>();
-    let access = Access::new(&account_id, &clients);
+    let access = Access::new(&account_id, clients);
     let monitoring_read = monitoring(&access, &partition, log_group_arns.into_values());
     let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
@@ -140,7 +190,8 @@ pub async fn collect(
         account_id,
         partition,
         collected_at,
-        regions,
+        regions: scanned,
+        region_source,
         trails,
         log_groups: monitoring.log_groups,
         alarm_sets: monitoring.alarm_sets,
@@ -169,41 +220,6 @@ async fn identity(clients: &Clients, region: &str) -> Result<(String, String), C
         .map(|arn| arn.partition.to_string())
         .unwrap_or_else(|| "aws".to_string());
     Ok((account_id, partition))
-}
-
-/// account:ListRegions, enabled ones (by default or opted in), every page, sorted.
-async fn enabled_regions(clients: &Clients, region: &str) -> Result<Vec<String>, ReadError> {
-    use aws_sdk_account::types::RegionOptStatus;
-    let mut pages = clients
-        .account(region)
-        .list_regions()
-        .region_opt_status_contains(RegionOptStatus::Enabled)
-        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-        .into_paginator()
-        .send();
-    let mut regions = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|error| errors::read_error("account:ListRegions", region, None, &error))?;
-        regions.extend(
-            page.regions()
-                .iter()
-                .filter_map(|region| region.region_name().map(str::to_string)),
-        );
-    }
-    regions.sort();
-    regions.dedup();
-    Ok(regions)
-}
-
-/// The plan's regions, trimmed, without blanks or repeats, in the given order.
-fn distinct(regions: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    regions
-        .iter()
-        .map(|region| region.trim().to_string())
-        .filter(|region| !region.is_empty() && seen.insert(region.clone()))
-        .collect()
 }
 
 /// What the monitoring half of the graph read.
@@ -289,16 +305,5 @@ async fn monitoring(
         alarm_sets,
         topics,
         read_errors,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distinct_regions_keep_order_and_drop_blanks() {
-        let given = ["us-east-1", " eu-west-1", "", "us-east-1"].map(String::from);
-        assert_eq!(distinct(&given), ["us-east-1", "eu-west-1"]);
     }
 }

@@ -3,9 +3,10 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
+use super::Needs;
 use crate::model::snapshot::{
     AdvancedEventSelector, AdvancedFieldSelector, ClassicEventSelector, EventSelectors, Fetched,
-    ReadError, Trail, TrailStatus,
+    ReadError, ReadErrorKind, Trail, TrailStatus,
 };
 use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
 use aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatusOutput;
@@ -62,12 +63,18 @@ fn listed_trail(trail: &aws_sdk_cloudtrail::types::Trail, region: &str) -> Optio
     })
 }
 
-/// GetTrailStatus and GetEventSelectors of one trail, concurrently, in its home region.
-pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail) -> Trail {
+/// GetTrailStatus and GetEventSelectors of one trail, concurrently, in its home region: each only
+/// if a control of the plan can look at it (selectors and a single-Region trail's status matter
+/// to no monitoring chain).
+pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail, needs: Needs) -> Trail {
     let client = clients.cloudtrail(&listed.home_region);
     let region = listed.home_region.as_str();
     let arn = listed.arn.as_str();
+    let chain_candidate = needs.monitoring && listed.is_multi_region;
     let status = async {
+        if !(needs.delivery || chain_candidate) {
+            return Err(not_needed("cloudtrail:GetTrailStatus", region, arn));
+        }
         client
             .get_trail_status()
             .name(arn)
@@ -77,6 +84,9 @@ pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail) -> Trail 
             .map_err(|error| read_error("cloudtrail:GetTrailStatus", region, Some(arn), &error))
     };
     let selectors = async {
+        if !chain_candidate {
+            return Err(not_needed("cloudtrail:GetEventSelectors", region, arn));
+        }
         client
             .get_event_selectors()
             .trail_name(arn)
@@ -96,6 +106,18 @@ pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail) -> Trail 
         log_group_arn: listed.log_group_arn,
         status,
         event_selectors,
+    }
+}
+
+/// The read error of a call the plan did not need.
+fn not_needed(operation: &str, region: &str, arn: &str) -> ReadError {
+    ReadError {
+        operation: operation.to_string(),
+        region: region.to_string(),
+        resource: Some(arn.to_string()),
+        kind: ReadErrorKind::NotNeeded,
+        code: None,
+        message: "not read: no control of this scan needed it".to_string(),
     }
 }
 

@@ -2,14 +2,15 @@
 //! Logs, and delivered there within the last 24 hours.
 //!
 //! One finding per trail. An account with no trail fails (one account-level finding); when trails
-//! could not be listed in some region an account-level NOT_AVAILABLE finding says where, since a
-//! single-Region trail there would be unseen.
+//! could not be listed in some region, or the regions themselves could not be listed (the scan
+//! then guessed them from the partition's known regions), an account-level NOT_AVAILABLE finding
+//! says so, since a single-Region trail there would be unseen.
 
 use super::catalog::Control;
 use super::chain::trail_ref;
 use super::evidence::{account_finding, no_trail_path};
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::model::snapshot::{Snapshot, Trail};
+use crate::model::snapshot::{RegionSource, Snapshot, Trail};
 use time::{Duration, OffsetDateTime};
 
 /// How recent the last delivery must be.
@@ -27,15 +28,22 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Vec<Finding> {
         .filter(|error| error.operation.ends_with("DescribeTrails"))
         .map(|error| format!("{} ({})", error.region, error.message))
         .collect();
+    let mut gaps = Vec::new();
+    if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
+        gaps.push(format!("the enabled regions are unknown: {reason}"));
+    }
     if !unlisted.is_empty() {
+        gaps.push(format!(
+            "trails could not be listed in {}: a single-Region trail there was not checked",
+            unlisted.join(", ")
+        ));
+    }
+    if !gaps.is_empty() {
         findings.push(account_finding(
             snapshot,
             control,
             ComplianceStatus::NotAvailable,
-            format!(
-                "trails could not be listed in {}: a single-Region trail there was not checked",
-                unlisted.join(", ")
-            ),
+            gaps.join("; "),
             Evidence::default(),
         ));
     } else if snapshot.trails.is_empty() {

@@ -94,6 +94,7 @@ fn complete() -> Snapshot {
         partition: "aws".to_string(),
         collected_at: datetime!(2026-11-23 12:00 UTC),
         regions: vec!["us-east-1".to_string()],
+        region_source: RegionSource::Configured,
         trails: vec![trail("main")],
         log_groups: vec![LogGroup {
             arn: LOG_GROUP_ARN.to_string(),

@@ -30,6 +30,9 @@ pub struct Snapshot {
     pub collected_at: OffsetDateTime,
     /// The regions whose trails were listed.
     pub regions: Vec<String>,
+    /// How those regions were chosen.
+    #[serde(default)]
+    pub region_source: RegionSource,
     /// Trails visible from the scanned regions (own, multi-region shadows, organization trails),
     /// one entry per trail ARN.
     pub trails: Vec<Trail>,
@@ -43,6 +46,20 @@ pub struct Snapshot {
     pub read_errors: Vec<ReadError>,
     /// How many AWS API calls the collection made.
     pub api_calls: u64,
+}
+
+/// How a scan chose its regions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSource {
+    /// Named by the configuration (`--regions`, `TRAILWATCH_REGIONS`).
+    #[default]
+    Configured,
+    /// The account's enabled regions (`account:ListRegions`).
+    Enabled,
+    /// ListRegions failed: every region of the partition this build knows, minus those that
+    /// answered as not enabled. `reason` says why and what may be missing.
+    KnownRegions { reason: String },
 }
 
 /// A failed read, kept as data.
@@ -79,6 +96,9 @@ pub enum ReadErrorKind {
     RegionUnavailable,
     /// Anything else: service error, timeout, unparsable answer.
     Other,
+    /// Not read: no control of the scan needed it (e.g. the event selectors of a single-Region
+    /// trail, which can complete no monitoring chain).
+    NotNeeded,
 }
 
 /// A read that may have failed: `{"Ok": …}` or `{"Err": {…}}` in JSON.
@@ -290,6 +310,18 @@ impl Snapshot {
         self.alarm_sets
             .iter()
             .find(|set| set.account_id == account_id && set.region == region)
+    }
+
+    /// The regions whose trails could not be listed (DescribeTrails failed there).
+    pub fn unlisted_regions(&self) -> Vec<String> {
+        let mut regions: Vec<String> = self
+            .read_errors
+            .iter()
+            .filter(|error| error.operation == "cloudtrail:DescribeTrails")
+            .map(|error| error.region.clone())
+            .collect();
+        regions.dedup();
+        regions
     }
 
     /// A collected topic by ARN.

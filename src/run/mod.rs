@@ -10,10 +10,10 @@ mod summary;
 
 pub use summary::{ApiCalls, RunSummary};
 
-use crate::collect::{collect, CollectError, CollectPlan};
-use crate::controls::{self, Control};
+use crate::collect::{collect, CollectError, CollectPlan, Needs};
+use crate::controls::{self, Check, Control};
 use crate::model::findings::Finding;
-use crate::model::snapshot::Snapshot;
+use crate::model::snapshot::{RegionSource, Snapshot};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding, UnknownControl};
 use crate::securityhub::{self, PublishError, PublishOptions, PublishReport, PublishTarget};
 use std::time::{Duration, Instant};
@@ -110,6 +110,18 @@ pub struct ScanOutcome {
     pub duration: Duration,
 }
 
+/// What the collection must read for `controls`.
+pub fn needs_of(controls: &[&Control]) -> Needs {
+    Needs {
+        delivery: controls
+            .iter()
+            .any(|control| matches!(control.check, Check::TrailDelivery)),
+        monitoring: controls
+            .iter()
+            .any(|control| matches!(control.check, Check::Monitoring(_))),
+    }
+}
+
 /// Collects the account of `sdk`'s credentials and evaluates `controls` on it.
 pub async fn scan_account(
     sdk: &aws_config::SdkConfig,
@@ -161,10 +173,18 @@ pub async fn run_account(
     let started = Instant::now();
     let plan = CollectPlan {
         regions: settings.regions.clone(),
+        needs: needs_of(&settings.controls),
     };
     // Boxed: the collect and publish futures are large, and the faces nest them further.
     let scan = Box::pin(scan_account(sdk, &plan, &settings.controls)).await?;
     let snapshot = &scan.snapshot;
+    if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
+        tracing::warn!(account_id = %snapshot.account_id, %reason, "scan scope guessed");
+    }
+    let unlisted = snapshot.unlisted_regions();
+    if !unlisted.is_empty() {
+        tracing::warn!(account_id = %snapshot.account_id, regions = ?unlisted, "trails not listed; those regions' findings are kept as they are");
+    }
     let region = securityhub_region(settings.securityhub_region.as_deref(), sdk, snapshot)
         .ok_or(RunError::NoSecurityHubRegion)?;
     let context = AsffContext {

@@ -2,6 +2,7 @@
 
 use super::{AccountRun, RunSettings};
 use crate::model::findings::StatusCounts;
+use crate::model::snapshot::RegionSource;
 use crate::securityhub::FailedFinding;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +23,11 @@ pub struct RunSummary {
     pub trigger: String,
     pub account_id: String,
     pub partition: String,
-    /// The regions scanned.
+    /// The regions scanned, and how they were chosen (a guessed scope says why).
     pub regions: Vec<String>,
+    pub region_source: RegionSource,
+    /// Regions whose trails could not be listed: their trails were not checked.
+    pub regions_unlisted: Vec<String>,
     pub controls: Vec<String>,
     pub securityhub_region: String,
     pub dry_run: bool,
@@ -70,6 +74,8 @@ impl RunSummary {
             account_id: snapshot.account_id.clone(),
             partition: snapshot.partition.clone(),
             regions: snapshot.regions.clone(),
+            region_source: snapshot.region_source.clone(),
+            regions_unlisted: snapshot.unlisted_regions(),
             controls: settings
                 .controls
                 .iter()

@@ -7,12 +7,14 @@ use crate::support::{
 };
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use time::{Duration, OffsetDateTime};
-use trailwatch::collect::{collect, CollectPlan};
-use trailwatch::model::snapshot::{ClassicEventSelector, ReadErrorKind};
+use trailwatch::collect::{collect, CollectPlan, Needs};
+use trailwatch::model::findings::{ComplianceStatus, ResourceKind};
+use trailwatch::model::snapshot::{ClassicEventSelector, ReadErrorKind, RegionSource};
 
 fn plan(regions: &[&str]) -> CollectPlan {
     CollectPlan {
         regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+        needs: Needs::ALL,
     }
 }
 
@@ -137,6 +139,61 @@ async fn scans_the_enabled_regions_by_default() {
     assert_eq!(snapshot.api_calls, 2 + 18);
 }
 
+/// An SCP denying `account:*` makes ListRegions fail: the scan lists trails in every region of
+/// the partition it knows, drops those that answer as not enabled, and says the scope is a guess.
+#[tokio::test]
+async fn a_denied_list_regions_falls_back_to_the_known_regions_and_says_so() {
+    let account = fresh_account().await;
+    account
+        .create_trail(
+            &TrailSpec::new("regional")
+                .region("eu-south-1")
+                .single_region(),
+        )
+        .await;
+    let denied = account.denying(&["account:ListRegions"]).await;
+    let snapshot = collect(&denied.sdk, &CollectPlan::default()).await.unwrap();
+    let RegionSource::KnownRegions { reason } = &snapshot.region_source else {
+        panic!("{:?}", snapshot.region_source);
+    };
+    assert!(
+        reason.starts_with("account:ListRegions failed (AccessDenied)"),
+        "{reason}"
+    );
+    for disabled in ["af-south-1", "ap-east-1", "me-south-1"] {
+        assert!(
+            !snapshot.regions.contains(&disabled.to_string()),
+            "{disabled}"
+        );
+    }
+    assert!(snapshot.regions.contains(&"eu-south-1".to_string()));
+    assert_eq!(snapshot.trails.len(), 1, "the single-Region trail is seen");
+    let errors: Vec<&str> = snapshot
+        .read_errors
+        .iter()
+        .map(|error| error.operation.as_str())
+        .collect();
+    assert_eq!(errors, ["account:ListRegions"]);
+
+    let findings = trailwatch::controls::evaluate(
+        &snapshot,
+        &[trailwatch::controls::control("trail-cw-logs").unwrap()],
+    );
+    let scope: Vec<_> = findings
+        .iter()
+        .filter(|finding| finding.resource.kind == ResourceKind::Account)
+        .collect();
+    assert_eq!(scope.len(), 1, "{findings:#?}");
+    assert_eq!(scope[0].status, ComplianceStatus::NotAvailable);
+    assert!(
+        scope[0]
+            .summary
+            .starts_with("the enabled regions are unknown: account:ListRegions failed"),
+        "{}",
+        scope[0].summary
+    );
+}
+
 #[tokio::test]
 async fn a_typical_account_costs_25_calls() {
     let account = fresh_account().await;
@@ -226,9 +283,21 @@ async fn shared_log_groups_are_read_once_and_advanced_selectors_are_kept() {
         .create_trail(
             &TrailSpec::new("local")
                 .region("eu-west-1")
-                .single_region()
                 .log_group(group.trim_end_matches(":*"))
                 .advanced(vec![management]),
+        )
+        .await;
+    // A single-Region trail completes no chain: its status is read (CIS 3.4), its selectors and
+    // its log group are not.
+    let own_group = account
+        .create_log_group("eu-west-1", "CloudTrail/regional")
+        .await;
+    account
+        .create_trail(
+            &TrailSpec::new("regional")
+                .region("eu-west-1")
+                .single_region()
+                .log_group(&own_group),
         )
         .await;
 
@@ -236,12 +305,17 @@ async fn shared_log_groups_are_read_once_and_advanced_selectors_are_kept() {
         .await
         .unwrap();
 
-    // Sorted by ARN: the eu-west-1 trail first.
+    // Sorted by ARN: the eu-west-1 trails first.
     let names: Vec<&str> = snapshot.trails.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["local", "global"]);
+    assert_eq!(names, ["local", "regional", "global"]);
     let local = &snapshot.trails[0];
     assert_eq!(local.home_region, "eu-west-1");
-    assert!(!local.is_multi_region);
+    let regional = &snapshot.trails[1];
+    assert!(regional.status.is_ok());
+    assert_eq!(
+        regional.event_selectors.as_ref().unwrap_err().kind,
+        ReadErrorKind::NotNeeded
+    );
     let selectors = local.event_selectors.as_ref().unwrap();
     assert!(selectors.classic.is_empty());
     assert_eq!(selectors.advanced[0].name.as_deref(), Some("management"));

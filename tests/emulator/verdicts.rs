@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::{
 use trailwatch::collect::CollectPlan;
 use trailwatch::controls::{self, Control};
 use trailwatch::model::findings::{ComplianceStatus, Finding, ResourceKind};
-use trailwatch::run::scan_account;
+use trailwatch::run::{needs_of, scan_account};
 
 use ComplianceStatus::{Failed, NotAvailable, Passed};
 
@@ -37,10 +37,11 @@ fn cis_pattern(id: &str) -> &'static str {
 
 /// Scans `account` in `regions` for the given controls.
 async fn scan(account: &TestAccount, regions: &[&str], ids: &[&str]) -> Vec<Finding> {
+    let selected: Vec<&'static Control> = ids.iter().map(|id| control(id)).collect();
     let plan = CollectPlan {
         regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+        needs: needs_of(&selected),
     };
-    let selected: Vec<&'static Control> = ids.iter().map(|id| control(id)).collect();
     scan_account(&account.sdk, &plan, &selected)
         .await
         .expect("scan")
