@@ -625,6 +625,204 @@ AccountResponse.list_regions = list_regions
 account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
 
 
+# --- Organizations ----------------------------------------------------------------------------
+#
+# moto's Organizations backend is global: one OrganizationsBackend per (account, partition); the
+# management account's holds the organization and its FakeAccounts, and
+# `organizations_backends.master_accounts` maps every member created or invited into it to
+# (management account id, partition). A member's own backend holds nothing.
+
+from moto.organizations import models as organizations_models
+from moto.organizations.exceptions import (
+    AccountAlreadyClosedException,
+    AWSOrganizationsNotInUseException,
+)
+from moto.organizations.models import organizations_backends
+from moto.organizations.responses import OrganizationsResponse
+
+STATE_TAG = "trailwatch-test:state"
+# Account State -> the Status AWS answers beside it until Status is retired (2026-09-09). The API
+# reference (botocore organizations model, Account.State/Status) lists both enums; the
+# Organizations User Guide "Monitor the state of your AWS accounts"
+# (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html)
+# describes the states, and the AWS what's-new "AWS Organizations now provides account state
+# information for member accounts" says State adds "'SUSPENDED' for AWS-enforced suspension,
+# 'PENDING_CLOSURE' for in-process closure requests, and 'CLOSED' for accounts in their 90-day
+# reinstatement window". The AWS Cloud Operations blog announcing State says the old Status
+# "ACTIVE" covered accounts "not necessarily fully activated" and "SUSPENDED" covered both
+# closures and suspensions: hence PENDING_ACTIVATION -> ACTIVE and CLOSED -> SUSPENDED.
+STATUS_OF_STATE = {
+    "PENDING_ACTIVATION": "ACTIVE",
+    "ACTIVE": "ACTIVE",
+    "SUSPENDED": "SUSPENDED",
+    "PENDING_CLOSURE": "PENDING_CLOSURE",
+    "CLOSED": "SUSPENDED",
+}
+# States in which an account works ("The account remains functional and can still be used to
+# access AWS services while the closure request is processed", the same User Guide page, for
+# PENDING_CLOSURE); PENDING_ACTIVATION, SUSPENDED and CLOSED accounts are "unusable".
+USABLE_STATES = {"ACTIVE", "PENDING_CLOSURE"}
+LIST_ACCOUNTS_MAX = 20  # ListAccounts MaxResults: min 1, max 20 (API reference)
+
+
+class OrganizationsAccessDenied(ServiceException):
+    code = "AccessDeniedException"
+    message = "You don't have permissions to perform the requested operation."
+
+
+class OrganizationsBadInput(ServiceException):
+    """InvalidInputException with its Reason member (the API reference's reasons and texts)."""
+
+    code = "InvalidInputException"
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _organization(account_id):
+    """(management account id, the organization's backend) for an account in an organization."""
+    if account_id in organizations_backends.master_accounts:
+        master, partition = organizations_backends.master_accounts[account_id]
+        return master, organizations_backends[master][partition]
+    if account_id in organizations_backends:
+        for backend in list(organizations_backends[account_id].values()):
+            if backend.org is not None:
+                return account_id, backend
+    return None
+
+
+def _org_account(account_id):
+    """The FakeAccount of `account_id` in its organization, or None."""
+    organization = _organization(account_id)
+    if organization is None:
+        return None
+    return next((a for a in organization[1].accounts if a.id == account_id), None)
+
+
+def _account_state(account):
+    """An account's State: the test control tag's when set, else moto's."""
+    return account.tags.get(STATE_TAG) or account.state
+
+
+def _delegated_admin(backend, account_id):
+    # moto keeps an admin entry even when registering its service principal failed: only an
+    # entry with a service counts.
+    return any(admin.account.id == account_id and admin.services for admin in backend.admins)
+
+
+def _may_read_organization(response):
+    """The organization's backend, if the caller may read its accounts: "You can only call this
+    operation from the management account or a member account that is a delegated
+    administrator" (API reference, ListAccounts and DescribeAccount). Stock moto answers a
+    member's ListAccounts with an empty list, and an account outside any organization's too."""
+    caller = response.current_account
+    organization = _organization(caller)
+    if organization is None:
+        raise AWSOrganizationsNotInUseException()
+    master, backend = organization
+    if caller != master and not _delegated_admin(backend, caller):
+        raise OrganizationsAccessDenied()
+    return backend
+
+
+_stock_account_describe = organizations_models.FakeAccount.describe
+
+
+def account_describe(self):
+    # Both State and Status, consistent with each other as AWS answers them now; the state tag
+    # (a test control, see the module docstring) overrides moto's state.
+    answer = _stock_account_describe(self)
+    state = _account_state(self)
+    answer["State"] = state
+    answer["Status"] = STATUS_OF_STATE[state]
+    return answer
+
+
+organizations_models.FakeAccount.describe = account_describe
+
+
+def account_close(self):
+    # CloseAccount: "While the close account request is in progress, Account status will indicate
+    # PENDING_CLOSURE. When the close account request completes, the status will change to
+    # SUSPENDED" (API reference, CloseAccount); the State of a closed account is CLOSED (see
+    # STATUS_OF_STATE). Stock moto sets State SUSPENDED, which AWS keeps for AWS-enforced
+    # suspensions. Closure completes at once here; a test that wants an account caught in
+    # PENDING_CLOSURE tags it (the tag wins until it is removed, so tag + CloseAccount + untag
+    # walks the whole way).
+    if self.status == "SUSPENDED" or self.state == "CLOSED":
+        raise AccountAlreadyClosedException()
+    self.state = "CLOSED"
+    self.status = "SUSPENDED"
+
+
+organizations_models.FakeAccount.close = account_close
+
+_stock_organizations_tag_resource = organizations_models.OrganizationsBackend.tag_resource
+
+
+def organizations_tag_resource(self, **kwargs):
+    # A misspelt state would silently not apply: refuse it (test control only).
+    for tag in kwargs.get("Tags", []):
+        if tag.get("Key") == STATE_TAG and tag.get("Value") not in STATUS_OF_STATE:
+            raise OrganizationsBadInput(
+                "INVALID_ENUM", f"{STATE_TAG} must be one of {', '.join(STATUS_OF_STATE)}"
+            )
+    return _stock_organizations_tag_resource(self, **kwargs)
+
+
+organizations_models.OrganizationsBackend.tag_resource = organizations_tag_resource
+
+
+def list_accounts(self):
+    # Stock moto pages at 100 by default, accepts any MaxResults and answers members. AWS pages at
+    # MaxResults 1-20 (the API reference gives no default; AWS answers 20) and answers only the
+    # management account and delegated administrators. Tokens here are offsets.
+    backend = _may_read_organization(self)
+    limit = self._get_int_param("MaxResults")
+    if limit is None:
+        limit = LIST_ACCOUNTS_MAX
+    if limit > LIST_ACCOUNTS_MAX:
+        raise OrganizationsBadInput(
+            "MAX_VALUE_EXCEEDED",
+            "You provided a numeric parameter that has a larger value than allowed.",
+        )
+    if limit < 1:
+        raise OrganizationsBadInput(
+            "MIN_VALUE_EXCEEDED",
+            "You provided a numeric parameter that has a smaller value than allowed.",
+        )
+    accounts = sorted(backend.accounts, key=lambda account: account.create_time)
+    token = self._get_param("NextToken")
+    if token is None:
+        start = 0
+    elif token.isdigit() and int(token) <= len(accounts):
+        start = int(token)
+    else:
+        raise OrganizationsBadInput(
+            "INVALID_NEXT_TOKEN",
+            "Get the value for the NextToken parameter from the response to a previous call of the "
+            "operation.",
+        )
+    page = {"Accounts": [account.describe() for account in accounts[start : start + limit]]}
+    if start + limit < len(accounts):
+        page["NextToken"] = str(start + limit)
+    return json.dumps(page)
+
+
+OrganizationsResponse.list_accounts = list_accounts
+
+
+def describe_account(self):
+    # Same caller rule as ListAccounts (stock moto looks in the caller's own, empty, backend and
+    # answers a member AccountNotFoundException).
+    backend = _may_read_organization(self)
+    return json.dumps(backend.describe_account(**self.request_params))
+
+
+OrganizationsResponse.describe_account = describe_account
+
+
 def exit_when_stdin_closes():
     sys.stdin.buffer.read()
     os._exit(0)

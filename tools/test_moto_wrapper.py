@@ -9,6 +9,7 @@ read with botocore's own serializers and parsers, from botocore's CloudWatch mod
 """
 
 import datetime
+import json
 import os
 import socket
 import subprocess
@@ -21,6 +22,8 @@ import urllib.parse
 import urllib.request
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.loaders import create_loader
 from botocore.model import ServiceModel
 from botocore.parsers import QueryParser, RpcV2CBORParser
@@ -276,6 +279,157 @@ class MotoWrapperTest(unittest.TestCase):
             "POST /service/GraniteServiceVersion20100801/operation/ListDashboards",
             self.wrapper.log_text(),
         )
+
+
+
+# --- Organizations, organization trails, STS trust ------------------------------------------------
+
+ROOT_CREDENTIALS = ("test", "test", None)  # what the Rust harness bootstraps with
+_next_account = iter(range(310_000_000_000, 320_000_000_000))
+
+
+def new_account_id():
+    return f"{next(_next_account):012d}"
+
+
+def trust(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(principal, condition=None, effect="Allow"):
+    statement = {"Effect": effect, "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+class OrganizationTest(unittest.TestCase):
+    """The Organizations, organization-trail and STS-trust patches, through boto3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wrapper = Wrapper()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.wrapper.stop()
+
+    def client(self, service, credentials=ROOT_CREDENTIALS, region="us-east-1", **config):
+        key, secret, token = credentials
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.wrapper.endpoint,
+            aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+            config=Config(retries={"total_max_attempts": 1}, **config),
+        )
+
+    def assume(self, account_id, role="trailwatch-test", credentials=ROOT_CREDENTIALS, **params):
+        answer = self.client("sts", credentials).assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="check", **params
+        )["Credentials"]
+        return answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"]
+
+    def assertDenied(self, call, code):
+        with self.assertRaises(ClientError) as raised:
+            call()
+        self.assertEqual(raised.exception.response["Error"]["Code"], code,
+                         raised.exception.response["Error"])
+        return raised.exception.response
+
+    def organization(self, members, feature_set="ALL"):
+        """A new organization: (management account id, its credentials, member account ids)."""
+        management = new_account_id()
+        credentials = self.assume(management)
+        organizations = self.client("organizations", credentials)
+        organizations.create_organization(FeatureSet=feature_set)
+        ids = [
+            organizations.create_account(AccountName=f"member-{n}", Email=f"m{n}@example.com")[
+                "CreateAccountStatus"]["AccountId"]
+            for n in range(members)
+        ]
+        return management, credentials, ids
+
+    def org_trail(self, credentials, name, region="us-east-1", multi_region=True, tags=()):
+        account = self.client("sts", credentials).get_caller_identity()["Account"]
+        cloudtrail = self.client("cloudtrail", credentials, region)
+        trail = cloudtrail.create_trail(
+            Name=name, S3BucketName="org-trail-logs", IsMultiRegionTrail=multi_region,
+            IsOrganizationTrail=True,
+            CloudWatchLogsLogGroupArn=f"arn:aws:logs:{region}:{account}:log-group:org:*",
+            CloudWatchLogsRoleArn=f"arn:aws:iam::{account}:role/CloudTrailToLogs",
+            TagsList=[{"Key": key, "Value": value} for key, value in tags],
+        )
+        return trail["TrailARN"]
+
+    def member(self, management_credentials, member_id):
+        """The member as the management account reaches it: its OrganizationAccountAccessRole
+        (created by CreateAccount, trusting the management account)."""
+        return self.assume(member_id, "OrganizationAccountAccessRole", management_credentials)
+
+    # --- Organizations: accounts -------------------------------------------------------------
+
+    def test_list_accounts_pages_at_20_with_status_and_state(self):
+        management, credentials, members = self.organization(21)
+        organizations = self.client("organizations", credentials)
+        organizations.close_account(AccountId=members[0])
+        first = organizations.list_accounts()
+        self.assertEqual(len(first["Accounts"]), 20)
+        second = organizations.list_accounts(NextToken=first["NextToken"])
+        self.assertEqual(len(second["Accounts"]), 2)
+        self.assertNotIn("NextToken", second)
+        accounts = {a["Id"]: a for a in first["Accounts"] + second["Accounts"]}
+        self.assertEqual(set(accounts), {management, *members})
+        self.assertEqual((accounts[members[0]]["State"], accounts[members[0]]["Status"]),
+                         ("CLOSED", "SUSPENDED"))
+        for account_id in [management, *members[1:]]:
+            self.assertEqual((accounts[account_id]["State"], accounts[account_id]["Status"]),
+                             ("ACTIVE", "ACTIVE"))
+        paged = [
+            len(page["Accounts"])
+            for page in organizations.get_paginator("list_accounts").paginate(
+                PaginationConfig={"PageSize": 5})
+        ]
+        self.assertEqual(paged, [5, 5, 5, 5, 2])
+        loose = self.client("organizations", credentials, parameter_validation=False)
+        self.assertDenied(lambda: loose.list_accounts(MaxResults=21), "InvalidInputException")
+        self.assertDenied(lambda: organizations.list_accounts(NextToken="nonsense"),
+                          "InvalidInputException")
+
+    def test_account_state_control(self):
+        _, credentials, [member_id] = self.organization(1)
+        organizations = self.client("organizations", credentials)
+
+        def state():
+            described = organizations.describe_account(AccountId=member_id)["Account"]
+            listing = organizations.list_accounts()["Accounts"]
+            [listed] = [a for a in listing if a["Id"] == member_id]
+            self.assertEqual((listed["State"], listed["Status"]),
+                             (described["State"], described["Status"]))
+            return described["State"], described["Status"]
+
+        def tag(value):
+            organizations.tag_resource(ResourceId=member_id,
+                                       Tags=[{"Key": "trailwatch-test:state", "Value": value}])
+
+        tag("PENDING_ACTIVATION")
+        self.assertEqual(state(), ("PENDING_ACTIVATION", "ACTIVE"))
+        tag("PENDING_CLOSURE")
+        self.assertEqual(state(), ("PENDING_CLOSURE", "PENDING_CLOSURE"))
+        organizations.close_account(AccountId=member_id)  # the tag holds it in PENDING_CLOSURE
+        self.assertEqual(state(), ("PENDING_CLOSURE", "PENDING_CLOSURE"))
+        organizations.untag_resource(ResourceId=member_id, TagKeys=["trailwatch-test:state"])
+        self.assertEqual(state(), ("CLOSED", "SUSPENDED"))
+        self.assertDenied(lambda: organizations.close_account(AccountId=member_id),
+                          "AccountAlreadyClosedException")
+        self.assertDenied(lambda: tag("GONE"), "InvalidInputException")
+
+    def test_only_the_management_account_lists_accounts(self):
+        _, management, [member_id] = self.organization(1)
+        member = self.client("organizations", self.member(management, member_id))
+        self.assertDenied(member.list_accounts, "AccessDeniedException")
+        self.assertDenied(lambda: member.describe_account(AccountId=member_id),
+                          "AccessDeniedException")
+        outsider = self.client("organizations", self.assume(new_account_id()))
+        self.assertDenied(outsider.list_accounts, "AWSOrganizationsNotInUseException")
 
 
 if __name__ == "__main__":
