@@ -823,6 +823,160 @@ def describe_account(self):
 OrganizationsResponse.describe_account = describe_account
 
 
+# --- Organization trails ----------------------------------------------------------------------
+#
+# AWS: "When you create an organization trail, a trail with the name that you give it is created
+# in every AWS account that belongs to your organization. Users with CloudTrail permissions in
+# member accounts can see this trail … when they run AWS CLI commands such as describe-trail" and
+# "the ARN of the trail created in the management account … is the ARN for the trail in all member
+# accounts as well" (CloudTrail User Guide, "Creating a trail for an organization",
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html).
+# Stock moto shows the trail to its owner only. Here an organization trail of the management
+# account is listed, as its owner has it, to every member whose State is usable (ACTIVE or
+# PENDING_CLOSURE; see USABLE_STATES): in every Region for a multi-Region trail, in its home Region
+# otherwise. AWS documents no field hidden from members, so none is.
+
+
+class OrganizationsNotInUse(ServiceException):
+    code = "OrganizationsNotInUseException"
+    message = (
+        "This exception is thrown when the request is made from an Amazon Web Services account "
+        "that is not a member of an organization."
+    )
+
+
+class NotOrganizationMasterAccount(ServiceException):
+    code = "NotOrganizationMasterAccountException"
+    message = (
+        "This exception is thrown when the Amazon Web Services account making the request to "
+        "create or update an organization trail or event data store is not the management "
+        "account for an organization in Organizations."
+    )
+
+
+class OrganizationNotInAllFeaturesMode(ServiceException):
+    code = "OrganizationNotInAllFeaturesModeException"
+    message = (
+        "This exception is thrown when Organizations is not configured to support all features. "
+        "All features must be enabled in Organizations to support creating an organization trail "
+        "or event data store."
+    )
+
+
+def _org_trails_seen_by(account_id, region):
+    """The organization trails of `account_id`'s organization that it sees as a member in
+    `region` (none for the management account, which lists them as its own)."""
+    organization = _organization(account_id)
+    if organization is None or organization[0] == account_id:
+        return []
+    account = _org_account(account_id)
+    if account is None or _account_state(account) not in USABLE_STATES:
+        return []
+    owner = organization[0]
+    if owner not in cloudtrail_models.cloudtrail_backends:
+        return []
+    return [
+        trail
+        for backend in list(cloudtrail_models.cloudtrail_backends[owner].values())
+        for trail in list(backend.trails.values())
+        if trail.is_org_trail and (trail.is_multi_region or trail.region_name == region)
+    ]
+
+
+def _org_trail_owner(account_id, region, name):
+    """The owner's account id if `name` is the ARN of an organization trail `account_id` sees in
+    `region`. A bare name never is: names resolve in the caller's account ("If the trail is an
+    organization trail and you are a member account …, you must provide the full ARN of that
+    trail, and not just the name", API reference, GetTrailStatus)."""
+    if not isinstance(name, str) or not name.startswith("arn:"):
+        return None
+    return next(
+        (t.account_id for t in _org_trails_seen_by(account_id, region) if t.arn == name), None
+    )
+
+
+_org_stock_describe_trails = CloudTrailResponse.describe_trails
+
+
+def org_describe_trails(self):
+    # includeShadowTrails: "A shadow trail is the replication in a Region of a trail that was
+    # created in a different Region, or in the case of an organization trail, the replication of
+    # an organization trail in member accounts. If you do not include shadow trails, organization
+    # trails in a member account and Region replication trails will not be returned. The default
+    # is true." (API reference, DescribeTrails)
+    answer = json.loads(_org_stock_describe_trails(self))
+    if self._get_bool_param("includeShadowTrails", True):
+        listed = {trail["TrailARN"] for trail in answer["trailList"]}
+        answer["trailList"] += [
+            trail.description(include_region=True)
+            for trail in _org_trails_seen_by(self.current_account, self.region)
+            if trail.arn not in listed
+        ]
+    return json.dumps(answer)
+
+
+CloudTrailResponse.describe_trails = org_describe_trails
+
+
+def _as_org_trail_owner(method, parameter):
+    """`method` answered from the trail owner's account when a member names an organization trail
+    it sees by ARN: the whole (already patched) handler runs as the owner, so the delivery-time
+    and throttle tags apply too (the throttle count is shared by everyone asking by that ARN)."""
+
+    def answer(self):
+        owner = _org_trail_owner(self.current_account, self.region, self._get_param(parameter))
+        if owner is not None:
+            self.current_account = owner
+        return method(self)
+
+    return answer
+
+
+# GetTrailStatus from a member with the ARN: allowed (API reference, quoted above).
+# GetEventSelectors: the API reference says nothing of members (and a third-party report,
+# cloud-custodian PR #6394, says it fails for another account's trail); it is answered as
+# GetTrailStatus is, as the organization-mode issue states AWS does.
+CloudTrailResponse.get_trail_status = _as_org_trail_owner(
+    CloudTrailResponse.get_trail_status, "Name"
+)
+CloudTrailResponse.get_event_selectors = _as_org_trail_owner(
+    CloudTrailResponse.get_event_selectors, "TrailName"
+)
+
+
+def _check_org_trail_owner(response):
+    # IsOrganizationTrail "cannot be true unless the call is made on behalf of an Amazon Web
+    # Services account that is the management account or delegated administrator account for an
+    # organization in Organizations" (API reference, CreateTrail); the errors are the API
+    # reference's. Stock moto lets any account create one. moto has no CloudTrail delegated
+    # administrators (RegisterOrganizationDelegatedAdmin is not implemented, and Organizations'
+    # RegisterDelegatedAdministrator refuses cloudtrail.amazonaws.com), so only the management
+    # account may. Trusted access for CloudTrail (CloudTrailAccessNotEnabledException) is not
+    # checked.
+    if not response._get_bool_param("IsOrganizationTrail", False):
+        return
+    caller = response.current_account
+    organization = _organization(caller)
+    if organization is None:
+        raise OrganizationsNotInUse()
+    if organization[0] != caller:
+        raise NotOrganizationMasterAccount()
+    if organization[1].org.feature_set != "ALL":
+        raise OrganizationNotInAllFeaturesMode()
+
+
+def _checking_org_trail_owner(method):
+    def answer(self):
+        _check_org_trail_owner(self)
+        return method(self)
+
+    return answer
+
+
+CloudTrailResponse.create_trail = _checking_org_trail_owner(CloudTrailResponse.create_trail)
+CloudTrailResponse.update_trail = _checking_org_trail_owner(CloudTrailResponse.update_trail)
+
+
 def exit_when_stdin_closes():
     sys.stdin.buffer.read()
     os._exit(0)

@@ -365,6 +365,78 @@ class OrganizationTest(unittest.TestCase):
         (created by CreateAccount, trusting the management account)."""
         return self.assume(member_id, "OrganizationAccountAccessRole", management_credentials)
 
+    # --- organization trails seen from members ---------------------------------------------------
+
+    def test_member_lists_the_organization_trail_as_its_owner_has_it(self):
+        _, management, [member_id] = self.organization(1)
+        arn = self.org_trail(management, "org-everywhere")
+        [owned] = self.client("cloudtrail", management).describe_trails()["trailList"]
+        member = self.member(management, member_id)
+        for region in ("us-east-1", "eu-west-1"):
+            [seen] = self.client("cloudtrail", member, region).describe_trails()["trailList"]
+            self.assertEqual(seen, owned)
+            self.assertEqual(seen["TrailARN"], arn)
+            self.assertTrue(seen["IsOrganizationTrail"])
+            self.assertEqual(seen["HomeRegion"], "us-east-1")
+            self.assertEqual(seen["CloudWatchLogsLogGroupArn"], owned["CloudWatchLogsLogGroupArn"])
+            self.assertNotIn(member_id, seen["TrailARN"])
+        # Not the member's own trail.
+        hidden = self.client("cloudtrail", member).describe_trails(includeShadowTrails=False)
+        self.assertEqual(hidden["trailList"], [])
+
+    def test_single_region_organization_trail_is_seen_in_its_home_region_only(self):
+        _, management, [member_id] = self.organization(1)
+        arn = self.org_trail(management, "org-home-only", region="eu-west-2", multi_region=False)
+        member = self.member(management, member_id)
+        listed = self.client("cloudtrail", member, "eu-west-2").describe_trails()["trailList"]
+        self.assertEqual([trail["TrailARN"] for trail in listed], [arn])
+        elsewhere = self.client("cloudtrail", member, "us-east-1").describe_trails()
+        self.assertEqual(elsewhere["trailList"], [])
+
+    def test_member_reads_the_trail_status_and_selectors_by_arn_only(self):
+        _, management, [member_id] = self.organization(1)
+        arn = self.org_trail(
+            management, "org-status", tags=[("trailwatch-test:latest-cw-delivery", "1700000000")]
+        )
+        self.client("cloudtrail", management).start_logging(Name=arn)
+        member = self.client("cloudtrail", self.member(management, member_id))
+        status = member.get_trail_status(Name=arn)
+        self.assertTrue(status["IsLogging"])
+        self.assertEqual(status["LatestCloudWatchLogsDeliveryTime"].timestamp(), 1700000000)
+        selectors = member.get_event_selectors(TrailName=arn)
+        self.assertEqual(selectors["TrailARN"], arn)
+        self.assertEqual(selectors["EventSelectors"][0]["ReadWriteType"], "All")
+        # Names resolve in the caller's account.
+        self.assertDenied(lambda: member.get_trail_status(Name="org-status"),
+                          "TrailNotFoundException")
+        self.assertDenied(lambda: member.get_event_selectors(TrailName="org-status"),
+                          "TrailNotFoundException")
+
+    def test_member_calls_are_throttled_by_the_trail_tag(self):
+        _, management, [member_id] = self.organization(1)
+        arn = self.org_trail(management, "org-throttled", tags=[("trailwatch-test:throttle", "1")])
+        member = self.client("cloudtrail", self.member(management, member_id))
+        self.assertDenied(lambda: member.get_trail_status(Name=arn), "ThrottlingException")
+        self.assertIn("IsLogging", member.get_trail_status(Name=arn))
+
+    def test_only_the_management_account_creates_organization_trails(self):
+        _, management, [member_id] = self.organization(1)
+        member = self.member(management, member_id)
+        self.assertDenied(lambda: self.org_trail(member, "not-mine"),
+                          "NotOrganizationMasterAccountException")
+        self.assertDenied(
+            lambda: self.client("cloudtrail", member).update_trail(
+                Name="anything", IsOrganizationTrail=True),
+            "NotOrganizationMasterAccountException",
+        )
+        self.assertDenied(lambda: self.org_trail(self.assume(new_account_id()), "no-org"),
+                          "OrganizationsNotInUseException")
+        _, billing_only, _ = self.organization(0, feature_set="CONSOLIDATED_BILLING")
+        self.assertDenied(lambda: self.org_trail(billing_only, "billing-only"),
+                          "OrganizationNotInAllFeaturesModeException")
+        # A member's own trail is its own business.
+        self.client("cloudtrail", member).create_trail(Name="own", S3BucketName="own-logs")
+
     # --- Organizations: accounts -------------------------------------------------------------
 
     def test_list_accounts_pages_at_20_with_status_and_state(self):
