@@ -977,6 +977,315 @@ CloudTrailResponse.create_trail = _checking_org_trail_owner(CloudTrailResponse.c
 CloudTrailResponse.update_trail = _checking_org_trail_owner(CloudTrailResponse.update_trail)
 
 
+# --- STS trust --------------------------------------------------------------------------------
+#
+# Stock moto lets every AssumeRole through, into roles that need not exist. AWS answers it only
+# when the role exists in the account of its ARN and the role's trust policy (its
+# AssumeRolePolicyDocument, a resource-based policy whose Principal says who may assume it) allows
+# the caller; anything else is AccessDenied, "User: <caller arn> is not authorized to perform:
+# sts:AssumeRole on resource: <role arn>", HTTP 403, the same answer for a missing role, a caller
+# the policy does not name and a missing or wrong external ID (AWS documents no other message; the
+# wrong-ExternalId reports in aws-facts.md Q11 show this one). A denied call's reason goes to the
+# server's log. What is evaluated:
+#
+# * Principal (IAM User Guide, "AWS JSON policy elements: Principal",
+#   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+#   "*" or {"AWS": "*"}; an account, as `arn:aws:iam::<id>:root` or the bare id ("The account ARN
+#   and the shortened account ID behave the same way. Both delegate permissions to the account"),
+#   matching any caller in it; a role ARN, matching sessions of that role; a user or assumed-role
+#   session ARN. Service and federated principals match no IAM caller. NotPrincipal is honoured.
+#   The caller's identity-based policies, which AWS also needs when the trust names an account,
+#   are not evaluated (the harness's callers have none); session-policy denies are (above).
+# * Action / NotAction against sts:AssumeRole, wildcards allowed; Deny beats Allow.
+# * Condition (IAM User Guide, "IAM JSON policy elements: Condition operators",
+#   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+#   String(Not)Equals(IgnoreCase), String(Not)Like, Arn(Not)Equals, Arn(Not)Like, each also
+#   …IfExists, and Null, on the keys sts:ExternalId (the call's ExternalId; "anyone who wants to
+#   assume the role must be a principal in the role and must include the correct external ID",
+#   IAM User Guide, "How to use an external ID when granting access to your AWS resources to a
+#   third party"), sts:RoleSessionName, aws:PrincipalAccount, aws:PrincipalArn (a role session's
+#   is its role's ARN) and aws:PrincipalOrgID. "If the key that you specify in a policy condition
+#   is not present in the request context, the values do not match", except that a negated
+#   operator then matches and …IfExists passes. Any other operator or key: the statement is not
+#   applied (logged), so an Allow that needs it denies.
+#
+# Exceptions and test controls (module docstring): the harness's bootstrap role
+# `arn:aws:iam::<id>:role/trailwatch-test` needs neither to exist nor to trust anyone (the Rust
+# harness makes every test account by assuming it with the static keys test/test). No role of an
+# organization's account whose State is not usable (see USABLE_STATES) can be assumed, the
+# bootstrap role included: AWS answers AccessDenied for them (third-party report:
+# CrowdStrike/cloud-resource-estimator issue #25, a closed member). An organization account
+# tagged `trailwatch-test:deny-assume-role` denies AssumeRole into the roles its value names
+# (space- or comma-separated names, `*` for all), the bootstrap role too if named.
+#
+# Also checked, as the API reference
+# (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html) constrains them and
+# stock moto does not (it checks only RoleSessionName's 64-character maximum): RoleSessionName
+# 2-64 characters of [\w+=,.@-], ExternalId 2-1224 of [\w+=,.@:/-], DurationSeconds 900-43200, at
+# most the role's MaxSessionDuration, and at most an hour for role chaining (a role session
+# assuming a role), with the ValidationError texts AWS answers.
+
+from moto.iam.models import iam_backends
+from moto.sts.exceptions import STSValidationError
+from moto.sts.responses import TokenResponse
+
+BOOTSTRAP_ROLE = "trailwatch-test"
+DENY_ASSUME_TAG = "trailwatch-test:deny-assume-role"
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)$")
+CHAINED_MAX_SECONDS = 3600
+
+
+class AssumeRoleDenied(ServiceException):
+    code = "AccessDenied"
+
+
+class UnsupportedCondition(Exception):
+    pass
+
+
+def _assume_role_validation_errors(response):
+    """AWS's ValidationError clauses for the AssumeRole parameters, in parameter order."""
+    errors = []
+    name = response._get_param("RoleSessionName")
+    if name is None:
+        errors.append("Value null at 'roleSessionName' failed to satisfy constraint: "
+                      "Member must not be null")
+    else:
+        if len(name) < 2:
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          "Member must have length greater than or equal to 2")
+        if len(name) > 64:
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          "Member must have length less than or equal to 64")
+        if not re.fullmatch(r"[\w+=,.@-]*", name, re.ASCII):
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          r"Member must satisfy regular expression pattern: [\w+=,.@-]*")
+    external_id = response._get_param("ExternalId")
+    if external_id is not None:
+        if len(external_id) < 2:
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          "Member must have length greater than or equal to 2")
+        if len(external_id) > 1224:
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          "Member must have length less than or equal to 1224")
+        if not re.fullmatch(r"[\w+=,.@:/-]*", external_id, re.ASCII):
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          r"Member must satisfy regular expression pattern: [\w+=,.@:/-]*")
+    duration = response._get_int_param("DurationSeconds")
+    if duration is not None and duration < 900:
+        errors.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
+                      "Member must have value greater than or equal to 900")
+    if duration is not None and duration > 43200:
+        errors.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
+                      "Member must have value less than or equal to 43200")
+    return errors
+
+
+def _caller(response):
+    """(ARN, account id, AssumedRole or None, IAM user or None) of the request's credentials, as
+    moto knows them: an AssumeRole session by its access key, an IAM user by hers, else moto's
+    default identity (account 123456789012 for the static keys test/test)."""
+    key = response.get_access_key()
+    account = response.current_account
+    backend = sts_backends[account][response.partition]
+    assumed = backend.get_assumed_role_from_access_key(key)
+    _, arn, account = backend.get_caller_identity(key, response.region)
+    user = None
+    if assumed is None and account in iam_backends:
+        user = iam_backends[account][response.partition].get_user_from_access_key_id(key)
+    return arn, account, assumed, user
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _names_caller(principal, caller):
+    """Whether a Principal element names the caller."""
+    arn, account, assumed, user = caller
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for entry in _as_list(principal.get("AWS", [])):
+        if entry == "*" or entry in (account, f"arn:aws:iam::{account}:root"):
+            return True
+        if entry == arn or (assumed is not None and entry == assumed.role_arn):
+            return True
+        if user is not None and entry == user.arn:
+            return True
+    return False
+
+
+STRING_TESTS = {
+    "StringEquals": lambda value, wanted: value == wanted,
+    "StringEqualsIgnoreCase": lambda value, wanted: value.lower() == wanted.lower(),
+    "StringLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
+    "ArnEquals": lambda value, wanted: value == wanted,
+    "ArnLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
+}
+NEGATED_TESTS = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
+
+
+def _condition_holds(operator, key, wanted, context):
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    negated = base in NEGATED_TESTS
+    test = STRING_TESTS.get(NEGATED_TESTS.get(base, base))
+    if test is None and operator != "Null":
+        raise UnsupportedCondition(f"condition operator {operator}")
+    if key.lower() not in context:
+        raise UnsupportedCondition(f"condition key {key}")
+    value = context[key.lower()]
+    if operator == "Null":
+        return (value is None) == (str(_as_list(wanted)[0]).lower() == "true")
+    if value is None:
+        return if_exists or negated
+    matched = any(test(value, str(one)) for one in _as_list(wanted))
+    return not matched if negated else matched
+
+
+def _statement_applies(statement, caller, context):
+    if "Action" in statement:
+        actions = _as_list(statement["Action"])
+        if not any(fnmatch.fnmatch("sts:assumerole", a.lower()) for a in actions):
+            return False
+    elif "NotAction" in statement:
+        not_actions = _as_list(statement["NotAction"])
+        if any(fnmatch.fnmatch("sts:assumerole", a.lower()) for a in not_actions):
+            return False
+    else:
+        return False
+    if "Principal" in statement:
+        if not _names_caller(statement["Principal"], caller):
+            return False
+    elif "NotPrincipal" in statement:
+        if _names_caller(statement["NotPrincipal"], caller):
+            return False
+    else:
+        return False
+    for operator, tests in (statement.get("Condition") or {}).items():
+        for key, wanted in tests.items():
+            if not _condition_holds(operator, key, wanted, context):
+                return False
+    return True
+
+
+def _trust_denial(role, caller, context):
+    """Why the role's trust policy does not let the caller assume it, or None if it does."""
+    try:
+        policy = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return "its trust policy is not JSON"
+    allowed = False
+    for statement in _as_list(policy.get("Statement", [])):
+        try:
+            applies = _statement_applies(statement, caller, context)
+        except UnsupportedCondition as unsupported:
+            print(f"moto_wrapper: trust policy of {role.arn}: {unsupported} is not evaluated; "
+                  "the statement is not applied", file=sys.stderr)
+            applies = False
+        if applies and statement.get("Effect") == "Deny":
+            return "its trust policy denies it explicitly"
+        allowed = allowed or (applies and statement.get("Effect") == "Allow")
+    return None if allowed else "no statement of its trust policy allows it"
+
+
+def _assume_role_denial(response, caller, role_arn):
+    """Why AWS would refuse this AssumeRole, or None. The role of the returned reason is only for
+    the server's log: AWS's answer is the same AccessDenied whatever the reason."""
+    target = ROLE_ARN.match(role_arn or "")
+    if target is None:
+        return None  # not an IAM role ARN: left to moto
+    account_id, name = target.groups()
+    account = _org_account(account_id)
+    if account is not None:
+        state = _account_state(account)
+        if state not in USABLE_STATES:
+            return f"account {account_id} is {state}"
+        denied = re.split(r"[\s,]+", account.tags.get(DENY_ASSUME_TAG, "").strip())
+        if name in denied or "*" in denied:
+            return f"account {account_id}'s tag {DENY_ASSUME_TAG} names it"
+    if role_arn == f"arn:aws:iam::{account_id}:role/{BOOTSTRAP_ROLE}":
+        return None
+    role = None
+    if account_id in iam_backends:
+        role = next(
+            (r for r in iam_backends[account_id]["aws"].get_roles() if r.arn == role_arn), None
+        )
+    if role is None:
+        return "the role does not exist"
+    arn, caller_account, assumed, _ = caller
+    organization = _organization(caller_account)
+    context = {
+        "sts:externalid": response._get_param("ExternalId"),
+        "sts:rolesessionname": response._get_param("RoleSessionName"),
+        "aws:principalaccount": caller_account,
+        "aws:principalarn": assumed.role_arn if assumed is not None else arn,
+        "aws:principalorgid": organization[1].org.id if organization else None,
+    }
+    return _trust_denial(role, caller, context)
+
+
+def _duration_error(response, caller, role_arn):
+    """AWS's ValidationError text for a DurationSeconds over the role's or role chaining's limit."""
+    duration = response._get_int_param("DurationSeconds")
+    if duration is None:
+        return None
+    if caller[2] is not None and duration > CHAINED_MAX_SECONDS:
+        return (
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+            "role chaining."
+        )
+    target = ROLE_ARN.match(role_arn or "")
+    if target is not None and target.group(1) in iam_backends:
+        role = next(
+            (r for r in iam_backends[target.group(1)]["aws"].get_roles() if r.arn == role_arn), None
+        )
+        if role is not None and duration > int(role.max_session_duration or 3600):
+            return "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+    return None
+
+
+_stock_assume_role = TokenResponse.assume_role
+
+
+def assume_role(self):
+    errors = _assume_role_validation_errors(self)
+    if errors:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
+        raise STSValidationError(f"{count}: " + "; ".join(errors))
+    role_arn = self._get_param("RoleArn")
+    caller = _caller(self)
+    denial = _assume_role_denial(self, caller, role_arn)
+    if denial is not None:
+        print(f"moto_wrapper: AssumeRole into {role_arn} by {caller[0]} denied: {denial}",
+              file=sys.stderr)
+        status, headers, body = self.serialized(
+            ActionResult(
+                AssumeRoleDenied(
+                    f"User: {caller[0]} is not authorized to perform: sts:AssumeRole on resource: "
+                    f"{role_arn}"
+                )
+            )
+        )
+        headers["status"] = 403  # AWS's status for AccessDenied; the STS model has no such shape
+        return body, headers
+    duration_error = _duration_error(self, caller, role_arn)
+    if duration_error is not None:
+        raise STSValidationError(duration_error)
+    return _stock_assume_role(self)
+
+
+TokenResponse.assume_role = assume_role
+
+
 def exit_when_stdin_closes():
     sys.stdin.buffer.read()
     os._exit(0)

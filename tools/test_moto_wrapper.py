@@ -419,6 +419,32 @@ class OrganizationTest(unittest.TestCase):
         self.assertDenied(lambda: member.get_trail_status(Name=arn), "ThrottlingException")
         self.assertIn("IsLogging", member.get_trail_status(Name=arn))
 
+    def test_closed_and_suspended_members_do_not_see_the_trail(self):
+        _, management, [closed, suspended, closing] = self.organization(3)
+        organizations = self.client("organizations", management)
+        sessions = {m: self.member(management, m) for m in (closed, suspended, closing)}
+        arn = self.org_trail(management, "org-states")
+        organizations.close_account(AccountId=closed)
+        for member, state in ((suspended, "SUSPENDED"), (closing, "PENDING_CLOSURE")):
+            organizations.tag_resource(
+                ResourceId=member, Tags=[{"Key": "trailwatch-test:state", "Value": state}]
+            )
+        # Sessions opened before: a PENDING_CLOSURE account still works and sees it; the others not.
+        def listed(member):
+            trails = self.client("cloudtrail", sessions[member]).describe_trails()["trailList"]
+            return [trail["TrailARN"] for trail in trails]
+
+        self.assertEqual(listed(closing), [arn])
+        self.assertEqual(listed(closed), [])
+        self.assertEqual(listed(suspended), [])
+        member = self.client("cloudtrail", sessions[closed])
+        self.assertDenied(lambda: member.get_trail_status(Name=arn), "TrailNotFoundException")
+        # And no new session reaches them, whatever the role.
+        for member in (closed, suspended):
+            self.assertDenied(lambda: self.member(management, member), "AccessDenied")
+            self.assertDenied(lambda: self.assume(member), "AccessDenied")
+        self.member(management, closing)
+
     def test_only_the_management_account_creates_organization_trails(self):
         _, management, [member_id] = self.organization(1)
         member = self.member(management, member_id)
@@ -502,6 +528,154 @@ class OrganizationTest(unittest.TestCase):
                           "AccessDeniedException")
         outsider = self.client("organizations", self.assume(new_account_id()))
         self.assertDenied(outsider.list_accounts, "AWSOrganizationsNotInUseException")
+
+    # --- STS trust ----------------------------------------------------------------------------
+
+    def role(self, account_id, name, policy, **params):
+        iam = self.client("iam", self.assume(account_id))
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy, **params)
+        return role["Role"]["Arn"]
+
+    def test_assume_role_into_a_missing_role_is_denied(self):
+        target = new_account_id()
+        response = self.assertDenied(lambda: self.assume(target, "nobody"), "AccessDenied")
+        self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 403)
+        self.assertEqual(
+            response["Error"]["Message"],
+            "User: arn:aws:sts::123456789012:user/moto is not authorized to perform: "
+            f"sts:AssumeRole on resource: arn:aws:iam::{target}:role/nobody",
+        )
+        self.assertIn(f"AssumeRole into arn:aws:iam::{target}:role/nobody", self.wrapper.log_text())
+
+    def test_assume_role_follows_the_trust_policy_principal(self):
+        target, caller_account = new_account_id(), new_account_id()
+        caller = self.assume(caller_account)
+        caller_arn = f"arn:aws:sts::{caller_account}:assumed-role/trailwatch-test/check"
+        iam = f"arn:aws:iam::{caller_account}"
+        for name, statements in {
+            "by-account": [allow({"AWS": f"{iam}:root"})],
+            "by-id": [allow({"AWS": caller_account})],
+            "by-role": [allow({"AWS": f"{iam}:role/trailwatch-test"})],
+            "by-session": [allow({"AWS": caller_arn})],
+            "by-anyone": [allow("*")],
+            "by-other-role": [allow({"AWS": f"{iam}:role/other"})],
+            "by-other-account": [allow({"AWS": f"arn:aws:iam::{target}:root"})],
+            "by-service": [allow({"Service": "lambda.amazonaws.com"})],
+            "denied-explicitly": [allow("*"), allow({"AWS": caller_account}, effect="Deny")],
+        }.items():
+            self.role(target, name, trust(*statements))
+        for name in ("by-account", "by-id", "by-role", "by-session", "by-anyone"):
+            assumed = self.client("sts", self.assume(target, name, caller)).get_caller_identity()
+            self.assertEqual(assumed["Account"], target)  # they act as the role's account
+            self.assertEqual(assumed["Arn"], f"arn:aws:sts::{target}:assumed-role/{name}/check")
+        for name in ("by-other-role", "by-other-account", "by-service", "denied-explicitly"):
+            response = self.assertDenied(lambda: self.assume(target, name, caller), "AccessDenied")
+            self.assertEqual(
+                response["Error"]["Message"],
+                f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: "
+                f"arn:aws:iam::{target}:role/{name}",
+            )
+
+    def test_assume_role_checks_the_external_id(self):
+        target, caller_account = new_account_id(), new_account_id()
+        caller = self.assume(caller_account)
+        self.role(target, "needs-id", trust(allow(
+            {"AWS": caller_account}, {"StringEquals": {"sts:ExternalId": "s3cret-42"}})))
+        self.role(target, "no-id", trust(allow({"AWS": caller_account})))
+        self.assertDenied(lambda: self.assume(target, "needs-id", caller), "AccessDenied")
+        self.assertDenied(lambda: self.assume(target, "needs-id", caller, ExternalId="wrong-id"),
+                          "AccessDenied")
+        self.assume(target, "needs-id", caller, ExternalId="s3cret-42")
+        self.assume(target, "no-id", caller, ExternalId="not-asked-for")  # AWS accepts it too
+
+    def test_assume_role_conditions_on_the_caller(self):
+        management, credentials, [member_id] = self.organization(1)
+        organization_id = self.client("organizations", credentials).describe_organization()[
+            "Organization"]["Id"]
+        target = new_account_id()
+        self.role(target, "org-only", trust(allow(
+            "*", {"StringEquals": {"aws:PrincipalOrgID": organization_id}})))
+        self.role(target, "not-from-management", trust(allow(
+            "*", {"StringNotEquals": {"aws:PrincipalAccount": management}})))
+        self.role(target, "session-name", trust(allow(
+            "*", {"StringLike": {"sts:RoleSessionName": "che*"}})))
+        self.role(target, "id-if-any", trust(allow(
+            "*", {"StringEqualsIfExists": {"sts:ExternalId": "only-this"}})))
+        member = self.member(credentials, member_id)
+        self.assume(target, "org-only", member)
+        self.assertDenied(lambda: self.assume(target, "org-only"), "AccessDenied")
+        self.assume(target, "not-from-management", member)
+        self.assertDenied(lambda: self.assume(target, "not-from-management", credentials),
+                          "AccessDenied")
+        self.assume(target, "session-name")
+        self.assume(target, "id-if-any")
+        self.assertDenied(lambda: self.assume(target, "id-if-any", ExternalId="another"),
+                          "AccessDenied")
+
+    def test_unsupported_conditions_deny(self):
+        target = new_account_id()
+        self.role(target, "by-ip", trust(allow("*", {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+        self.assertDenied(lambda: self.assume(target, "by-ip"), "AccessDenied")
+        self.assertIn("condition operator IpAddress is not evaluated", self.wrapper.log_text())
+
+    def test_bootstrap_role_needs_no_role(self):
+        target = new_account_id()
+        assumed = self.client("sts", self.assume(target)).get_caller_identity()
+        self.assertEqual((assumed["Account"], assumed["Arn"]),
+                         (target, f"arn:aws:sts::{target}:assumed-role/trailwatch-test/check"))
+        # Also from an assumed session, and with a session policy (TestAccount::denying).
+        self.assume(target, credentials=self.assume(new_account_id()),
+                    Policy=json.dumps({"Statement": [{"Effect": "Deny", "Action": "sns:*",
+                                                      "Resource": "*"}]}))
+
+    def test_deny_assume_role_account_tag(self):
+        _, management, [member_id] = self.organization(1)
+        organizations = self.client("organizations", management)
+        organizations.tag_resource(ResourceId=member_id, Tags=[
+            {"Key": "trailwatch-test:deny-assume-role", "Value": "OrganizationAccountAccessRole"}])
+        self.assertDenied(lambda: self.member(management, member_id), "AccessDenied")
+        self.assume(member_id)  # other roles are not named
+        organizations.tag_resource(ResourceId=member_id, Tags=[
+            {"Key": "trailwatch-test:deny-assume-role", "Value": "*"}])
+        self.assertDenied(lambda: self.assume(member_id), "AccessDenied")
+        organizations.untag_resource(ResourceId=member_id,
+                                     TagKeys=["trailwatch-test:deny-assume-role"])
+        self.member(management, member_id)
+
+    def test_assume_role_validates_its_parameters(self):
+        sts = self.client("sts", parameter_validation=False)
+        arn = f"arn:aws:iam::{new_account_id()}:role/trailwatch-test"
+        for name in ("x", "y" * 65, "has space", "caf\u00e9"):
+            response = self.assertDenied(
+                lambda: sts.assume_role(RoleArn=arn, RoleSessionName=name), "ValidationError")
+            self.assertIn("at 'roleSessionName' failed to satisfy constraint",
+                          response["Error"]["Message"])
+        sts.assume_role(RoleArn=arn, RoleSessionName="a_b+c=d,e.f@g-h")
+        self.assertDenied(
+            lambda: sts.assume_role(RoleArn=arn, RoleSessionName="ok", DurationSeconds=60),
+            "ValidationError",
+        )
+
+    def test_assume_role_duration_limits(self):
+        target = new_account_id()
+        self.role(target, "short", trust(allow("*")))
+        self.role(target, "long", trust(allow("*")), MaxSessionDuration=7200)
+        response = self.assertDenied(lambda: self.assume(target, "short", DurationSeconds=7200),
+                                     "ValidationError")
+        self.assertEqual(
+            response["Error"]["Message"],
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        )
+        self.assume(target, "long", DurationSeconds=7200)
+        chained = self.assume(new_account_id())
+        response = self.assertDenied(
+            lambda: self.assume(target, "long", chained, DurationSeconds=7200), "ValidationError")
+        self.assertEqual(
+            response["Error"]["Message"],
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+            "role chaining.",
+        )
+        self.assume(target, "long", chained, DurationSeconds=3600)
 
 
 if __name__ == "__main__":
