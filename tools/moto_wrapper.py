@@ -38,9 +38,28 @@ Test-only controls are spelled so that no real account would carry them by accid
 * CloudWatch composite alarms: PutCompositeAlarm (stock moto has none); DescribeAlarms honours
   ``AlarmTypes`` and, as AWS, answers only metric alarms when it is omitted (stock moto answers
   every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
+* Organizations account tag ``trailwatch-test:state`` = PENDING_ACTIVATION, ACTIVE, SUSPENDED,
+  PENDING_CLOSURE or CLOSED (TagResource on the account id, by the management account) sets the
+  account's ``State``, and the ``Status`` AWS answers beside it, in DescribeAccount, ListAccounts
+  and ListAccountsForParent; it also decides whether the account sees the organization's trails
+  and can be AssumeRole'd into (PENDING_CLOSURE accounts still work; the others do not). Without
+  it accounts are ACTIVE, and CloseAccount makes them CLOSED (Status SUSPENDED) at once; the tag
+  wins while it is set, so tag PENDING_CLOSURE, CloseAccount, untag walks an account through.
+* Organizations account tag ``trailwatch-test:deny-assume-role`` = role names (space- or
+  comma-separated; ``*`` for every role): AssumeRole into those roles of that account is denied
+  (AccessDenied), for cases that are not about trust policies.
+* STS AssumeRole is answered as AWS does (the role must exist and its trust policy allow the
+  caller, ExternalId conditions included; see "STS trust" below), except for the Rust harness's
+  bootstrap role ``arn:aws:iam::<id>:role/trailwatch-test``, which needs no role and no trust.
+* Organization trails: a member of an organization sees the management account's organization
+  trails in DescribeTrails (shadow trails included, the default) with the owner's ARN and
+  settings, and reads GetTrailStatus/GetEventSelectors by that ARN (the trail tags above apply);
+  only the management account may create one. ListAccounts pages at 20 and, like DescribeAccount,
+  answers only the management account (and delegated administrators).
 
 ``tools/test_moto_wrapper.py`` checks the CloudWatch patches over awsJson1_0 (boto3), awsQuery and
-CBOR; scripts/test.sh runs it.
+CBOR, and the Organizations, organization-trail and STS-trust patches with boto3; scripts/test.sh
+runs it.
 
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """

@@ -1,6 +1,7 @@
 """Self-check of tools/moto_wrapper.py's CloudWatch patches: the Smithy RPC v2 CBOR bridge and
 composite alarms, over the three protocols a client may speak (boto3's awsJson1_0, awsQuery, and
-CBOR as the Rust SDK sends it).
+CBOR as the Rust SDK sends it); and of its Organizations, organization-trail and STS-trust patches,
+through boto3.
 
 Usage: python tools/test_moto_wrapper.py   (scripts/test.sh runs it with the virtualenv's Python)
 
