@@ -667,9 +667,10 @@ STATE_TAG = "trailwatch-test:state"
 # describes the states, and the AWS what's-new "AWS Organizations now provides account state
 # information for member accounts" says State adds "'SUSPENDED' for AWS-enforced suspension,
 # 'PENDING_CLOSURE' for in-process closure requests, and 'CLOSED' for accounts in their 90-day
-# reinstatement window". The AWS Cloud Operations blog announcing State says the old Status
-# "ACTIVE" covered accounts "not necessarily fully activated" and "SUSPENDED" covered both
-# closures and suspensions: hence PENDING_ACTIVATION -> ACTIVE and CLOSED -> SUSPENDED.
+# reinstatement window". The AWS Cloud Operations blog post announcing State (read in a
+# third-party copy) says the old Status "ACTIVE" covered accounts "not necessarily fully
+# activated" and "SUSPENDED" failed "to distinguish between customer-initiated account closures
+# and AWS-initiated suspensions": hence PENDING_ACTIVATION -> ACTIVE and CLOSED -> SUSPENDED.
 STATUS_OF_STATE = {
     "PENDING_ACTIVATION": "ACTIVE",
     "ACTIVE": "ACTIVE",
@@ -677,9 +678,11 @@ STATUS_OF_STATE = {
     "PENDING_CLOSURE": "PENDING_CLOSURE",
     "CLOSED": "SUSPENDED",
 }
-# States in which an account works ("The account remains functional and can still be used to
-# access AWS services while the closure request is processed", the same User Guide page, for
-# PENDING_CLOSURE); PENDING_ACTIVATION, SUSPENDED and CLOSED accounts are "unusable".
+# States in which an account works: PENDING_CLOSURE "remains functional and can still be used to
+# access AWS services while the closure request is processed"; PENDING_ACTIVATION and SUSPENDED
+# accounts are "unusable" (the same User Guide page); a closed account "will no longer be able to
+# access AWS services" (AWS Account Management Reference Guide, "Close an AWS account",
+# https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-closing.html).
 USABLE_STATES = {"ACTIVE", "PENDING_CLOSURE"}
 LIST_ACCOUNTS_MAX = 20  # ListAccounts MaxResults: min 1, max 20 (API reference)
 

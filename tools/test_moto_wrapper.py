@@ -489,9 +489,12 @@ class OrganizationTest(unittest.TestCase):
         ]
         self.assertEqual(paged, [5, 5, 5, 5, 2])
         loose = self.client("organizations", credentials, parameter_validation=False)
-        self.assertDenied(lambda: loose.list_accounts(MaxResults=21), "InvalidInputException")
-        self.assertDenied(lambda: organizations.list_accounts(NextToken="nonsense"),
-                          "InvalidInputException")
+        response = self.assertDenied(lambda: loose.list_accounts(MaxResults=21),
+                                     "InvalidInputException")
+        self.assertEqual(response["Reason"], "MAX_VALUE_EXCEEDED")
+        response = self.assertDenied(lambda: organizations.list_accounts(NextToken="nonsense"),
+                                     "InvalidInputException")
+        self.assertEqual(response["Reason"], "INVALID_NEXT_TOKEN")
 
     def test_account_state_control(self):
         _, credentials, [member_id] = self.organization(1)
