@@ -132,6 +132,7 @@ fn large_account() -> Snapshot {
         topics,
         read_errors: vec![],
         api_calls: 0,
+        api_calls_by_operation: Default::default(),
     }
 }
 

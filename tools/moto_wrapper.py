@@ -40,9 +40,28 @@ Test-only controls are spelled so that no real account would carry them by accid
   every kind, always); DeleteAlarms removes composite alarms too (stock behaviour).
 * PutMetricAlarm and PutCompositeAlarm refuse an SNS action in another region than the alarm's,
   with AWS's ValidationError "Invalid region … specified" (stock moto stores it).
+* Organizations account tag ``trailwatch-test:state`` = PENDING_ACTIVATION, ACTIVE, SUSPENDED,
+  PENDING_CLOSURE or CLOSED (TagResource on the account id, by the management account) sets the
+  account's ``State``, and the ``Status`` AWS answers beside it, in DescribeAccount, ListAccounts
+  and ListAccountsForParent; it also decides whether the account sees the organization's trails
+  and can be AssumeRole'd into (PENDING_CLOSURE accounts still work; the others do not). Without
+  it accounts are ACTIVE, and CloseAccount makes them CLOSED (Status SUSPENDED) at once; the tag
+  wins while it is set, so tag PENDING_CLOSURE, CloseAccount, untag walks an account through.
+* Organizations account tag ``trailwatch-test:deny-assume-role`` = role names (space- or
+  comma-separated; ``*`` for every role): AssumeRole into those roles of that account is denied
+  (AccessDenied), for cases that are not about trust policies.
+* STS AssumeRole is answered as AWS does (the role must exist and its trust policy allow the
+  caller, ExternalId conditions included; see "STS trust" below), except for the Rust harness's
+  bootstrap role ``arn:aws:iam::<id>:role/trailwatch-test``, which needs no role and no trust.
+* Organization trails: a member of an organization sees the management account's organization
+  trails in DescribeTrails (shadow trails included, the default) with the owner's ARN and
+  settings, and reads GetTrailStatus/GetEventSelectors by that ARN (the trail tags above apply);
+  only the management account may create one. ListAccounts pages at 20 and, like DescribeAccount,
+  answers only the management account (and delegated administrators).
 
 ``tools/test_moto_wrapper.py`` checks the CloudWatch patches over awsJson1_0 (boto3), awsQuery and
-CBOR; scripts/test.sh runs it.
+CBOR, and the Organizations, organization-trail and STS-trust patches with boto3; scripts/test.sh
+runs it.
 
 Filter-pattern matching is deliberately not emulated: deciding coverage is trailwatch's job.
 """
@@ -657,6 +676,670 @@ def list_regions(self):
 
 AccountResponse.list_regions = list_regions
 account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
+
+
+# --- Organizations ----------------------------------------------------------------------------
+#
+# moto's Organizations backend is global: one OrganizationsBackend per (account, partition); the
+# management account's holds the organization and its FakeAccounts, and
+# `organizations_backends.master_accounts` maps every member created or invited into it to
+# (management account id, partition). A member's own backend holds nothing.
+
+from moto.organizations import models as organizations_models
+from moto.organizations.exceptions import (
+    AccountAlreadyClosedException,
+    AWSOrganizationsNotInUseException,
+)
+from moto.organizations.models import organizations_backends
+from moto.organizations.responses import OrganizationsResponse
+
+STATE_TAG = "trailwatch-test:state"
+# Account State -> the Status AWS answers beside it until Status is retired (2026-09-09). The API
+# reference (botocore organizations model, Account.State/Status) lists both enums; the
+# Organizations User Guide "Monitor the state of your AWS accounts"
+# (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html)
+# describes the states, and the AWS what's-new "AWS Organizations now provides account state
+# information for member accounts" says State adds "'SUSPENDED' for AWS-enforced suspension,
+# 'PENDING_CLOSURE' for in-process closure requests, and 'CLOSED' for accounts in their 90-day
+# reinstatement window". The AWS Cloud Operations blog post announcing State (read in a
+# third-party copy) says the old Status "ACTIVE" covered accounts "not necessarily fully
+# activated" and "SUSPENDED" failed "to distinguish between customer-initiated account closures
+# and AWS-initiated suspensions": hence PENDING_ACTIVATION -> ACTIVE and CLOSED -> SUSPENDED.
+STATUS_OF_STATE = {
+    "PENDING_ACTIVATION": "ACTIVE",
+    "ACTIVE": "ACTIVE",
+    "SUSPENDED": "SUSPENDED",
+    "PENDING_CLOSURE": "PENDING_CLOSURE",
+    "CLOSED": "SUSPENDED",
+}
+# States in which an account works: PENDING_CLOSURE "remains functional and can still be used to
+# access AWS services while the closure request is processed"; PENDING_ACTIVATION and SUSPENDED
+# accounts are "unusable" (the same User Guide page); a closed account "will no longer be able to
+# access AWS services" (AWS Account Management Reference Guide, "Close an AWS account",
+# https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-closing.html).
+USABLE_STATES = {"ACTIVE", "PENDING_CLOSURE"}
+LIST_ACCOUNTS_MAX = 20  # ListAccounts MaxResults: min 1, max 20 (API reference)
+
+
+class OrganizationsAccessDenied(ServiceException):
+    code = "AccessDeniedException"
+    message = "You don't have permissions to perform the requested operation."
+
+
+class OrganizationsBadInput(ServiceException):
+    """InvalidInputException with its Reason member (the API reference's reasons and texts)."""
+
+    code = "InvalidInputException"
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _organization(account_id):
+    """(management account id, the organization's backend) for an account in an organization."""
+    if account_id in organizations_backends.master_accounts:
+        master, partition = organizations_backends.master_accounts[account_id]
+        return master, organizations_backends[master][partition]
+    if account_id in organizations_backends:
+        for backend in list(organizations_backends[account_id].values()):
+            if backend.org is not None:
+                return account_id, backend
+    return None
+
+
+def _org_account(account_id):
+    """The FakeAccount of `account_id` in its organization, or None."""
+    organization = _organization(account_id)
+    if organization is None:
+        return None
+    return next((a for a in organization[1].accounts if a.id == account_id), None)
+
+
+def _account_state(account):
+    """An account's State: the test control tag's when set, else moto's."""
+    return account.tags.get(STATE_TAG) or account.state
+
+
+def _delegated_admin(backend, account_id):
+    # moto keeps an admin entry even when registering its service principal failed: only an
+    # entry with a service counts.
+    return any(admin.account.id == account_id and admin.services for admin in backend.admins)
+
+
+def _may_read_organization(response):
+    """The organization's backend, if the caller may read its accounts: "You can only call this
+    operation from the management account or a member account that is a delegated
+    administrator" (API reference, ListAccounts and DescribeAccount). Stock moto answers a
+    member's ListAccounts with an empty list, and an account outside any organization's too."""
+    caller = response.current_account
+    organization = _organization(caller)
+    if organization is None:
+        raise AWSOrganizationsNotInUseException()
+    master, backend = organization
+    if caller != master and not _delegated_admin(backend, caller):
+        raise OrganizationsAccessDenied()
+    return backend
+
+
+_stock_account_describe = organizations_models.FakeAccount.describe
+
+
+def account_describe(self):
+    # Both State and Status, consistent with each other as AWS answers them now; the state tag
+    # (a test control, see the module docstring) overrides moto's state.
+    answer = _stock_account_describe(self)
+    state = _account_state(self)
+    answer["State"] = state
+    answer["Status"] = STATUS_OF_STATE[state]
+    return answer
+
+
+organizations_models.FakeAccount.describe = account_describe
+
+
+def account_close(self):
+    # CloseAccount: "While the close account request is in progress, Account status will indicate
+    # PENDING_CLOSURE. When the close account request completes, the status will change to
+    # SUSPENDED" (API reference, CloseAccount); the State of a closed account is CLOSED (see
+    # STATUS_OF_STATE). Stock moto sets State SUSPENDED, which AWS keeps for AWS-enforced
+    # suspensions. Closure completes at once here; a test that wants an account caught in
+    # PENDING_CLOSURE tags it (the tag wins until it is removed, so tag + CloseAccount + untag
+    # walks the whole way).
+    if self.status == "SUSPENDED" or self.state == "CLOSED":
+        raise AccountAlreadyClosedException()
+    self.state = "CLOSED"
+    self.status = "SUSPENDED"
+
+
+organizations_models.FakeAccount.close = account_close
+
+_stock_organizations_tag_resource = organizations_models.OrganizationsBackend.tag_resource
+
+
+def organizations_tag_resource(self, **kwargs):
+    # A misspelt state would silently not apply: refuse it (test control only).
+    for tag in kwargs.get("Tags", []):
+        if tag.get("Key") == STATE_TAG and tag.get("Value") not in STATUS_OF_STATE:
+            raise OrganizationsBadInput(
+                "INVALID_ENUM", f"{STATE_TAG} must be one of {', '.join(STATUS_OF_STATE)}"
+            )
+    return _stock_organizations_tag_resource(self, **kwargs)
+
+
+organizations_models.OrganizationsBackend.tag_resource = organizations_tag_resource
+
+
+def list_accounts(self):
+    # Stock moto pages at 100 by default, accepts any MaxResults and answers members. AWS pages at
+    # MaxResults 1-20 (the API reference gives no default; AWS answers 20) and answers only the
+    # management account and delegated administrators. Tokens here are offsets.
+    backend = _may_read_organization(self)
+    limit = self._get_int_param("MaxResults")
+    if limit is None:
+        limit = LIST_ACCOUNTS_MAX
+    if limit > LIST_ACCOUNTS_MAX:
+        raise OrganizationsBadInput(
+            "MAX_VALUE_EXCEEDED",
+            "You provided a numeric parameter that has a larger value than allowed.",
+        )
+    if limit < 1:
+        raise OrganizationsBadInput(
+            "MIN_VALUE_EXCEEDED",
+            "You provided a numeric parameter that has a smaller value than allowed.",
+        )
+    accounts = sorted(backend.accounts, key=lambda account: account.create_time)
+    token = self._get_param("NextToken")
+    if token is None:
+        start = 0
+    elif token.isdigit() and int(token) <= len(accounts):
+        start = int(token)
+    else:
+        raise OrganizationsBadInput(
+            "INVALID_NEXT_TOKEN",
+            "Get the value for the NextToken parameter from the response to a previous call of the "
+            "operation.",
+        )
+    page = {"Accounts": [account.describe() for account in accounts[start : start + limit]]}
+    if start + limit < len(accounts):
+        page["NextToken"] = str(start + limit)
+    return json.dumps(page)
+
+
+OrganizationsResponse.list_accounts = list_accounts
+
+
+def describe_account(self):
+    # Same caller rule as ListAccounts (stock moto looks in the caller's own, empty, backend and
+    # answers a member AccountNotFoundException).
+    backend = _may_read_organization(self)
+    return json.dumps(backend.describe_account(**self.request_params))
+
+
+OrganizationsResponse.describe_account = describe_account
+
+
+# --- Organization trails ----------------------------------------------------------------------
+#
+# AWS: "When you create an organization trail, a trail with the name that you give it is created
+# in every AWS account that belongs to your organization. Users with CloudTrail permissions in
+# member accounts can see this trail … when they run AWS CLI commands such as describe-trail" and
+# "the ARN of the trail created in the management account … is the ARN for the trail in all member
+# accounts as well" (CloudTrail User Guide, "Creating a trail for an organization",
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html).
+# Stock moto shows the trail to its owner only. Here an organization trail of the management
+# account is listed, as its owner has it, to every member whose State is usable (ACTIVE or
+# PENDING_CLOSURE; see USABLE_STATES): in every Region for a multi-Region trail, in its home Region
+# otherwise. AWS documents no field hidden from members, so none is.
+
+
+class OrganizationsNotInUse(ServiceException):
+    code = "OrganizationsNotInUseException"
+    message = (
+        "This exception is thrown when the request is made from an Amazon Web Services account "
+        "that is not a member of an organization."
+    )
+
+
+class NotOrganizationMasterAccount(ServiceException):
+    code = "NotOrganizationMasterAccountException"
+    message = (
+        "This exception is thrown when the Amazon Web Services account making the request to "
+        "create or update an organization trail or event data store is not the management "
+        "account for an organization in Organizations."
+    )
+
+
+class OrganizationNotInAllFeaturesMode(ServiceException):
+    code = "OrganizationNotInAllFeaturesModeException"
+    message = (
+        "This exception is thrown when Organizations is not configured to support all features. "
+        "All features must be enabled in Organizations to support creating an organization trail "
+        "or event data store."
+    )
+
+
+def _org_trails_seen_by(account_id, region):
+    """The organization trails of `account_id`'s organization that it sees as a member in
+    `region` (none for the management account, which lists them as its own)."""
+    organization = _organization(account_id)
+    if organization is None or organization[0] == account_id:
+        return []
+    account = _org_account(account_id)
+    if account is None or _account_state(account) not in USABLE_STATES:
+        return []
+    owner = organization[0]
+    if owner not in cloudtrail_models.cloudtrail_backends:
+        return []
+    return [
+        trail
+        for backend in list(cloudtrail_models.cloudtrail_backends[owner].values())
+        for trail in list(backend.trails.values())
+        if trail.is_org_trail and (trail.is_multi_region or trail.region_name == region)
+    ]
+
+
+def _org_trail_owner(account_id, region, name):
+    """The owner's account id if `name` is the ARN of an organization trail `account_id` sees in
+    `region`. A bare name never is: names resolve in the caller's account ("If the trail is an
+    organization trail and you are a member account …, you must provide the full ARN of that
+    trail, and not just the name", API reference, GetTrailStatus)."""
+    if not isinstance(name, str) or not name.startswith("arn:"):
+        return None
+    return next(
+        (t.account_id for t in _org_trails_seen_by(account_id, region) if t.arn == name), None
+    )
+
+
+_org_stock_describe_trails = CloudTrailResponse.describe_trails
+
+
+def org_describe_trails(self):
+    # includeShadowTrails: "A shadow trail is the replication in a Region of a trail that was
+    # created in a different Region, or in the case of an organization trail, the replication of
+    # an organization trail in member accounts. If you do not include shadow trails, organization
+    # trails in a member account and Region replication trails will not be returned. The default
+    # is true." (API reference, DescribeTrails)
+    answer = json.loads(_org_stock_describe_trails(self))
+    if self._get_bool_param("includeShadowTrails", True):
+        listed = {trail["TrailARN"] for trail in answer["trailList"]}
+        answer["trailList"] += [
+            trail.description(include_region=True)
+            for trail in _org_trails_seen_by(self.current_account, self.region)
+            if trail.arn not in listed
+        ]
+    return json.dumps(answer)
+
+
+CloudTrailResponse.describe_trails = org_describe_trails
+
+
+def _as_org_trail_owner(method, parameter):
+    """`method` answered from the trail owner's account when a member names an organization trail
+    it sees by ARN: the whole (already patched) handler runs as the owner, so the delivery-time
+    and throttle tags apply too (the throttle count is shared by everyone asking by that ARN)."""
+
+    def answer(self):
+        owner = _org_trail_owner(self.current_account, self.region, self._get_param(parameter))
+        if owner is not None:
+            self.current_account = owner
+        return method(self)
+
+    return answer
+
+
+# GetTrailStatus from a member with the ARN: allowed (API reference, quoted above).
+# GetEventSelectors: the API reference says nothing of members (and a third-party report,
+# cloud-custodian PR #6394, says it fails for another account's trail); it is answered as
+# GetTrailStatus is, as the organization-mode issue states AWS does.
+CloudTrailResponse.get_trail_status = _as_org_trail_owner(
+    CloudTrailResponse.get_trail_status, "Name"
+)
+CloudTrailResponse.get_event_selectors = _as_org_trail_owner(
+    CloudTrailResponse.get_event_selectors, "TrailName"
+)
+
+
+def _check_org_trail_owner(response):
+    # IsOrganizationTrail "cannot be true unless the call is made on behalf of an Amazon Web
+    # Services account that is the management account or delegated administrator account for an
+    # organization in Organizations" (API reference, CreateTrail); the errors are the API
+    # reference's. Stock moto lets any account create one. moto has no CloudTrail delegated
+    # administrators (RegisterOrganizationDelegatedAdmin is not implemented, and Organizations'
+    # RegisterDelegatedAdministrator refuses cloudtrail.amazonaws.com), so only the management
+    # account may. Trusted access for CloudTrail (CloudTrailAccessNotEnabledException) is not
+    # checked.
+    if not response._get_bool_param("IsOrganizationTrail", False):
+        return
+    caller = response.current_account
+    organization = _organization(caller)
+    if organization is None:
+        raise OrganizationsNotInUse()
+    if organization[0] != caller:
+        raise NotOrganizationMasterAccount()
+    if organization[1].org.feature_set != "ALL":
+        raise OrganizationNotInAllFeaturesMode()
+
+
+def _checking_org_trail_owner(method):
+    def answer(self):
+        _check_org_trail_owner(self)
+        return method(self)
+
+    return answer
+
+
+CloudTrailResponse.create_trail = _checking_org_trail_owner(CloudTrailResponse.create_trail)
+CloudTrailResponse.update_trail = _checking_org_trail_owner(CloudTrailResponse.update_trail)
+
+
+# --- STS trust --------------------------------------------------------------------------------
+#
+# Stock moto lets every AssumeRole through, into roles that need not exist. AWS answers it only
+# when the role exists in the account of its ARN and the role's trust policy (its
+# AssumeRolePolicyDocument, a resource-based policy whose Principal says who may assume it) allows
+# the caller; anything else is AccessDenied, "User: <caller arn> is not authorized to perform:
+# sts:AssumeRole on resource: <role arn>", HTTP 403, the same answer for a missing role, a caller
+# the policy does not name and a missing or wrong external ID (AWS documents no other message; the
+# wrong-ExternalId reports in aws-facts.md Q11 show this one). A denied call's reason goes to the
+# server's log. What is evaluated:
+#
+# * Principal (IAM User Guide, "AWS JSON policy elements: Principal",
+#   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+#   "*" or {"AWS": "*"}; an account, as `arn:aws:iam::<id>:root` or the bare id ("The account ARN
+#   and the shortened account ID behave the same way. Both delegate permissions to the account"),
+#   matching any caller in it; a role ARN, matching sessions of that role; a user or assumed-role
+#   session ARN. Service and federated principals match no IAM caller. NotPrincipal is honoured.
+#   The caller's identity-based policies, which AWS also needs when the trust names an account,
+#   are not evaluated (the harness's callers have none); session-policy denies are (above).
+# * Action / NotAction against sts:AssumeRole, wildcards allowed; Deny beats Allow.
+# * Condition (IAM User Guide, "IAM JSON policy elements: Condition operators",
+#   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+#   String(Not)Equals(IgnoreCase), String(Not)Like, Arn(Not)Equals, Arn(Not)Like, each also
+#   …IfExists, and Null, on the keys sts:ExternalId (the call's ExternalId; "anyone who wants to
+#   assume the role must be a principal in the role and must include the correct external ID",
+#   IAM User Guide, "How to use an external ID when granting access to your AWS resources to a
+#   third party"), sts:RoleSessionName, aws:PrincipalAccount, aws:PrincipalArn (a role session's
+#   is its role's ARN) and aws:PrincipalOrgID. "If the key that you specify in a policy condition
+#   is not present in the request context, the values do not match", except that a negated
+#   operator then matches and …IfExists passes. Any other operator or key: the statement is not
+#   applied (logged), so an Allow that needs it denies.
+#
+# Exceptions and test controls (module docstring): the harness's bootstrap role
+# `arn:aws:iam::<id>:role/trailwatch-test` needs neither to exist nor to trust anyone (the Rust
+# harness makes every test account by assuming it with the static keys test/test). No role of an
+# organization's account whose State is not usable (see USABLE_STATES) can be assumed, the
+# bootstrap role included: AWS answers AccessDenied for them (third-party report:
+# CrowdStrike/cloud-resource-estimator issue #25, a closed member). An organization account
+# tagged `trailwatch-test:deny-assume-role` denies AssumeRole into the roles its value names
+# (space- or comma-separated names, `*` for all), the bootstrap role too if named.
+#
+# Also checked, as the API reference
+# (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html) constrains them and
+# stock moto does not (it checks only RoleSessionName's 64-character maximum): RoleSessionName
+# 2-64 characters of [\w+=,.@-], ExternalId 2-1224 of [\w+=,.@:/-], DurationSeconds 900-43200, at
+# most the role's MaxSessionDuration, and at most an hour for role chaining (a role session
+# assuming a role), with the ValidationError texts AWS answers.
+
+from moto.iam.models import iam_backends
+from moto.sts.exceptions import STSValidationError
+from moto.sts.responses import TokenResponse
+
+BOOTSTRAP_ROLE = "trailwatch-test"
+DENY_ASSUME_TAG = "trailwatch-test:deny-assume-role"
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)$")
+CHAINED_MAX_SECONDS = 3600
+
+
+class AssumeRoleDenied(ServiceException):
+    code = "AccessDenied"
+
+
+class UnsupportedCondition(Exception):
+    pass
+
+
+def _assume_role_validation_errors(response):
+    """AWS's ValidationError clauses for the AssumeRole parameters, in parameter order."""
+    errors = []
+    name = response._get_param("RoleSessionName")
+    if name is None:
+        errors.append("Value null at 'roleSessionName' failed to satisfy constraint: "
+                      "Member must not be null")
+    else:
+        if len(name) < 2:
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          "Member must have length greater than or equal to 2")
+        if len(name) > 64:
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          "Member must have length less than or equal to 64")
+        if not re.fullmatch(r"[\w+=,.@-]*", name, re.ASCII):
+            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
+                          r"Member must satisfy regular expression pattern: [\w+=,.@-]*")
+    external_id = response._get_param("ExternalId")
+    if external_id is not None:
+        if len(external_id) < 2:
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          "Member must have length greater than or equal to 2")
+        if len(external_id) > 1224:
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          "Member must have length less than or equal to 1224")
+        if not re.fullmatch(r"[\w+=,.@:/-]*", external_id, re.ASCII):
+            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
+                          r"Member must satisfy regular expression pattern: [\w+=,.@:/-]*")
+    duration = response._get_int_param("DurationSeconds")
+    if duration is not None and duration < 900:
+        errors.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
+                      "Member must have value greater than or equal to 900")
+    if duration is not None and duration > 43200:
+        errors.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
+                      "Member must have value less than or equal to 43200")
+    return errors
+
+
+def _caller(response):
+    """(ARN, account id, AssumedRole or None, IAM user or None) of the request's credentials, as
+    moto knows them: an AssumeRole session by its access key, an IAM user by hers, else moto's
+    default identity (account 123456789012 for the static keys test/test)."""
+    key = response.get_access_key()
+    account = response.current_account
+    backend = sts_backends[account][response.partition]
+    assumed = backend.get_assumed_role_from_access_key(key)
+    _, arn, account = backend.get_caller_identity(key, response.region)
+    user = None
+    if assumed is None and account in iam_backends:
+        user = iam_backends[account][response.partition].get_user_from_access_key_id(key)
+    return arn, account, assumed, user
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _names_caller(principal, caller):
+    """Whether a Principal element names the caller."""
+    arn, account, assumed, user = caller
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for entry in _as_list(principal.get("AWS", [])):
+        if entry == "*" or entry in (account, f"arn:aws:iam::{account}:root"):
+            return True
+        if entry == arn or (assumed is not None and entry == assumed.role_arn):
+            return True
+        if user is not None and entry == user.arn:
+            return True
+    return False
+
+
+STRING_TESTS = {
+    "StringEquals": lambda value, wanted: value == wanted,
+    "StringEqualsIgnoreCase": lambda value, wanted: value.lower() == wanted.lower(),
+    "StringLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
+    "ArnEquals": lambda value, wanted: value == wanted,
+    "ArnLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
+}
+NEGATED_TESTS = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+}
+
+
+def _condition_holds(operator, key, wanted, context):
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    negated = base in NEGATED_TESTS
+    test = STRING_TESTS.get(NEGATED_TESTS.get(base, base))
+    if test is None and operator != "Null":
+        raise UnsupportedCondition(f"condition operator {operator}")
+    if key.lower() not in context:
+        raise UnsupportedCondition(f"condition key {key}")
+    value = context[key.lower()]
+    if operator == "Null":
+        return (value is None) == (str(_as_list(wanted)[0]).lower() == "true")
+    if value is None:
+        return if_exists or negated
+    matched = any(test(value, str(one)) for one in _as_list(wanted))
+    return not matched if negated else matched
+
+
+def _statement_applies(statement, caller, context):
+    if "Action" in statement:
+        actions = _as_list(statement["Action"])
+        if not any(fnmatch.fnmatch("sts:assumerole", a.lower()) for a in actions):
+            return False
+    elif "NotAction" in statement:
+        not_actions = _as_list(statement["NotAction"])
+        if any(fnmatch.fnmatch("sts:assumerole", a.lower()) for a in not_actions):
+            return False
+    else:
+        return False
+    if "Principal" in statement:
+        if not _names_caller(statement["Principal"], caller):
+            return False
+    elif "NotPrincipal" in statement:
+        if _names_caller(statement["NotPrincipal"], caller):
+            return False
+    else:
+        return False
+    for operator, tests in (statement.get("Condition") or {}).items():
+        for key, wanted in tests.items():
+            if not _condition_holds(operator, key, wanted, context):
+                return False
+    return True
+
+
+def _trust_denial(role, caller, context):
+    """Why the role's trust policy does not let the caller assume it, or None if it does."""
+    try:
+        policy = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return "its trust policy is not JSON"
+    allowed = False
+    for statement in _as_list(policy.get("Statement", [])):
+        try:
+            applies = _statement_applies(statement, caller, context)
+        except UnsupportedCondition as unsupported:
+            print(f"moto_wrapper: trust policy of {role.arn}: {unsupported} is not evaluated; "
+                  "the statement is not applied", file=sys.stderr)
+            applies = False
+        if applies and statement.get("Effect") == "Deny":
+            return "its trust policy denies it explicitly"
+        allowed = allowed or (applies and statement.get("Effect") == "Allow")
+    return None if allowed else "no statement of its trust policy allows it"
+
+
+def _assume_role_denial(response, caller, role_arn):
+    """Why AWS would refuse this AssumeRole, or None. The role of the returned reason is only for
+    the server's log: AWS's answer is the same AccessDenied whatever the reason."""
+    target = ROLE_ARN.match(role_arn or "")
+    if target is None:
+        return None  # not an IAM role ARN: left to moto
+    account_id, name = target.groups()
+    account = _org_account(account_id)
+    if account is not None:
+        state = _account_state(account)
+        if state not in USABLE_STATES:
+            return f"account {account_id} is {state}"
+        denied = re.split(r"[\s,]+", account.tags.get(DENY_ASSUME_TAG, "").strip())
+        if name in denied or "*" in denied:
+            return f"account {account_id}'s tag {DENY_ASSUME_TAG} names it"
+    if role_arn == f"arn:aws:iam::{account_id}:role/{BOOTSTRAP_ROLE}":
+        return None
+    role = None
+    if account_id in iam_backends:
+        role = next(
+            (r for r in iam_backends[account_id]["aws"].get_roles() if r.arn == role_arn), None
+        )
+    if role is None:
+        return "the role does not exist"
+    arn, caller_account, assumed, _ = caller
+    organization = _organization(caller_account)
+    context = {
+        "sts:externalid": response._get_param("ExternalId"),
+        "sts:rolesessionname": response._get_param("RoleSessionName"),
+        "aws:principalaccount": caller_account,
+        "aws:principalarn": assumed.role_arn if assumed is not None else arn,
+        "aws:principalorgid": organization[1].org.id if organization else None,
+    }
+    return _trust_denial(role, caller, context)
+
+
+def _duration_error(response, caller, role_arn):
+    """AWS's ValidationError text for a DurationSeconds over the role's or role chaining's limit."""
+    duration = response._get_int_param("DurationSeconds")
+    if duration is None:
+        return None
+    if caller[2] is not None and duration > CHAINED_MAX_SECONDS:
+        return (
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+            "role chaining."
+        )
+    target = ROLE_ARN.match(role_arn or "")
+    if target is not None and target.group(1) in iam_backends:
+        role = next(
+            (r for r in iam_backends[target.group(1)]["aws"].get_roles() if r.arn == role_arn), None
+        )
+        if role is not None and duration > int(role.max_session_duration or 3600):
+            return "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+    return None
+
+
+_stock_assume_role = TokenResponse.assume_role
+
+
+def assume_role(self):
+    errors = _assume_role_validation_errors(self)
+    if errors:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
+        raise STSValidationError(f"{count}: " + "; ".join(errors))
+    role_arn = self._get_param("RoleArn")
+    caller = _caller(self)
+    denial = _assume_role_denial(self, caller, role_arn)
+    if denial is not None:
+        print(f"moto_wrapper: AssumeRole into {role_arn} by {caller[0]} denied: {denial}",
+              file=sys.stderr)
+        status, headers, body = self.serialized(
+            ActionResult(
+                AssumeRoleDenied(
+                    f"User: {caller[0]} is not authorized to perform: sts:AssumeRole on resource: "
+                    f"{role_arn}"
+                )
+            )
+        )
+        headers["status"] = 403  # AWS's status for AccessDenied; the STS model has no such shape
+        return body, headers
+    duration_error = _duration_error(self, caller, role_arn)
+    if duration_error is not None:
+        raise STSValidationError(duration_error)
+    return _stock_assume_role(self)
+
+
+TokenResponse.assume_role = assume_role
 
 
 def exit_when_stdin_closes():

@@ -61,8 +61,7 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The run settings of a `scan` command line. The baseline a run must cover to archive stale
-/// findings is every enabled region and the default controls.
+/// The run settings of a `scan` command line.
 fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
     let controls = select(&args.output)?;
     let regions = if args.regions.is_empty() {
@@ -73,10 +72,6 @@ fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
                 .map_err(|error| CliError::Usage(format!("--regions: {error}")))?,
         )
     };
-    let defaults = controls::select("default").map_err(|error| {
-        CliError::CouldNotRun(format!("the default controls do not resolve: {error}"))
-    })?;
-    let archive_stale = run::covers_baseline(&controls, regions.as_deref(), &defaults, None);
     let securityhub_region = args
         .securityhub_region
         .as_deref()
@@ -95,7 +90,6 @@ fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
             (true, true) => Publish::DryRun,
             (true, false) => Publish::Import,
         },
-        archive_stale,
     })
 }
 

@@ -3,41 +3,221 @@
 //! [`ReadErrorKind::OtherAccount`] read error when no credentials of this scan reach it.
 //!
 //! A single-account scan reads the account of its own credentials only; anything in another
-//! account is recorded as unreadable with the account's id, never as "absent".
+//! account is recorded as unreadable with the account's id and what would give access, never as
+//! "absent". An organization scan also holds [`Roles`]: the member role it assumes in any account
+//! of the organization, once per account per run.
 
 use super::clients::Clients;
+use super::errors::classify;
 use crate::model::snapshot::{ReadError, ReadErrorKind};
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-/// The accounts a scan can read, and with which clients.
+/// The session name of every role trailwatch assumes: it names trailwatch in the member's
+/// CloudTrail records.
+pub const SESSION_NAME: &str = "trailwatch";
+
+/// The role an organization scan assumes in each account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRole {
+    /// The role's name: `arn:<partition>:iam::<account>:role/<name>`.
+    pub name: String,
+    /// The `sts:ExternalId` the role's trust policy requires, if any.
+    pub external_id: Option<String>,
+}
+
+/// Why a role could not be assumed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sts:AssumeRole into {role_arn} failed ({}): {message}", code.as_deref().unwrap_or("no error code"))]
+pub struct AssumeError {
+    pub role_arn: String,
+    pub kind: ReadErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AssumeError {
+    /// Whether another attempt later may succeed (throttling, a network failure) rather than the
+    /// role being missing or refusing this caller.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ReadErrorKind::Throttled | ReadErrorKind::Other)
+    }
+}
+
+/// Assumes the member role in the organization's accounts with the scanning account's
+/// credentials, once per account per run.
+pub struct Roles {
+    base: SdkConfig,
+    role: MemberRole,
+    partition: String,
+    assumed: tokio::sync::Mutex<HashMap<String, Result<SdkConfig, AssumeError>>>,
+}
+
+impl Roles {
+    /// `base`: the scanning account's SDK configuration (its region is where STS is called).
+    pub fn new(base: &SdkConfig, role: MemberRole, partition: &str) -> Self {
+        Roles {
+            base: base.clone(),
+            role,
+            partition: partition.to_string(),
+            assumed: tokio::sync::Mutex::default(),
+        }
+    }
+
+    pub fn role(&self) -> &MemberRole {
+        &self.role
+    }
+
+    /// `arn:<partition>:iam::<account>:role/<name>`.
+    pub fn role_arn(&self, account_id: &str) -> String {
+        format!(
+            "arn:{}:iam::{account_id}:role/{}",
+            self.partition, self.role.name
+        )
+    }
+
+    /// An SDK configuration acting as `account_id` through its member role.
+    pub async fn sdk_for(&self, account_id: &str) -> Result<SdkConfig, AssumeError> {
+        if let Some(known) = self.assumed.lock().await.get(account_id) {
+            return known.clone();
+        }
+        let assumed = self.assume(account_id).await;
+        self.assumed
+            .lock()
+            .await
+            .entry(account_id.to_string())
+            .or_insert(assumed)
+            .clone()
+    }
+
+    async fn assume(&self, account_id: &str) -> Result<SdkConfig, AssumeError> {
+        let role_arn = self.role_arn(account_id);
+        let answer = aws_sdk_sts::Client::new(&self.base)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name(SESSION_NAME)
+            .set_external_id(self.role.external_id.clone())
+            .send()
+            .await;
+        let output = answer.map_err(|error| AssumeError {
+            role_arn: role_arn.clone(),
+            kind: classify(
+                error.code(),
+                matches!(
+                    error,
+                    aws_smithy_runtime_api::client::result::SdkError::DispatchFailure(_)
+                ),
+            ),
+            code: error.code().map(str::to_string),
+            message: error
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| DisplayErrorContext(&error).to_string()),
+        })?;
+        let Some(credentials) = output.credentials() else {
+            return Err(AssumeError {
+                role_arn,
+                kind: ReadErrorKind::Other,
+                code: None,
+                message: "the answer carries no credentials".to_string(),
+            });
+        };
+        let expires = SystemTime::try_from(*credentials.expiration()).ok();
+        let credentials = Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_string()),
+            expires,
+            "trailwatch-member-role",
+        );
+        Ok(self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build())
+    }
+}
+
+/// The accounts a collection can read, and with which clients.
 pub(crate) struct Access<'a> {
     /// The scanned account, read with the scan's own credentials.
     scanned_account: &'a str,
     own: &'a Clients,
+    /// In an organization scan: the member roles of other accounts.
+    roles: Option<&'a Roles>,
+    foreign: tokio::sync::Mutex<HashMap<String, Result<Arc<Clients>, AssumeError>>>,
+}
+
+/// Clients for one account: the scan's own, or another account's through its role.
+pub(crate) enum Reader<'a> {
+    Own(&'a Clients),
+    Foreign(Arc<Clients>),
+}
+
+impl Deref for Reader<'_> {
+    type Target = Clients;
+
+    fn deref(&self) -> &Clients {
+        match self {
+            Reader::Own(clients) => clients,
+            Reader::Foreign(clients) => clients,
+        }
+    }
 }
 
 /// No credentials of this scan reach an account.
 pub(crate) struct NoAccess {
     account_id: String,
     scanned_account: String,
+    /// Why the member role did not help, in an organization scan.
+    assume_error: Option<AssumeError>,
 }
 
 impl<'a> Access<'a> {
-    pub(crate) fn new(scanned_account: &'a str, own: &'a Clients) -> Self {
+    pub(crate) fn new(
+        scanned_account: &'a str,
+        own: &'a Clients,
+        roles: Option<&'a Roles>,
+    ) -> Self {
         Access {
             scanned_account,
             own,
+            roles,
+            foreign: tokio::sync::Mutex::default(),
         }
     }
 
     /// The clients that read `account_id`.
-    pub(crate) fn clients_for(&self, account_id: &str) -> Result<&'a Clients, NoAccess> {
+    pub(crate) async fn clients_for(&self, account_id: &str) -> Result<Reader<'a>, NoAccess> {
         if account_id == self.scanned_account {
-            Ok(self.own)
-        } else {
-            Err(NoAccess {
-                account_id: account_id.to_string(),
-                scanned_account: self.scanned_account.to_string(),
-            })
+            return Ok(Reader::Own(self.own));
+        }
+        let no_access = |assume_error| NoAccess {
+            account_id: account_id.to_string(),
+            scanned_account: self.scanned_account.to_string(),
+            assume_error,
+        };
+        let Some(roles) = self.roles else {
+            return Err(no_access(None));
+        };
+        let mut foreign = self.foreign.lock().await;
+        if !foreign.contains_key(account_id) {
+            let clients = roles
+                .sdk_for(account_id)
+                .await
+                .map(|sdk| Arc::new(self.own.for_credentials(&sdk)));
+            foreign.insert(account_id.to_string(), clients);
+        }
+        match &foreign[account_id] {
+            Ok(clients) => Ok(Reader::Foreign(Arc::clone(clients))),
+            Err(error) => Err(no_access(Some(error.clone()))),
         }
     }
 }
@@ -52,16 +232,29 @@ impl NoAccess {
         resource: &str,
         what: &str,
     ) -> ReadError {
+        let (code, message) = match &self.assume_error {
+            Some(error) => (
+                error.code.clone(),
+                format!(
+                    "{what} is in account {}, which this scan could not read: {error}",
+                    self.account_id
+                ),
+            ),
+            None => (
+                None,
+                format!(
+                    "{what} is in account {}; this scan reads account {} only (a scan with --organization from the organization's management account or its delegated administrator follows it through the account's member role)",
+                    self.account_id, self.scanned_account
+                ),
+            ),
+        };
         ReadError {
             operation: operation.to_string(),
             region: region.to_string(),
             resource: Some(resource.to_string()),
             kind: ReadErrorKind::OtherAccount,
-            code: None,
-            message: format!(
-                "{what} is in account {}; this scan reads account {} only",
-                self.account_id, self.scanned_account
-            ),
+            code,
+            message,
         }
     }
 }

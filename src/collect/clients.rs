@@ -1,5 +1,5 @@
 //! SDK clients, built once per service and region, sharing one retry policy and one API-call
-//! counter.
+//! counter — also with the clients of other accounts the same collection reads.
 //!
 //! Every client is configured from the caller's `SdkConfig` (credentials, endpoint override such
 //! as `AWS_ENDPOINT_URL`) with its region replaced, the standard retry mode with more attempts than
@@ -12,18 +12,25 @@ use aws_config::{Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Attempts per call, throttling retries included (the SDK default is 3).
 const MAX_ATTEMPTS: u32 = 6;
 
-/// Counts the requests sent (each attempt of each call).
+/// Counts the requests sent (each attempt of each call), in all and per operation.
 #[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<AtomicU64>);
+struct CallCounter(Arc<Calls>);
+
+#[derive(Debug, Default)]
+struct Calls {
+    total: AtomicU64,
+    by_operation: Mutex<BTreeMap<String, u64>>,
+}
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
@@ -34,9 +41,18 @@ impl Intercept for CallCounter {
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.total.fetch_add(1, Ordering::Relaxed);
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            let operation = format!("{}:{}", service_prefix(metadata.service()), metadata.name());
+            let mut by_operation = self
+                .0
+                .by_operation
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *by_operation.entry(operation).or_default() += 1;
+        }
         Ok(())
     }
 }
@@ -84,11 +100,29 @@ macro_rules! build_client {
     }};
 }
 
+/// The IAM prefix of a service as the SDK's operation metadata names it (`CloudTrail` →
+/// `cloudtrail`, `CloudWatch Logs` → `logs`).
+fn service_prefix(service: &str) -> String {
+    match service {
+        "CloudWatch Logs" => "logs".to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
 impl Clients {
     pub(crate) fn new(sdk: &SdkConfig) -> Self {
+        Self::counting_into(sdk, CallCounter::default())
+    }
+
+    /// Clients for another account's credentials whose calls count with this collection's.
+    pub(crate) fn for_credentials(&self, sdk: &SdkConfig) -> Self {
+        Self::counting_into(sdk, self.counter.clone())
+    }
+
+    fn counting_into(sdk: &SdkConfig, counter: CallCounter) -> Self {
         Clients {
             sdk: sdk.clone(),
-            counter: CallCounter::default(),
+            counter,
             retry: RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
             cloudtrail: PerRegion::new(),
             logs: PerRegion::new(),
@@ -99,12 +133,26 @@ impl Clients {
 
     /// Requests sent so far by every client of this collection.
     pub(crate) fn api_calls(&self) -> u64 {
-        self.counter.0.load(Ordering::Relaxed)
+        self.counter.0.total.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent so far, per `service:Operation`.
+    pub(crate) fn api_calls_by_operation(&self) -> BTreeMap<String, u64> {
+        self.counter
+            .0
+            .by_operation
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// The region of the caller's configuration, where global calls (STS, Account) go.
     pub(crate) fn home_region(&self) -> Option<String> {
         self.sdk.region().map(|region| region.to_string())
+    }
+
+    pub(crate) fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
+        build_client!(self, aws_sdk_organizations, region)
     }
 
     pub(crate) fn sts(&self, region: &str) -> aws_sdk_sts::Client {

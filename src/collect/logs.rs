@@ -27,8 +27,8 @@ pub(crate) async fn read_log_group(access: &Access<'_>, arn: &str) -> Result<Log
         code: None,
         message: error.to_string(),
     })?;
-    let metric_filters = match access.clients_for(&parsed.account_id) {
-        Ok(clients) => describe_metric_filters(clients, &parsed.region, &parsed.name, arn).await,
+    let metric_filters = match access.clients_for(&parsed.account_id).await {
+        Ok(clients) => describe_metric_filters(&clients, &parsed.region, &parsed.name, arn).await,
         Err(denied) => Err(denied.read_error(
             OPERATION,
             &parsed.region,

@@ -21,21 +21,22 @@
 //! `read_errors`; only a failing GetCallerIdentity, or no region to scan, fails the collection.
 //! `api_calls` counts the HTTP requests sent, retries included (see `clients.rs`).
 
-mod access;
+pub mod access;
 mod alarms;
 mod clients;
 mod errors;
 mod logs;
+pub mod organization;
 mod regions;
 mod topics;
 mod trails;
 
 use crate::model::arn::{strip_log_group_wildcard, Arn};
 use crate::model::snapshot::{
-    AlarmSet, LogGroup, ReadError, ReadErrorKind, RegionSource, Snapshot, Topic, Trail,
-    SNAPSHOT_FORMAT,
+    AlarmSet, LogGroup, ReadError, ReadErrorKind, RegionSource, SharedChains, Snapshot, Topic,
+    Trail, SNAPSHOT_FORMAT,
 };
-use access::Access;
+use access::{Access, Roles};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use clients::Clients;
 use futures::stream::{self, StreamExt};
@@ -96,10 +97,30 @@ pub enum CollectError {
     NoRegion(String),
 }
 
+/// What an organization scan adds to the collection of one account.
+#[derive(Clone, Copy, Default)]
+pub struct Reach<'a> {
+    /// The account and partition, when known already (from Organizations): no GetCallerIdentity.
+    pub account: Option<(&'a str, &'a str)>,
+    /// The member roles, to read resources of other accounts of the organization.
+    pub roles: Option<&'a Roles>,
+    /// The organization trails' chains, read once for every member: taken from here, not read.
+    pub shared: Option<&'a SharedChains>,
+}
+
 /// Reads one account — the account of `sdk`'s credentials — into a snapshot.
 pub async fn collect(
     sdk: &aws_config::SdkConfig,
     plan: &CollectPlan,
+) -> Result<Snapshot, CollectError> {
+    collect_with(sdk, plan, Reach::default()).await
+}
+
+/// Reads one account with what an organization scan knows and can reach.
+pub async fn collect_with(
+    sdk: &aws_config::SdkConfig,
+    plan: &CollectPlan,
+    reach: Reach<'_>,
 ) -> Result<Snapshot, CollectError> {
     let collected_at = OffsetDateTime::now_utc();
     let clients = Clients::new(sdk);
@@ -121,8 +142,14 @@ pub async fn collect(
             .await;
         (regions, source, regions_error, listings)
     };
+    let known_identity = async {
+        match reach.account {
+            Some((account_id, partition)) => Ok((account_id.to_string(), partition.to_string())),
+            None => identity(clients, &global_region).await,
+        }
+    };
     let (identity, (regions, region_source, regions_error, listings)) =
-        futures::join!(identity(clients, &global_region), listing);
+        futures::join!(known_identity, listing);
     let (account_id, partition) = identity?;
     let mut read_errors: Vec<ReadError> = regions_error.into_iter().collect();
     if regions.is_empty() {
@@ -173,11 +200,21 @@ pub async fn collect(
     }
 
     let trails_read = stream::iter(listed.into_values())
-        .map(|trail| trails::read_trail(clients, trail, plan.needs))
+        .map(|trail| async move {
+            match reach.shared.and_then(|shared| shared.trail(&trail.arn)) {
+                Some(shared) => shared.clone(),
+                None => trails::read_trail(clients, trail, plan.needs).await,
+            }
+        })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Trail>>();
-    let access = Access::new(&account_id, clients);
-    let monitoring_read = monitoring(&access, &partition, log_group_arns.into_values());
+    let access = Access::new(&account_id, clients, reach.roles);
+    let monitoring_read = monitoring(
+        &access,
+        reach.shared,
+        &partition,
+        log_group_arns.into_values(),
+    );
     let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
     read_errors.extend(monitoring.read_errors);
@@ -198,7 +235,17 @@ pub async fn collect(
         topics: monitoring.topics,
         read_errors,
         api_calls: clients.api_calls(),
+        api_calls_by_operation: clients.api_calls_by_operation(),
     })
+}
+
+/// The account id and partition of `sdk`'s credentials (sts:GetCallerIdentity).
+pub async fn identity_of(sdk: &aws_config::SdkConfig) -> Result<(String, String), CollectError> {
+    let clients = Clients::new(sdk);
+    let region = clients
+        .home_region()
+        .unwrap_or_else(|| FALLBACK_REGION.to_string());
+    identity(&clients, &region).await
 }
 
 /// The account id and partition of the credentials.
@@ -233,13 +280,19 @@ struct Monitoring {
 /// Log groups → alarms on their filters' metrics → the topics those alarms notify.
 async fn monitoring(
     access: &Access<'_>,
+    shared: Option<&SharedChains>,
     partition: &str,
     log_group_arns: impl Iterator<Item = String>,
 ) -> Monitoring {
     let mut read_errors = Vec::new();
     let mut log_groups = Vec::new();
     let read: Vec<_> = stream::iter(log_group_arns)
-        .map(|arn| async move { logs::read_log_group(access, &arn).await })
+        .map(|arn| async move {
+            match shared.and_then(|shared| shared.log_group(&arn)) {
+                Some(group) => Ok(group.clone()),
+                None => logs::read_log_group(access, &arn).await,
+            }
+        })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -267,8 +320,11 @@ async fn monitoring(
 
     let mut alarm_sets: Vec<AlarmSet> = stream::iter(metrics)
         .map(|((account_id, region), metrics)| async move {
-            let read = match access.clients_for(&account_id) {
-                Ok(clients) => alarms::alarms_on(clients, &region, &metrics).await,
+            if let Some(set) = shared.and_then(|shared| shared.alarm_set(&account_id, &region)) {
+                return set.clone();
+            }
+            let read = match access.clients_for(&account_id).await {
+                Ok(clients) => alarms::alarms_on(&clients, &region, &metrics).await,
                 Err(denied) => Err(denied.read_error(
                     "cloudwatch:DescribeAlarms",
                     &region,
@@ -294,7 +350,12 @@ async fn monitoring(
 
     let topic_arns = topics::topic_arns(&alarm_sets, partition);
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
-        .map(|arn| topics::read_topic(access, arn))
+        .map(|arn| async move {
+            match shared.and_then(|shared| shared.topic(&arn)) {
+                Some(topic) => topic.clone(),
+                None => topics::read_topic(access, arn).await,
+            }
+        })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;

@@ -36,8 +36,8 @@ pub(crate) async fn read_topic(access: &Access<'_>, arn: String) -> Topic {
         Ok(parsed) => (parsed.region.to_string(), parsed.account_id.to_string()),
         Err(_) => (String::new(), String::new()),
     };
-    let subscriptions = match access.clients_for(&account_id) {
-        Ok(clients) => list_subscriptions(clients, &region, &arn).await,
+    let subscriptions = match access.clients_for(&account_id).await {
+        Ok(clients) => list_subscriptions(&clients, &region, &arn).await,
         Err(denied) => Err(denied.read_error(OPERATION, &region, &arn, "topic")),
     };
     Topic {

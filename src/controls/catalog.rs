@@ -37,6 +37,8 @@ pub enum Check {
     TrailDelivery,
     /// CIS 4.x: trail → log group → covering metric filter → alarm → SNS topic → subscriber.
     Monitoring(Monitoring),
+    /// trailwatch's own: every account of the organization could be scanned.
+    ScanCoverage,
 }
 
 /// What a monitoring control watches.
@@ -156,7 +158,7 @@ impl Control {
     pub fn required_pattern(&self) -> Option<&'static str> {
         match &self.check {
             Check::Monitoring(monitoring) => Some(monitoring.pattern),
-            Check::TrailDelivery => None,
+            Check::TrailDelivery | Check::ScanCoverage => None,
         }
     }
 
@@ -171,7 +173,7 @@ impl Control {
                     Check::Monitoring(monitoring) => {
                         Some((control.id, monitoring.scoped_pattern()))
                     }
-                    Check::TrailDelivery => None,
+                    Check::TrailDelivery | Check::ScanCoverage => None,
                 })
                 .collect()
         });

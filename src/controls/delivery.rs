@@ -1,7 +1,8 @@
 //! CIS 3.4 (v1.2: 2.4; Security Hub CloudTrail.5): every trail sends its events to CloudWatch
 //! Logs, and delivered there within the last 24 hours.
 //!
-//! One finding per trail. An account with no trail fails (one account-level finding); when trails
+//! One finding per trail the account owns: an organization trail's finding belongs to the account
+//! that owns it, once, not to every member that sees it. An account with no trail fails (one account-level finding); when trails
 //! could not be listed in some region, or the regions themselves could not be listed (the scan
 //! then guessed them from the partition's known regions), an account-level NOT_AVAILABLE finding
 //! says so, since a single-Region trail there would be unseen.
@@ -20,6 +21,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Vec<Finding> {
     let mut findings: Vec<Finding> = snapshot
         .trails
         .iter()
+        .filter(|trail| trail_ref(trail).account_id == snapshot.account_id)
         .map(|trail| trail_finding(snapshot, control, trail))
         .collect();
     let unlisted: Vec<String> = snapshot

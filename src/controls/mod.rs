@@ -7,6 +7,7 @@
 
 mod catalog;
 mod chain;
+pub mod coverage;
 mod delivery;
 mod evidence;
 mod selectors;
@@ -18,6 +19,11 @@ pub use catalog::{
 use crate::model::findings::Finding;
 use crate::model::snapshot::Snapshot;
 
+/// A control any finding can name: the catalog's, or trailwatch's own [`coverage`] check.
+pub fn declared(id: &str) -> Option<&'static Control> {
+    control(id).or_else(|| (id == coverage::SCAN_COVERAGE.id).then_some(&coverage::SCAN_COVERAGE))
+}
+
 /// Evaluates the given controls over a snapshot. Pure: the same snapshot gives the same findings.
 pub fn evaluate(snapshot: &Snapshot, controls: &[&Control]) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -28,6 +34,8 @@ pub fn evaluate(snapshot: &Snapshot, controls: &[&Control]) -> Vec<Finding> {
             Check::Monitoring(monitoring) => {
                 findings.push(chain::evaluate(snapshot, control, monitoring, &parsed))
             }
+            // Decided by the organization run, not from one account's snapshot.
+            Check::ScanCoverage => {}
         }
     }
     findings

@@ -117,6 +117,7 @@ fn complete() -> Snapshot {
         }],
         read_errors: vec![],
         api_calls: 7,
+        api_calls_by_operation: Default::default(),
     }
 }
 
@@ -532,6 +533,25 @@ fn delivery_gives_one_finding_per_trail() {
         .collect();
     assert_eq!(verdicts, [("main", Passed), ("second", Failed)]);
     assert_ne!(findings[0].key(), findings[1].key());
+}
+
+#[test]
+fn an_organization_trail_of_another_account_gets_no_delivery_finding_here() {
+    let mut snapshot = complete();
+    let mut organization = trail("org");
+    organization.arn = format!("arn:aws:cloudtrail:us-east-1:{OTHER_ACCOUNT}:trail/org");
+    organization.is_organization_trail = true;
+    snapshot.trails.push(organization);
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    let names: Vec<_> = findings.iter().map(|f| f.resource.name.as_str()).collect();
+    assert_eq!(names, ["main"]);
+    // Its only trail being another account's, the account has no finding of its own, and no
+    // false "no trail".
+    snapshot.trails.remove(0);
+    assert_eq!(
+        evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]),
+        []
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ impl LambdaError {
             LambdaError::Config(_) => "trailwatch.InvalidConfiguration",
             LambdaError::Event(_) => "trailwatch.UnsupportedEvent",
             LambdaError::Run(RunError::Collect(_)) => "trailwatch.ScanFailed",
+            LambdaError::Run(RunError::Organization(_)) => "trailwatch.OrganizationUnreadable",
             LambdaError::Run(RunError::NoSecurityHubRegion) => "trailwatch.NoSecurityHubRegion",
             LambdaError::Run(RunError::Asff(_)) => "trailwatch.InternalError",
             LambdaError::Publish(_) => "trailwatch.PublishFailed",

@@ -57,8 +57,7 @@ pub async fn run(
     Ok(RunSummary::new(trigger, settings, &account_run))
 }
 
-/// The configuration with the invocation's overrides applied. Stale findings are archived only
-/// when the run covers the configured scope ([`run::covers_baseline`]).
+/// The configuration with the invocation's overrides applied.
 pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, LambdaError> {
     let mut regions = config.regions.clone();
     let mut selected = config.controls.clone();
@@ -78,12 +77,6 @@ pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, 
             dry_run = dry;
         }
     }
-    let archive_stale = run::covers_baseline(
-        &selected,
-        regions.as_deref(),
-        &config.controls,
-        config.regions.as_deref(),
-    );
     Ok(RunSettings {
         regions,
         controls: selected,
@@ -93,7 +86,6 @@ pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, 
         } else {
             Publish::Import
         },
-        archive_stale,
     })
 }
 
@@ -209,34 +201,11 @@ mod tests {
         assert_eq!(settings.regions, Some(vec!["us-east-1".to_string()]));
         assert_eq!(ids(&settings.controls), ["config-changes"]);
         assert_eq!(settings.publish, Publish::DryRun);
-        assert!(!settings.archive_stale, "a narrowed run archives nothing");
-        let plain = resolve(
-            &config,
-            &Invocation::Direct(Overrides {
-                dry_run: Some(false),
-                ..Overrides::default()
-            }),
-        )
-        .unwrap();
-        assert!(plain.archive_stale);
-        // Naming every configured control, in any order or spelling, is the configured scope.
-        let configured = config.controls.iter().rev().map(|c| c.id.to_string());
-        let named = resolve(
-            &config,
-            &Invocation::Direct(Overrides {
-                controls: Some(configured.collect()),
-                regions: Some(vec!["eu-central-1".into()]),
-                ..Overrides::default()
-            }),
-        )
-        .unwrap();
-        assert!(named.archive_stale);
         let scheduled = Invocation::Scheduled {
             time: None,
             rule: None,
         };
         let settings = resolve(&config, &scheduled).unwrap();
-        assert!(settings.archive_stale);
         assert_eq!(settings.regions, Some(vec!["eu-central-1".to_string()]));
         assert_eq!(settings.publish, Publish::Import);
     }

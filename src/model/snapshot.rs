@@ -44,8 +44,11 @@ pub struct Snapshot {
     pub topics: Vec<Topic>,
     /// Reads that failed without being tied to one resource (e.g. DescribeTrails in a region).
     pub read_errors: Vec<ReadError>,
-    /// How many AWS API calls the collection made.
+    /// How many AWS API calls the collection made (every attempt, retries included)…
     pub api_calls: u64,
+    /// … and how many of each `service:Operation`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub api_calls_by_operation: BTreeMap<String, u64>,
 }
 
 /// How a scan chose its regions.
@@ -60,6 +63,94 @@ pub enum RegionSource {
     /// ListRegions failed: every region of the partition this build knows, minus those that
     /// answered as not enabled. `reason` says why and what may be missing.
     KnownRegions { reason: String },
+}
+
+/// What an organization run reads once about the organization's trails — as their owners read
+/// them — and the chains behind them (log groups, alarms, topics), for every member evaluated
+/// against them: members' records reach the same log group, so nothing is read again per member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SharedChains {
+    pub trails: Vec<Trail>,
+    pub log_groups: Vec<LogGroup>,
+    pub alarm_sets: Vec<AlarmSet>,
+    pub topics: Vec<Topic>,
+}
+
+impl SharedChains {
+    /// The organization trails of a snapshot (read with their owners' credentials) and what hangs
+    /// off them: their log groups, the alarms read where those log groups are, and the topics
+    /// those alarms notify.
+    pub fn of(snapshot: &Snapshot) -> Self {
+        let trails: Vec<Trail> = snapshot
+            .trails
+            .iter()
+            .filter(|trail| trail.is_organization_trail)
+            .cloned()
+            .collect();
+        let log_groups: Vec<LogGroup> = trails
+            .iter()
+            .filter_map(|trail| snapshot.log_group(trail.log_group_arn.as_deref()?))
+            .fold(Vec::new(), |mut kept: Vec<LogGroup>, group| {
+                if !kept.iter().any(|other| other.arn == group.arn) {
+                    kept.push(group.clone());
+                }
+                kept
+            });
+        let alarm_sets: Vec<AlarmSet> = snapshot
+            .alarm_sets
+            .iter()
+            .filter(|set| {
+                log_groups
+                    .iter()
+                    .any(|group| group.account_id == set.account_id && group.region == set.region)
+            })
+            .cloned()
+            .collect();
+        let notified = |topic: &Topic| {
+            alarm_sets.iter().any(|set| {
+                let metric = set.alarms.iter().flatten().flat_map(|a| &a.alarm_actions);
+                let composite = set.composite_alarms.iter().flat_map(|a| &a.alarm_actions);
+                metric.chain(composite).any(|action| *action == topic.arn)
+            })
+        };
+        let topics = snapshot
+            .topics
+            .iter()
+            .filter(|topic| notified(topic))
+            .cloned()
+            .collect();
+        SharedChains {
+            trails,
+            log_groups,
+            alarm_sets,
+            topics,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.trails.is_empty()
+    }
+
+    pub fn trail(&self, arn: &str) -> Option<&Trail> {
+        self.trails.iter().find(|trail| trail.arn == arn)
+    }
+
+    pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
+        let wanted = crate::model::arn::strip_log_group_wildcard(arn);
+        self.log_groups
+            .iter()
+            .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
+    }
+
+    pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
+        self.alarm_sets
+            .iter()
+            .find(|set| set.account_id == account_id && set.region == region)
+    }
+
+    pub fn topic(&self, arn: &str) -> Option<&Topic> {
+        self.topics.iter().find(|topic| topic.arn == arn)
+    }
 }
 
 /// A failed read, kept as data.

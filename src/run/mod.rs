@@ -6,15 +6,17 @@
 //! same code: which Security Hub region, which findings go there, whether stale findings are
 //! archived, and the [`RunSummary`] they report.
 
+pub mod org;
 mod summary;
 
 pub use summary::{ApiCalls, RunSummary};
 
-use crate::collect::{collect, CollectError, CollectPlan, Needs};
+use crate::collect::{collect_with, CollectError, CollectPlan, Needs, Reach};
 use crate::controls::{self, Check, Control};
 use crate::model::findings::Finding;
-use crate::model::snapshot::{RegionSource, Snapshot};
+use crate::model::snapshot::{ReadError, RegionSource, Snapshot};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding, UnknownControl};
+use crate::securityhub::scope::Scope;
 use crate::securityhub::{self, PublishError, PublishOptions, PublishReport, PublishTarget};
 use std::time::{Duration, Instant};
 
@@ -27,8 +29,6 @@ pub struct RunSettings {
     /// Where findings are imported; `None`: see [`securityhub_region`].
     pub securityhub_region: Option<String>,
     pub publish: Publish,
-    /// Archive held findings this run no longer produces (see [`covers_baseline`]).
-    pub archive_stale: bool,
 }
 
 /// Whether and how a run writes to Security Hub.
@@ -40,28 +40,6 @@ pub enum Publish {
     DryRun,
     /// Import the findings.
     Import,
-}
-
-/// Whether a run covers its face's baseline scope — every baseline control, and the baseline
-/// regions — so that a finding it no longer produces really is gone. Only such a run archives; a
-/// run narrowed to fewer controls or other regions says nothing about the findings outside them.
-pub fn covers_baseline(
-    controls: &[&Control],
-    regions: Option<&[String]>,
-    baseline_controls: &[&Control],
-    baseline_regions: Option<&[String]>,
-) -> bool {
-    let same_regions = match (regions, baseline_regions) {
-        (None, None) => true,
-        (Some(regions), Some(baseline)) => {
-            regions.len() == baseline.len() && baseline.iter().all(|r| regions.contains(r))
-        }
-        _ => false,
-    };
-    same_regions
-        && baseline_controls
-            .iter()
-            .all(|wanted| controls.iter().any(|control| control.id == wanted.id))
 }
 
 /// Region names, trimmed, checked for shape (`eu-west-1`, `us-gov-west-1`, …), without blanks
@@ -96,6 +74,8 @@ pub fn region_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<
 pub enum RunError {
     #[error("scan failed: {0}")]
     Collect(#[from] CollectError),
+    #[error("the organization's accounts could not be listed ({} in {}: {}); run the organization scan with the management account's credentials, or a delegated administrator's", .0.operation, .0.region, .0.message)]
+    Organization(Box<ReadError>),
     #[error("no Security Hub region: configure one, or set AWS_REGION")]
     NoSecurityHubRegion,
     #[error(transparent)]
@@ -128,8 +108,18 @@ pub async fn scan_account(
     plan: &CollectPlan,
     controls: &[&'static Control],
 ) -> Result<ScanOutcome, CollectError> {
+    scan_account_with(sdk, plan, controls, Reach::default()).await
+}
+
+/// [`scan_account`] with what an organization scan knows and can reach.
+pub async fn scan_account_with(
+    sdk: &aws_config::SdkConfig,
+    plan: &CollectPlan,
+    controls: &[&'static Control],
+    reach: Reach<'_>,
+) -> Result<ScanOutcome, CollectError> {
     let started = Instant::now();
-    let snapshot = collect(sdk, plan).await?;
+    let snapshot = collect_with(sdk, plan, reach).await?;
     let findings = controls::evaluate(&snapshot, controls);
     Ok(ScanOutcome {
         snapshot,
@@ -164,11 +154,40 @@ pub fn securityhub_region(
         .or_else(|| snapshot.regions.first().cloned())
 }
 
+/// What a run over `snapshot` owns in Security Hub: its controls, its account, and the regions
+/// whose trails it listed.
+pub fn scope_of(settings: &RunSettings, snapshot: &Snapshot) -> Scope {
+    let unlisted = snapshot.unlisted_regions();
+    Scope {
+        controls: settings
+            .controls
+            .iter()
+            .map(|control| control.id.to_string())
+            .collect(),
+        accounts: [snapshot.account_id.clone()].into(),
+        regions: snapshot
+            .regions
+            .iter()
+            .filter(|region| !unlisted.contains(region))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// Scans the account of `sdk`'s credentials, converts the findings to ASFF and publishes them
 /// as `settings` say.
 pub async fn run_account(
     sdk: &aws_config::SdkConfig,
     settings: &RunSettings,
+) -> Result<AccountRun, RunError> {
+    run_account_with(sdk, settings, Reach::default()).await
+}
+
+/// [`run_account`] with what an organization scan knows and can reach.
+pub async fn run_account_with(
+    sdk: &aws_config::SdkConfig,
+    settings: &RunSettings,
+    reach: Reach<'_>,
 ) -> Result<AccountRun, RunError> {
     let started = Instant::now();
     let plan = CollectPlan {
@@ -176,7 +195,7 @@ pub async fn run_account(
         needs: needs_of(&settings.controls),
     };
     // Boxed: the collect and publish futures are large, and the faces nest them further.
-    let scan = Box::pin(scan_account(sdk, &plan, &settings.controls)).await?;
+    let scan = Box::pin(scan_account_with(sdk, &plan, &settings.controls, reach)).await?;
     let snapshot = &scan.snapshot;
     if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
         tracing::warn!(account_id = %snapshot.account_id, %reason, "scan scope guessed");
@@ -192,35 +211,13 @@ pub async fn run_account(
         observed_at: securityhub::plan::now_rfc3339(),
     };
     let asff = asff::from_findings(&scan.findings, &context)?;
-    let published = match settings.publish {
-        Publish::Off => None,
-        Publish::DryRun | Publish::Import => {
-            let target = PublishTarget {
-                account_id: snapshot.account_id.clone(),
-                partition: snapshot.partition.clone(),
-                region: region.clone(),
-            };
-            let client = aws_sdk_securityhub::Client::from_conf(
-                aws_sdk_securityhub::config::Builder::from(sdk)
-                    .region(aws_config::Region::new(region.clone()))
-                    .build(),
-            );
-            let options = PublishOptions {
-                dry_run: settings.publish == Publish::DryRun,
-                archive_stale: settings.archive_stale,
-                ..PublishOptions::default()
-            };
-            Some(
-                Box::pin(securityhub::publish(
-                    &client,
-                    &target,
-                    asff.clone(),
-                    &options,
-                ))
-                .await,
-            )
-        }
+    let target = PublishTarget {
+        account_id: snapshot.account_id.clone(),
+        partition: snapshot.partition.clone(),
+        region: region.clone(),
     };
+    let scope = scope_of(settings, snapshot);
+    let published = publish(sdk, settings.publish, &target, asff.clone(), scope).await;
     Ok(AccountRun {
         scan,
         asff,
@@ -230,15 +227,35 @@ pub async fn run_account(
     })
 }
 
+/// Publishes (or plans) `findings` into `target`'s Security Hub with `sdk`'s credentials, owning
+/// `scope`; `None` when the run does not publish.
+pub async fn publish(
+    sdk: &aws_config::SdkConfig,
+    mode: Publish,
+    target: &PublishTarget,
+    findings: Vec<AsffFinding>,
+    scope: Scope,
+) -> Option<Result<PublishReport, PublishError>> {
+    if mode == Publish::Off {
+        return None;
+    }
+    let client = aws_sdk_securityhub::Client::from_conf(
+        aws_sdk_securityhub::config::Builder::from(sdk)
+            .region(aws_config::Region::new(target.region.clone()))
+            .build(),
+    );
+    let options = PublishOptions {
+        dry_run: mode == Publish::DryRun,
+        scope: Some(scope),
+        ..PublishOptions::default()
+    };
+    // Boxed: the publish future is large, and the faces nest it further.
+    Some(Box::pin(securityhub::publish(&client, target, findings, &options)).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ids(ids: &[&str]) -> Vec<&'static Control> {
-        ids.iter()
-            .map(|id| controls::control(id).unwrap())
-            .collect()
-    }
 
     fn regions(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| name.to_string()).collect()
@@ -259,38 +276,5 @@ mod tests {
             assert!(error.contains("is not a region name"), "{bad}: {error}");
         }
         assert_eq!(region_names([" ", ""]), Err("no region given".to_string()));
-    }
-
-    #[test]
-    fn a_run_covers_its_baseline_by_sets_not_spelling() {
-        let defaults = ids(controls::DEFAULT_CONTROLS);
-        let mut reordered = defaults.clone();
-        reordered.reverse();
-        assert!(covers_baseline(&reordered, None, &defaults, None));
-        let all: Vec<&Control> = controls::catalog().iter().collect();
-        assert!(covers_baseline(&all, None, &defaults, None));
-        assert!(!covers_baseline(
-            &ids(&["cloudtrail-changes"]),
-            None,
-            &defaults,
-            None
-        ));
-        let eu = regions(&["eu-west-1"]);
-        assert!(!covers_baseline(&defaults, Some(&eu), &defaults, None));
-        let configured = regions(&["eu-west-1", "us-east-1"]);
-        let same = regions(&["us-east-1", "eu-west-1"]);
-        assert!(covers_baseline(
-            &defaults,
-            Some(&same),
-            &defaults,
-            Some(&configured)
-        ));
-        assert!(!covers_baseline(
-            &defaults,
-            Some(&eu),
-            &defaults,
-            Some(&configured)
-        ));
-        assert!(!covers_baseline(&defaults, None, &defaults, Some(&eu)));
     }
 }

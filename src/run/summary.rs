@@ -3,6 +3,7 @@
 use super::{AccountRun, RunSettings};
 use crate::model::findings::StatusCounts;
 use crate::model::snapshot::RegionSource;
+use crate::securityhub::scope::Scope;
 use crate::securityhub::FailedFinding;
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +45,9 @@ pub struct RunSummary {
     pub failed: usize,
     pub failed_ids: Vec<String>,
     pub failures: Vec<FailedFinding>,
-    /// Whether held findings this run no longer produces were archived (see
-    /// [`super::covers_baseline`]).
-    pub archive_stale: bool,
+    /// What the run owns in Security Hub: the held findings of this scope it no longer produced
+    /// were archived (see [`crate::securityhub::scope`]).
+    pub scope: Scope,
     /// Findings new to Security Hub / updating a held one / held but no longer produced.
     pub new: usize,
     pub updated: usize,
@@ -98,7 +99,7 @@ impl RunSummary {
             failures: report
                 .map(|report| report.failed.clone())
                 .unwrap_or_default(),
-            archive_stale: settings.archive_stale,
+            scope: super::scope_of(settings, snapshot),
             new: count(|report| report.new),
             updated: count(|report| report.updated),
             stale: count(|report| report.stale),

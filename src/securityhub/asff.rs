@@ -144,7 +144,7 @@ pub fn from_findings(
 ) -> Result<Vec<AsffFinding>, UnknownControl> {
     findings
         .iter()
-        .map(|finding| match controls::control(&finding.control_id) {
+        .map(|finding| match controls::declared(&finding.control_id) {
             Some(control) => Ok(to_asff(finding, control, context)),
             None => Err(UnknownControl {
                 control_id: finding.control_id.clone(),

@@ -24,8 +24,10 @@ pub mod import;
 pub mod pacer;
 pub mod plan;
 pub mod read;
+pub mod scope;
 
 use asff::AsffFinding;
+use scope::Scope;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -68,9 +70,9 @@ pub struct PublishOptions {
     pub import_calls_per_second: f64,
     /// `GetFindings` calls per second.
     pub get_findings_calls_per_second: f64,
-    /// Archive held findings this run no longer produces. Only a run over the configured scope
-    /// should: a run narrowed to fewer regions or controls would archive what it did not look at.
-    pub archive_stale: bool,
+    /// The held findings this publish owns: those of them it no longer produces are archived.
+    /// `None`: archive nothing.
+    pub scope: Option<Scope>,
 }
 
 impl Default for PublishOptions {
@@ -81,7 +83,7 @@ impl Default for PublishOptions {
             initial_backoff: Duration::from_millis(500),
             import_calls_per_second: IMPORT_CALLS_PER_SECOND,
             get_findings_calls_per_second: GET_FINDINGS_CALLS_PER_SECOND,
-            archive_stale: true,
+            scope: None,
         }
     }
 }
@@ -148,9 +150,8 @@ pub enum PublishError {
 
 /// Reads what Security Hub holds, merges, batches and (unless dry run) imports `findings`.
 ///
-/// `findings` are this run's complete output for `target.account_id`: unless
-/// `options.archive_stale` is off, every held active trailwatch finding of the account that is not
-/// among them is archived.
+/// `findings` are this run's complete output within `options.scope`: every held active
+/// trailwatch finding of that scope that is not among them is archived.
 pub async fn publish(
     client: &aws_sdk_securityhub::Client,
     target: &PublishTarget,
@@ -166,7 +167,8 @@ pub async fn publish(
     report.existing = existing.len();
 
     let now = plan::now_rfc3339();
-    let plan = plan::plan(findings, &existing, &now, options.archive_stale);
+    let owns = |held: &AsffFinding| options.scope.as_ref().is_some_and(|scope| scope.owns(held));
+    let plan = plan::plan(findings, &existing, &now, &owns);
     report.new = plan.new;
     report.updated = plan.updated;
     report.stale = plan.stale;

@@ -18,15 +18,16 @@ pub struct PublishPlan {
     pub stale: usize,
 }
 
-/// Merges this run's findings with the held ones (`existing`) at time `now` (RFC 3339), and
-/// (if `archive_stale`) adds the archiving updates of held active findings it no longer has.
+/// Merges this run's findings with the held ones (`existing`: their creation times are kept
+/// whatever the scope) at time `now` (RFC 3339), and adds the archiving updates of the held active
+/// findings the run `owns` but no longer produces.
 ///
 /// Pure. Findings with an `Id` already seen in `findings` are dropped (the first wins).
 pub fn plan(
     findings: Vec<AsffFinding>,
     existing: &[AsffFinding],
     now: &str,
-    archive_stale: bool,
+    owns: &dyn Fn(&AsffFinding) -> bool,
 ) -> PublishPlan {
     let held: HashMap<&str, &AsffFinding> = existing
         .iter()
@@ -51,13 +52,11 @@ pub fn plan(
     }
     let mut stale = 0;
     for previous in existing {
-        if previous.record_state == ARCHIVED || seen.contains(&previous.id) {
+        if previous.record_state == ARCHIVED || seen.contains(&previous.id) || !owns(previous) {
             continue;
         }
         seen.insert(previous.id.clone());
-        if archive_stale {
-            merged.push(archived(previous, now));
-        }
+        merged.push(archived(previous, now));
         stale += 1;
     }
     PublishPlan {
@@ -133,7 +132,12 @@ mod tests {
     fn an_update_keeps_creation_times_and_advances_the_others() {
         let mut held = finding("a", T1);
         held.first_observed_at = "2025-12-31T00:00:00Z".to_string();
-        let plan = plan(vec![finding("a", T2), finding("b", T2)], &[held], T2, true);
+        let plan = plan(
+            vec![finding("a", T2), finding("b", T2)],
+            &[held],
+            T2,
+            &|_| true,
+        );
         assert_eq!((plan.new, plan.updated, plan.stale), (1, 1, 0));
         let a = &plan.findings[0];
         assert_eq!(a.created_at, T1);
@@ -147,7 +151,7 @@ mod tests {
     #[test]
     fn an_update_is_later_than_the_held_finding_even_with_a_slow_clock() {
         let held = finding("a", T2);
-        let plan = plan(vec![finding("a", T1)], &[held], T1, true);
+        let plan = plan(vec![finding("a", T1)], &[held], T1, &|_| true);
         let a = &plan.findings[0];
         assert_eq!(a.created_at, T2);
         assert_eq!(a.updated_at, "2026-01-02T00:00:00.001Z");
@@ -159,7 +163,7 @@ mod tests {
         let mut already_archived = finding("gone-long-ago", T1);
         already_archived.record_state = ARCHIVED.to_string();
         let held = vec![finding("kept", T1), finding("gone", T1), already_archived];
-        let plan = plan(vec![finding("kept", T2)], &held, T2, true);
+        let plan = plan(vec![finding("kept", T2)], &held, T2, &|_| true);
         assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 1));
         assert_eq!(plan.findings.len(), 2);
         let gone = &plan.findings[1];
@@ -174,19 +178,28 @@ mod tests {
     }
 
     #[test]
-    fn a_narrowed_run_counts_stale_findings_but_archives_none() {
-        let held = vec![finding("kept", T1), finding("gone", T1)];
-        let plan = plan(vec![finding("kept", T2)], &held, T2, false);
+    fn only_owned_findings_are_archived_but_every_held_one_keeps_its_history() {
+        let mut theirs = finding("theirs", T1);
+        theirs.generator_id = "trailwatch/nacl-changes".to_string();
+        let held = vec![finding("kept", T1), finding("gone", T1), theirs.clone()];
+        let owns = |held: &AsffFinding| held.generator_id != "trailwatch/nacl-changes";
+        let plan = plan(vec![finding("kept", T2)], &held, T2, &owns);
         assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 1));
-        assert_eq!(plan.findings.len(), 1);
-        assert_eq!(plan.findings[0].record_state, ACTIVE);
+        let ids: Vec<&str> = plan.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, [held[0].id.as_str(), held[1].id.as_str()]);
+        assert_eq!(plan.findings[1].record_state, ARCHIVED);
+        // A finding outside the scope, produced again by this run after all, keeps CreatedAt.
+        let mut again = theirs.clone();
+        again.created_at = T2.to_string();
+        let unowned = super::plan(vec![again], &held, T2, &|_| false);
+        assert_eq!(unowned.findings[0].created_at, T1);
     }
 
     #[test]
     fn an_archived_finding_produced_again_becomes_active_with_its_history() {
         let mut held = finding("back", T1);
         held.record_state = ARCHIVED.to_string();
-        let plan = plan(vec![finding("back", T2)], &[held], T2, true);
+        let plan = plan(vec![finding("back", T2)], &[held], T2, &|_| true);
         assert_eq!((plan.new, plan.updated, plan.stale), (0, 1, 0));
         assert_eq!(plan.findings[0].record_state, ACTIVE);
         assert_eq!(plan.findings[0].created_at, T1);
@@ -194,7 +207,7 @@ mod tests {
 
     #[test]
     fn duplicate_ids_in_one_run_are_sent_once() {
-        let plan = plan(vec![finding("a", T1), finding("a", T2)], &[], T2, true);
+        let plan = plan(vec![finding("a", T1), finding("a", T2)], &[], T2, &|_| true);
         assert_eq!(plan.findings.len(), 1);
         assert_eq!(plan.findings[0].updated_at, T1);
     }

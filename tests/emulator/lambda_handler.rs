@@ -12,6 +12,7 @@ use trailwatch::lambda::{self, Config, LambdaError};
 use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use trailwatch::run::RunSummary;
 use trailwatch::securityhub::asff::{self, AsffContext};
+use trailwatch::securityhub::scope::Scope;
 use trailwatch::securityhub::{self, plan, PublishOptions, PublishTarget};
 
 /// The configuration the template sets, scanning only the harness's region (fast).
@@ -120,27 +121,27 @@ fn reruns_update_in_place_and_what_is_gone_is_archived() {
         assert!(updated > &after_second[archived_id].2);
         assert_eq!(after_third.len(), total, "archiving adds no finding");
 
-        // A direct invoke narrowed to one control updates it and archives nothing else.
+        // A direct invoke narrowed to one control updates it and archives nothing else: a run
+        // owns only its own controls' findings.
         let only = json!({"controls": ["cloudtrail-changes"]});
         let narrowed = run(&account, &only).await;
         assert_eq!(narrowed.trigger, "direct");
         assert_eq!(narrowed.controls, ["cloudtrail-changes"]);
-        assert!(!narrowed.archive_stale);
-        assert_eq!((narrowed.stale, narrowed.archived), (total - 2, 0));
+        assert_eq!(
+            narrowed.scope.controls,
+            ["cloudtrail-changes".to_string()].into()
+        );
+        assert_eq!((narrowed.stale, narrowed.archived), (0, 0));
         assert_eq!(active(&held(&account).await).len(), total - 1);
 
-        // Controls turned off in the configuration: their findings are archived.
+        // Nor does a stack configured with fewer controls archive the others': another publisher
+        // (a CLI run, a second stack) may own them.
         let fewer = config_with(false, "cloudtrail-changes");
         let fourth = lambda::handle(&account.sdk, &fewer, &scheduled_event())
             .await
             .unwrap();
-        assert!(fourth.archive_stale);
-        assert_eq!(fourth.archived, total - 2, "{fourth:?}");
-        let still_active = active(&held(&account).await);
-        assert_eq!(still_active.len(), 1);
-        assert!(still_active
-            .iter()
-            .all(|id| id.contains("/cloudtrail-changes/")));
+        assert_eq!((fourth.stale, fourth.archived), (0, 0), "{fourth:?}");
+        assert_eq!(active(&held(&account).await).len(), total - 1);
     });
 }
 
@@ -255,7 +256,14 @@ fn hundreds_of_findings_go_in_batches_of_100() {
             region: "us-east-1".to_string(),
         };
         let client = aws_sdk_securityhub::Client::new(&account.sdk);
-        let options = PublishOptions::default();
+        let options = PublishOptions {
+            scope: Some(Scope {
+                controls: [control.id.to_string()].into(),
+                accounts: [account.id.clone()].into(),
+                regions: ["us-east-1".to_string()].into(),
+            }),
+            ..PublishOptions::default()
+        };
         let report = securityhub::publish(&client, &target, findings.clone(), &options)
             .await
             .unwrap();
