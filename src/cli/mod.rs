@@ -1,9 +1,10 @@
 //! The `trailwatch` command line: scan an account, evaluate a saved snapshot, list the controls,
 //! and drive the filter-pattern engine. [`run`] maps every outcome to an exit code:
 //!
-//! 0 nothing failed; 1 at least one control FAILED (scan, evaluate) or the pattern is invalid
-//! (`pattern check`); 2 usage error; 3 the command could not run (no credentials, an unreadable
-//! snapshot, an output file that cannot be written, findings Security Hub refused).
+//! 0 nothing failed; 1 at least one control FAILED (scan, evaluate), an account of an organization
+//! scan could not be scanned, or the pattern is invalid (`pattern check`); 2 usage error; 3 the
+//! command could not run (no credentials, an unreadable snapshot, an output file that cannot be
+//! written, findings Security Hub refused).
 
 mod pattern;
 mod render;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
     version,
     about,
     long_about = None,
-    after_help = "Exit status: 0 nothing failed; 1 a control FAILED (scan, evaluate) or the pattern is invalid (pattern check); 2 usage error; 3 could not run (credentials, unreadable snapshot, unwritable output, findings Security Hub refused)."
+    after_help = "Exit status: 0 nothing failed; 1 a control FAILED (scan, evaluate), an account of an organization scan could not be scanned, or the pattern is invalid (pattern check); 2 usage error; 3 could not run (credentials, unreadable snapshot, unwritable output, findings Security Hub refused)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,7 +33,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Scan the account of the current AWS credentials (honours AWS_PROFILE, AWS_REGION,
-    /// AWS_ENDPOINT_URL and the other standard AWS settings).
+    /// AWS_ENDPOINT_URL and the other standard AWS settings), or with --organization every
+    /// account of its AWS Organization.
     Scan(ScanArgs),
     /// Evaluate a snapshot saved by `scan --save-snapshot`, offline.
     Evaluate(EvaluateArgs),
@@ -52,10 +54,11 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub(crate) profile: Option<String>,
     /// Save the collected snapshot (JSON) to this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "organization")]
     pub(crate) save_snapshot: Option<PathBuf>,
-    /// Import the findings into Security Hub (BatchImportFindings). A run over every region and at
-    /// least the default controls also archives trailwatch findings it no longer produces.
+    /// Import the findings into Security Hub (BatchImportFindings), each account's into its own
+    /// Security Hub. Held trailwatch findings of the run's own controls, accounts and listed regions
+    /// that it no longer produces are archived; nothing outside that scope is touched.
     #[arg(long)]
     pub(crate) publish: bool,
     /// With --publish: read Security Hub and plan the batches, but import nothing; print the plan.
@@ -65,7 +68,34 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub(crate) securityhub_region: Option<String>,
     #[command(flatten)]
+    pub(crate) organization: OrganizationArgs,
+    #[command(flatten)]
     pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OrganizationArgs {
+    /// Scan every ACTIVE account of the AWS Organization (run with the management account's or a
+    /// delegated administrator's credentials): each through its member role, the scanning account
+    /// with its own credentials; accounts that cannot be scanned get a finding in the scanning
+    /// account.
+    #[arg(long)]
+    pub(crate) organization: bool,
+    /// The member role assumed in each account: arn:<partition>:iam::<id>:role/<name>.
+    #[arg(long, default_value = "trailwatch-scan", requires = "organization")]
+    pub(crate) role_name: String,
+    /// The sts:ExternalId the member role's trust policy requires.
+    #[arg(long, requires = "organization")]
+    pub(crate) external_id: Option<String>,
+    /// Scan only these accounts (comma-separated ids).
+    #[arg(long, value_delimiter = ',', requires = "organization")]
+    pub(crate) accounts: Vec<String>,
+    /// Never scan these accounts (comma-separated ids).
+    #[arg(long, value_delimiter = ',', requires = "organization")]
+    pub(crate) exclude_accounts: Vec<String>,
+    /// Accounts scanned at once.
+    #[arg(long, default_value_t = crate::run::org::DEFAULT_MAX_IN_FLIGHT, value_parser = clap::value_parser!(u16).range(1..=256), requires = "organization")]
+    pub(crate) max_accounts_in_flight: u16,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +153,9 @@ impl CliError {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Scan(args) if args.organization.organization => {
+            scan::scan_organization(args).await
+        }
         Command::Scan(args) => scan::scan(args).await,
         Command::Evaluate(args) => scan::evaluate(args),
         Command::Controls => {

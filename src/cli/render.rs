@@ -4,6 +4,7 @@
 use crate::controls::Control;
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::{RegionSource, Snapshot};
+use crate::run::org::{OrgSummary, Outcome};
 use crate::securityhub::PublishReport;
 use std::fmt::Write;
 
@@ -119,4 +120,26 @@ pub fn control_table(controls: &[Control]) -> String {
         );
     }
     out
+}
+
+/// The closing summary of an organization scan: counts, then every account not scanned or
+/// skipped by name.
+pub fn organization_summary(summary: &OrgSummary) -> String {
+    let mut text = format!(
+        "trailwatch: organization scan from {}: {} account(s): {} scanned, {} could not be scanned, {} skipped (not active), {} excluded; {} coverage finding(s); {:.1}s",
+        summary.scanning_account,
+        summary.accounts,
+        summary.scanned,
+        summary.not_scanned,
+        summary.skipped,
+        summary.excluded,
+        summary.coverage_findings,
+        summary.duration_ms as f64 / 1000.0,
+    );
+    for report in &summary.reports {
+        if !matches!(report.outcome, Outcome::Scanned { .. }) {
+            let _ = write!(text, "\n  {}", report.describe());
+        }
+    }
+    text
 }

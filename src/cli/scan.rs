@@ -2,13 +2,16 @@
 //! `trailwatch evaluate` (a saved snapshot, offline): what they print, write and exit with.
 
 use super::render;
-use super::{CliError, EvaluateArgs, Format, OutputArgs, ScanArgs};
+use super::{CliError, EvaluateArgs, Format, OrganizationArgs, OutputArgs, ScanArgs};
+use crate::collect::access::MemberRole;
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::{Snapshot, SNAPSHOT_FORMAT};
+use crate::run::org::{AccountDone, OrgSettings, Outcome};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::{plan, PublishReport};
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -58,6 +61,214 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
                 )))
             }
         }
+    }
+}
+
+/// Scans every account of the organization (`scan --organization`): progress and a line per
+/// account on stderr, each account's findings on stdout as it finishes, `--output` written as one
+/// ASFF array as the accounts finish (memory stays flat in the number of accounts).
+pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliError> {
+    let settings = settings(&args)?;
+    let org = organization_settings(&args.organization)?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &args.profile {
+        loader = loader.profile_name(profile);
+    }
+    let sdk = loader.load().await;
+    eprintln!(
+        "trailwatch: scanning the organization's accounts through role {} ({} at once) for {} control(s)…",
+        org.role.name,
+        org.max_in_flight,
+        settings.controls.len()
+    );
+    let output = match &args.output.output {
+        Some(path) => Some(std::sync::Mutex::new(ArrayWriter::create(path)?)),
+        None => None,
+    };
+    let stdout_json =
+        (args.output.format == Format::Json).then(|| std::sync::Mutex::new(ArrayWriter::stdout()));
+    let failures = std::sync::Mutex::new(Vec::<String>::new());
+    let write = |findings: &[AsffFinding]| {
+        for writer in output.iter().chain(stdout_json.iter()) {
+            let mut writer = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(error) = writer.extend(findings) {
+                failures
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(error.to_string());
+            }
+        }
+    };
+    let failed_controls = std::sync::atomic::AtomicBool::new(false);
+    let on_account = |done: AccountDone<'_>| {
+        eprintln!(
+            "trailwatch: [{}/{}] {}",
+            done.done,
+            done.total,
+            done.report.describe()
+        );
+        let Some(run) = done.run else {
+            return;
+        };
+        if StatusCounts::of(&run.scan.findings).failed > 0 {
+            failed_controls.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        write(&run.asff);
+        if args.output.format == Format::Table && !run.scan.findings.is_empty() {
+            print!(
+                "== account {}\n{}",
+                run.scan.snapshot.account_id,
+                render::finding_table(&run.scan.findings)
+            );
+        }
+    };
+    let (summary, coverage) =
+        run::org::run_organization(&sdk, &settings, &org, &on_account, &write)
+            .await
+            .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
+    for writer in [output, stdout_json].into_iter().flatten() {
+        let writer = writer
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer
+            .finish()
+            .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
+    }
+    if let Some(error) = failures
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .first()
+    {
+        return Err(CliError::CouldNotRun(error.clone()));
+    }
+    eprintln!("{}", render::organization_summary(&summary));
+    let refused: Vec<String> = summary
+        .reports
+        .iter()
+        .filter_map(|report| match &report.outcome {
+            Outcome::Scanned { summary } => Some(summary.failed_ids.clone()),
+            _ => None,
+        })
+        .flatten()
+        .chain(match &coverage {
+            Some(Ok(report)) => report.failed_ids(),
+            _ => Vec::new(),
+        })
+        .collect();
+    if let Some(Err(error)) = coverage {
+        return Err(CliError::CouldNotRun(format!(
+            "the coverage findings could not be published: {error}"
+        )));
+    }
+    if summary
+        .reports
+        .iter()
+        .any(|report| matches!(report.outcome, Outcome::PublishFailed { .. }))
+    {
+        return Err(CliError::CouldNotRun(
+            "some accounts' findings could not be published (see above)".to_string(),
+        ));
+    }
+    if !refused.is_empty() {
+        return Err(CliError::CouldNotRun(format!(
+            "Security Hub refused {} finding(s): {}",
+            refused.len(),
+            refused.join(", ")
+        )));
+    }
+    let incomplete = summary.not_scanned > 0;
+    Ok(
+        if failed_controls.load(std::sync::atomic::Ordering::Relaxed) || incomplete {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// The organization settings of a `scan --organization` command line.
+fn organization_settings(args: &OrganizationArgs) -> Result<OrgSettings, CliError> {
+    let ids = |list: &[String], flag: &str| -> Result<BTreeSet<String>, CliError> {
+        list.iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+                    Ok(id)
+                } else {
+                    Err(CliError::Usage(format!(
+                        "{flag}: {id:?} is not an account id (12 digits)"
+                    )))
+                }
+            })
+            .collect()
+    };
+    Ok(OrgSettings {
+        role: MemberRole {
+            name: args.role_name.clone(),
+            external_id: args.external_id.clone(),
+        },
+        accounts: if args.accounts.is_empty() {
+            None
+        } else {
+            Some(ids(&args.accounts, "--accounts")?)
+        },
+        exclude: ids(&args.exclude_accounts, "--exclude-accounts")?,
+        max_in_flight: usize::from(args.max_accounts_in_flight),
+    })
+}
+
+/// An ASFF JSON array written a batch at a time.
+struct ArrayWriter {
+    out: Box<dyn Write + Send>,
+    what: String,
+    written: usize,
+}
+
+impl ArrayWriter {
+    fn create(path: &Path) -> Result<Self, CliError> {
+        let file = std::fs::File::create(path).map_err(|error| {
+            CliError::CouldNotRun(format!("cannot write {}: {error}", path.display()))
+        })?;
+        Ok(ArrayWriter {
+            out: Box::new(io::BufWriter::new(file)),
+            what: path.display().to_string(),
+            written: 0,
+        })
+    }
+
+    fn stdout() -> Self {
+        ArrayWriter {
+            out: Box::new(io::stdout()),
+            what: "standard output".to_string(),
+            written: 0,
+        }
+    }
+
+    fn extend(&mut self, findings: &[AsffFinding]) -> Result<(), CliError> {
+        for finding in findings {
+            let separator = if self.written == 0 { "[\n" } else { ",\n" };
+            self.out
+                .write_all(separator.as_bytes())
+                .and_then(|()| {
+                    serde_json::to_writer(&mut self.out, finding).map_err(io::Error::from)
+                })
+                .map_err(|error| {
+                    CliError::CouldNotRun(format!("cannot write {}: {error}", self.what))
+                })?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), CliError> {
+        let end = if self.written == 0 { "[]\n" } else { "\n]\n" };
+        self.out
+            .write_all(end.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|error| CliError::CouldNotRun(format!("cannot write {}: {error}", self.what)))
     }
 }
 

@@ -43,7 +43,7 @@ pub struct OrgSettings {
 
 /// The default of `--max-accounts-in-flight`: each account's scan keeps its own calls under the
 /// per-account API rates, so the bound is the scanning process, not AWS.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
+pub const DEFAULT_MAX_IN_FLIGHT: u16 = 16;
 
 /// What happened to one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
