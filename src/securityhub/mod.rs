@@ -15,12 +15,17 @@
 //!    exponential backoff, a bounded number of times. What still fails is logged and returned in
 //!    [`PublishReport::failed`]; nothing is dropped silently.
 //!
+//! Before planning, every finding given and every finding read back is brought within Security
+//! Hub's documented field limits ([`limits`]: texts cut with a visible marker, long identifiers
+//! shortened deterministically), so what is planned and batched is what Security Hub accepts.
+//!
 //! A dry run does steps 1–3 and returns the batches in [`PublishReport::planned`] instead of
 //! importing them.
 
 pub mod asff;
 pub mod batch;
 pub mod import;
+pub mod limits;
 pub mod pacer;
 pub mod plan;
 pub mod read;
@@ -164,6 +169,11 @@ pub async fn publish(
     let mut read_pacer = pacer::Pacer::new(options.get_findings_calls_per_second);
     let existing = read::read_existing(client, target, &mut read_pacer, &mut report).await?;
     report.existing = existing.len();
+
+    // Both inputs of the plan within the limits, so is everything it plans: a shortened Id is
+    // matched against the held one, and archiving updates of held findings fit too.
+    let findings: Vec<AsffFinding> = findings.into_iter().map(limits::within_limits).collect();
+    let existing: Vec<AsffFinding> = existing.into_iter().map(limits::within_limits).collect();
 
     let now = plan::now_rfc3339();
     let plan = plan::plan(findings, &existing, &now, options.archive_stale);
