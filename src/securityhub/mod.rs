@@ -11,8 +11,9 @@
 //!    [`batch::MAX_BATCH_BYTES`] of JSON; a finding over [`batch::MAX_FINDING_BYTES`] is reported as
 //!    failed, not sent;
 //! 4. [`import`]: the batches, at most [`IMPORT_CALLS_PER_SECOND`] calls a second ([`pacer`]),
-//!    retrying every `FailedFindings` entry (and every finding of a call that failed outright) with
-//!    exponential backoff, a bounded number of times. What still fails is logged and returned in
+//!    retrying every `FailedFindings` entry (and every finding of a call that failed outright, or
+//!    that a response with unattributable failures does not account for) with exponential
+//!    backoff, a bounded number of times. What still fails is logged and returned in
 //!    [`PublishReport::failed`]; nothing is dropped silently.
 //!
 //! Before planning, every finding given and every finding read back is brought within Security
