@@ -1,0 +1,111 @@
+//! Publishing to Security Hub through the real SDK against the emulator, for what the Lambda tests
+//! do not reach: a GetFindings pager that answers an old token (the wrapper's
+//! `trailwatch-test-token-cycle` control) ends with every held finding read once.
+
+use crate::support::{fresh_account, on_main_stack, TestAccount};
+use std::time::Duration;
+use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use trailwatch::securityhub::asff::{self, AsffContext, AsffFinding};
+use trailwatch::securityhub::{self, plan, PublishOptions, PublishReport, PublishTarget};
+
+/// The wrapper's GetFindings fault injection: see `tools/moto_wrapper.py`.
+const TOKEN_CYCLE_MARKER: &str = "trailwatch-test-token-cycle";
+
+/// A FAILED CIS 3.4 finding about the trail with resource id `trail_arn`.
+fn trail_finding(account: &TestAccount, trail_arn: String, summary: String) -> Finding {
+    Finding {
+        control_id: "trail-cw-logs".to_string(),
+        account_id: account.id.clone(),
+        partition: "aws".to_string(),
+        resource: ResourceRef {
+            kind: ResourceKind::Trail,
+            name: trail_arn.rsplit('/').next().unwrap().to_string(),
+            id: trail_arn,
+            region: "us-east-1".to_string(),
+            account_id: account.id.clone(),
+        },
+        status: ComplianceStatus::Failed,
+        summary,
+        evidence: Evidence::default(),
+    }
+}
+
+fn asff_now(findings: &[Finding]) -> Vec<AsffFinding> {
+    let context = AsffContext {
+        region: "us-east-1".to_string(),
+        observed_at: plan::now_rfc3339(),
+    };
+    asff::from_findings(findings, &context).unwrap()
+}
+
+fn target(account: &TestAccount) -> PublishTarget {
+    PublishTarget {
+        account_id: account.id.clone(),
+        partition: "aws".to_string(),
+        region: "us-east-1".to_string(),
+    }
+}
+
+/// Publishes, failing the test instead of hanging if publishing does not end within a minute.
+async fn publish(
+    account: &TestAccount,
+    findings: Vec<AsffFinding>,
+    options: &PublishOptions,
+) -> PublishReport {
+    let client = aws_sdk_securityhub::Client::new(&account.sdk);
+    let target = target(account);
+    let publishing = securityhub::publish(&client, &target, findings, options);
+    tokio::time::timeout(Duration::from_secs(60), publishing)
+        .await
+        .expect("publish did not end within 60 s (paging forever?)")
+        .expect("publish")
+}
+
+/// `count` findings, the first about a trail whose ARN carries the token-cycle marker.
+fn cycling_account_findings(account: &TestAccount, count: usize) -> Vec<AsffFinding> {
+    let findings: Vec<Finding> = (0..count)
+        .map(|n| {
+            let name = if n == 0 {
+                format!("t0-{TOKEN_CYCLE_MARKER}")
+            } else {
+                format!("t{n}")
+            };
+            let arn = format!("arn:aws:cloudtrail:us-east-1:{}:trail/{name}", account.id);
+            trail_finding(
+                account,
+                arn,
+                format!("trail {name} does not send to CloudWatch Logs"),
+            )
+        })
+        .collect();
+    asff_now(&findings)
+}
+
+/// GetFindings answers, on its last page, the token of the second page again (API Reference
+/// "GetFindings": a client continues "to the value returned from the previous response",
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_GetFindings.html). Over three
+/// pages that is a cycle the SDK's paginator alone follows forever (it compares a token only with
+/// the one it just sent); over two pages it is the request's own token. Either way publishing
+/// ends, having read each page, and so each held finding, once.
+#[test]
+fn a_getfindings_token_cycle_ends_with_every_held_finding_read_once() {
+    on_main_stack(|| async {
+        let options = PublishOptions::default();
+        for (count, pages) in [(250, 3), (150, 2)] {
+            let account = fresh_account().await;
+            let findings = cycling_account_findings(&account, count);
+            // (Not read back with `held_findings`: its plain loop would follow the cycle.)
+            let first = publish(&account, findings.clone(), &options).await;
+            assert_eq!((first.new, first.imported), (count, count), "{first:?}");
+
+            let rerun = publish(&account, findings, &options).await;
+            assert_eq!(
+                rerun.existing, count,
+                "{count} held findings, each read once"
+            );
+            assert_eq!(rerun.get_findings_calls, pages, "each page asked for once");
+            assert_eq!((rerun.new, rerun.updated, rerun.stale), (0, count, 0));
+            assert_eq!(rerun.imported, count);
+        }
+    });
+}
