@@ -1,11 +1,14 @@
 //! Publishing to Security Hub through the real SDK against the emulator, for what the Lambda tests
 //! do not reach: a GetFindings pager that answers an old token (the wrapper's
-//! `trailwatch-test-token-cycle` control) ends with every held finding read once.
+//! `trailwatch-test-token-cycle` control) ends with every held finding read once, and a finding
+//! over Security Hub's field limits is cut the same way on every run, so a rerun updates it.
 
+use crate::support::hub::held_findings;
 use crate::support::{fresh_account, on_main_stack, TestAccount};
 use std::time::Duration;
 use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use trailwatch::securityhub::asff::{self, AsffContext, AsffFinding};
+use trailwatch::securityhub::limits;
 use trailwatch::securityhub::{self, plan, PublishOptions, PublishReport, PublishTarget};
 
 /// The wrapper's GetFindings fault injection: see `tools/moto_wrapper.py`.
@@ -107,5 +110,53 @@ fn a_getfindings_token_cycle_ends_with_every_held_finding_read_once() {
             assert_eq!((rerun.new, rerun.updated, rerun.stale), (0, count, 0));
             assert_eq!(rerun.imported, count);
         }
+    });
+}
+
+/// A finding whose Id and description are over Security Hub's limits (Id ≤ 512, Description ≤
+/// 1,024: API Reference "AwsSecurityFinding",
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFinding.html) is held
+/// with the shortened Id and the cut description, and a rerun updates that same finding.
+#[test]
+fn a_finding_over_the_limits_is_cut_alike_on_every_run() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        // A metric filter's id is its log group's ARN and its name (each up to 512 characters).
+        let resource_id = format!(
+            "arn:aws:logs:us-east-1:{}:log-group:{}:metric-filter:{}",
+            account.id,
+            "g".repeat(300),
+            "f".repeat(300)
+        );
+        let summary = format!(
+            "trail long does not send to CloudWatch Logs: {}",
+            "é".repeat(900)
+        );
+        let finding = trail_finding(&account, resource_id, summary);
+        assert!(asff::finding_id(&finding).len() > limits::ID_MAX);
+        let options = PublishOptions::default();
+
+        let first = publish(&account, asff_now(std::slice::from_ref(&finding)), &options).await;
+        assert_eq!((first.new, first.imported, first.failed.len()), (1, 1, 0));
+        let held = held_findings(&account.sdk).await;
+        assert_eq!(held.len(), 1);
+        let held_id = held[0].id().unwrap().to_string();
+        assert!(held_id.len() <= limits::ID_MAX, "{} bytes", held_id.len());
+        assert!(held_id.contains("…[sha256:"), "{held_id}");
+        let description = held[0].description().unwrap();
+        assert!(description.len() <= limits::DESCRIPTION_MAX);
+        assert!(description.ends_with("more characters]"), "{description}");
+        let changes = &held[0].product_fields().unwrap()[limits::LIMITS_FIELD];
+        assert!(changes.contains("Id of") && changes.contains("Description cut from"));
+
+        let rerun = publish(&account, asff_now(&[finding]), &options).await;
+        assert_eq!(
+            (rerun.existing, rerun.new, rerun.updated),
+            (1, 0, 1),
+            "{rerun:?}"
+        );
+        let held_again = held_findings(&account.sdk).await;
+        assert_eq!(held_again.len(), 1);
+        assert_eq!(held_again[0].id(), Some(held_id.as_str()));
     });
 }
