@@ -5,6 +5,11 @@
 //! conversion from a [`Finding`] is deterministic: the `Id` depends only on partition, account,
 //! control and resource, so a rerun updates the finding instead of adding a duplicate.
 //!
+//! Severity and types are given in `FindingProviderFields`, where the user guide tells finding
+//! providers to give them; the top-level `Severity` and `Types` ([`AsffFinding::severity`],
+//! [`AsffFinding::types`]) are copies of them that are sent only when a finding is created (see
+//! [`plan`](super::plan)).
+//!
 //! `Workflow` is left to Security Hub and its users: BatchImportFindings ignores it when updating
 //! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
@@ -39,7 +44,14 @@ pub struct AsffFinding {
     pub product_arn: String,
     pub generator_id: String,
     pub aws_account_id: String,
-    pub types: Vec<String>,
+    /// Top-level `Types`: only in a finding Security Hub does not hold yet, as a copy of
+    /// `FindingProviderFields.Types` (absent from updates, see [`plan`](super::plan)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// Top-level `Severity`: like [`AsffFinding::types`], a copy of
+    /// `FindingProviderFields.Severity` in a new finding only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<FindingSeverity>,
     pub created_at: String,
     pub updated_at: String,
     pub first_observed_at: String,
@@ -192,6 +204,11 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         ComplianceStatus::Passed => Severity::Informational,
         _ => control.severity,
     };
+    let severity = FindingSeverity {
+        label: severity.label().to_string(),
+        original: severity.label().to_string(),
+    };
+    let types = vec![CIS_FINDING_TYPE.to_string()];
 
     AsffFinding {
         schema_version: SCHEMA_VERSION.to_string(),
@@ -199,20 +216,17 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         product_arn: default_product_arn(&finding.partition, &context.region, &finding.account_id),
         generator_id: generator_id(&finding.control_id),
         aws_account_id: finding.account_id.clone(),
-        types: vec![CIS_FINDING_TYPE.to_string()],
+        // As a new finding: a complete ASFF document (for `--output`) until the plan knows
+        // whether Security Hub holds it.
+        types: Some(types.clone()),
+        severity: Some(severity.clone()),
         created_at: context.observed_at.clone(),
         updated_at: context.observed_at.clone(),
         first_observed_at: context.observed_at.clone(),
         last_observed_at: context.observed_at.clone(),
         title: control.title.to_string(),
         description: format!("{}: {}", status.as_str(), finding.summary),
-        finding_provider_fields: FindingProviderFields {
-            severity: FindingSeverity {
-                label: severity.label().to_string(),
-                original: severity.label().to_string(),
-            },
-            types: vec![CIS_FINDING_TYPE.to_string()],
-        },
+        finding_provider_fields: FindingProviderFields { severity, types },
         compliance: Compliance {
             status: status.as_str().to_string(),
             related_requirements: control.related_requirements(),
@@ -340,7 +354,11 @@ mod tests {
             asff.id,
             "trailwatch/aws-us-gov/111122223333/cloudtrail-changes/AWS::::Account:111122223333"
         );
-        assert_eq!(asff.types, [CIS_FINDING_TYPE]);
+        assert_eq!(asff.types, Some(vec![CIS_FINDING_TYPE.to_string()]));
+        assert_eq!(
+            asff.severity.as_ref(),
+            Some(&asff.finding_provider_fields.severity)
+        );
         assert_eq!(asff.compliance.status, "FAILED");
         assert_eq!(
             asff.compliance.security_control_id.as_deref(),

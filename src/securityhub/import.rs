@@ -281,7 +281,13 @@ pub fn to_sdk(finding: &AsffFinding) -> sdk::AwsSecurityFinding {
         .product_arn(&finding.product_arn)
         .generator_id(&finding.generator_id)
         .aws_account_id(&finding.aws_account_id)
-        .set_types(Some(finding.types.clone()))
+        .set_types(finding.types.clone())
+        .set_severity(finding.severity.as_ref().map(|severity| {
+            sdk::Severity::builder()
+                .label(sdk::SeverityLabel::from(severity.label.as_str()))
+                .original(&severity.original)
+                .build()
+        }))
         .created_at(&finding.created_at)
         .updated_at(&finding.updated_at)
         .first_observed_at(&finding.first_observed_at)
@@ -420,6 +426,27 @@ mod tests {
             assert_eq!(failures.len(), 3, "{disagreeing:?}");
             assert_eq!(failures["a"].0, UNCONFIRMED_IMPORT, "{disagreeing:?}");
         }
+    }
+
+    #[test]
+    fn top_level_severity_and_types_reach_the_sdk_only_when_given() {
+        let new = crate::securityhub::fixtures::finding("f", crate::securityhub::fixtures::T1);
+        let created = to_sdk(&new);
+        assert_eq!(created.types(), new.types.as_deref().unwrap());
+        assert_eq!(
+            created.severity().and_then(|severity| severity.label()),
+            Some(&sdk::SeverityLabel::Low)
+        );
+        let update = AsffFinding {
+            types: None,
+            severity: None,
+            ..new
+        };
+        let updated = to_sdk(&update);
+        assert!(updated.types().is_empty() && updated.severity().is_none());
+        let provider = updated.finding_provider_fields().unwrap();
+        assert_eq!(provider.types(), update.finding_provider_fields.types);
+        assert!(provider.severity().is_some());
     }
 
     #[test]

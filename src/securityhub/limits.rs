@@ -112,7 +112,9 @@ pub fn within_limits(mut finding: AsffFinding) -> AsffFinding {
             &mut changes,
         );
     }
-    keep_first("Types", &mut finding.types, TYPES_MAX, &mut changes);
+    if let Some(types) = &mut finding.types {
+        keep_first("Types", types, TYPES_MAX, &mut changes);
+    }
     keep_first(
         "FindingProviderFields.Types",
         &mut finding.finding_provider_fields.types,
@@ -348,7 +350,10 @@ mod tests {
         }
         assert!(finding.product_fields.len() <= PRODUCT_FIELDS_MAX);
         assert!((1..=RESOURCES_MAX).contains(&finding.resources.len()));
-        assert!(finding.types.len() <= TYPES_MAX);
+        assert!(finding
+            .types
+            .as_ref()
+            .is_none_or(|types| types.len() <= TYPES_MAX));
         assert!(finding.finding_provider_fields.types.len() <= TYPES_MAX);
         assert!(finding.compliance.related_requirements.len() <= RELATED_REQUIREMENTS_MAX);
         assert_eq!(within_limits(finding.clone()), *finding, "not idempotent");
@@ -476,17 +481,15 @@ mod tests {
             region: "eu-west-1".to_string(),
         };
         long.resources = (0..40).map(resource).collect();
-        long.types = (0..60).map(|n| format!("Type {n}")).collect();
-        long.finding_provider_fields.types = long.types.clone();
+        let types: Vec<String> = (0..60).map(|n| format!("Type {n}")).collect();
+        long.types = Some(types.clone());
+        long.finding_provider_fields.types = types.clone();
         long.compliance.related_requirements = (0..40).map(|n| format!("CIS/{n}")).collect();
         let cut = within_limits(long.clone());
         assert_within_limits(&cut);
         assert_eq!(cut.resources[..], long.resources[..RESOURCES_MAX]);
-        assert_eq!(cut.types[..], long.types[..TYPES_MAX]);
-        assert_eq!(
-            cut.finding_provider_fields.types[..],
-            long.types[..TYPES_MAX]
-        );
+        assert_eq!(cut.types.as_ref().unwrap()[..], types[..TYPES_MAX]);
+        assert_eq!(cut.finding_provider_fields.types[..], types[..TYPES_MAX]);
         assert_eq!(
             cut.compliance.related_requirements[..],
             long.compliance.related_requirements[..RELATED_REQUIREMENTS_MAX]

@@ -7,6 +7,7 @@
 //! 2. [`plan`]: each new finding keeps the `CreatedAt` and `FirstObservedAt` of the finding with
 //!    the same `Id`, `UpdatedAt`/`LastObservedAt` advance past the stored ones, and every stored
 //!    active finding that this run no longer produces is re-imported with `RecordState: ARCHIVED`;
+//!    top-level `Severity` and `Types` go only with findings Security Hub does not hold yet;
 //! 3. [`batch`]: batches of at most [`batch::MAX_BATCH_FINDINGS`] findings and
 //!    [`batch::MAX_BATCH_BYTES`] of JSON; a finding over [`batch::MAX_FINDING_BYTES`] is reported as
 //!    failed, not sent;
@@ -237,7 +238,11 @@ pub(crate) mod fixtures {
                 .to_string(),
             generator_id: "trailwatch/cloudtrail-changes".to_string(),
             aws_account_id: "111122223333".to_string(),
-            types: vec![asff::CIS_FINDING_TYPE.to_string()],
+            types: Some(vec![asff::CIS_FINDING_TYPE.to_string()]),
+            severity: Some(FindingSeverity {
+                label: "LOW".to_string(),
+                original: "LOW".to_string(),
+            }),
             created_at: at.to_string(),
             updated_at: at.to_string(),
             first_observed_at: at.to_string(),

@@ -141,7 +141,19 @@ pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
         product_arn: text(finding.product_arn()),
         generator_id: text(finding.generator_id()),
         aws_account_id: text(finding.aws_account_id()),
-        types: finding.types().to_vec(),
+        types: Some(finding.types().to_vec()).filter(|types| !types.is_empty()),
+        severity: finding.severity().map(|severity| {
+            let label = severity
+                .label()
+                .map(|label| label.as_str().to_string())
+                .unwrap_or_default();
+            FindingSeverity {
+                original: severity
+                    .original()
+                    .map_or_else(|| label.clone(), str::to_string),
+                label,
+            }
+        }),
         created_at: text(finding.created_at()),
         updated_at: text(finding.updated_at()),
         first_observed_at: text(finding.first_observed_at()),

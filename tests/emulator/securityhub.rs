@@ -1,13 +1,15 @@
 //! Publishing to Security Hub through the real SDK against the emulator, for what the Lambda tests
 //! do not reach: a GetFindings pager that answers an old token (the wrapper's
 //! `trailwatch-test-token-cycle` control) ends with every held finding read once, and a finding
-//! over Security Hub's field limits is cut the same way on every run, so a rerun updates it.
+//! over Security Hub's field limits is cut the same way on every run, so a rerun updates it; a
+//! rerun's updates carry `FindingProviderFields` but no top-level `Types` or `Severity`.
 
 use crate::support::hub::held_findings;
 use crate::support::{fresh_account, on_main_stack, TestAccount};
 use std::time::Duration;
 use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use trailwatch::securityhub::asff::{self, AsffContext, AsffFinding};
+use trailwatch::securityhub::import::to_sdk;
 use trailwatch::securityhub::limits;
 use trailwatch::securityhub::{self, plan, PublishOptions, PublishReport, PublishTarget};
 
@@ -158,5 +160,77 @@ fn a_finding_over_the_limits_is_cut_alike_on_every_run() {
         let held_again = held_findings(&account.sdk).await;
         assert_eq!(held_again.len(), 1);
         assert_eq!(held_again[0].id(), Some(held_id.as_str()));
+    });
+}
+
+/// On a rerun, what `BatchImportFindings` would receive for a held finding has no top-level
+/// `Types` or `Severity` — providers update them through `FindingProviderFields` (user guide,
+/// "Using BatchImportFindings to create and update findings",
+/// https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html)
+/// — while a new finding has both, as "Required top-level ASFF attributes" lists them.
+#[test]
+fn a_rerun_updates_without_top_level_types_or_severity() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        let trail = |name: &str| {
+            let arn = format!("arn:aws:cloudtrail:us-east-1:{}:trail/{name}", account.id);
+            trail_finding(
+                &account,
+                arn,
+                format!("trail {name} does not send to CloudWatch Logs"),
+            )
+        };
+        let first = publish(
+            &account,
+            asff_now(&[trail("a"), trail("b")]),
+            &PublishOptions::default(),
+        )
+        .await;
+        assert_eq!((first.new, first.imported), (2, 2));
+
+        let dry_run = PublishOptions {
+            dry_run: true,
+            ..PublishOptions::default()
+        };
+        let rerun = publish(
+            &account,
+            asff_now(&[trail("a"), trail("b"), trail("c")]),
+            &dry_run,
+        )
+        .await;
+        assert_eq!(
+            (rerun.existing, rerun.new, rerun.updated),
+            (2, 1, 2),
+            "{rerun:?}"
+        );
+        let planned: Vec<&AsffFinding> = rerun.planned.iter().flatten().collect();
+        assert_eq!(planned.len(), 3);
+        for finding in planned {
+            let sent = to_sdk(finding);
+            let provider = sent
+                .finding_provider_fields()
+                .expect("FindingProviderFields");
+            assert_eq!(provider.types(), [asff::CIS_FINDING_TYPE]);
+            assert!(provider
+                .severity()
+                .and_then(|severity| severity.label())
+                .is_some());
+            if finding.id.ends_with("/c") {
+                assert_eq!(
+                    sent.types(),
+                    [asff::CIS_FINDING_TYPE],
+                    "new finding {}",
+                    finding.id
+                );
+                assert!(sent.severity().is_some(), "new finding {}", finding.id);
+            } else {
+                assert!(sent.types().is_empty(), "update {} sends Types", finding.id);
+                assert!(
+                    sent.severity().is_none(),
+                    "update {} sends Severity",
+                    finding.id
+                );
+            }
+        }
     });
 }
