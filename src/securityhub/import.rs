@@ -311,6 +311,11 @@ pub fn to_sdk(finding: &AsffFinding) -> sdk::AwsSecurityFinding {
 
 #[cfg(test)]
 mod tests {
+    //! [`attribute`] over the responses the API Reference's "BatchImportFindings" page allows
+    //! (<https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html>:
+    //! `FailedCount` and `SuccessCount` required, `FailedFindings` entries with a required `Id`)
+    //! and those it does not, which an answer may still carry; and [`to_sdk`] and [`backoff`].
+
     use super::*;
 
     fn entry(id: Option<&str>, code: &str) -> ImportFailure {

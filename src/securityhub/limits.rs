@@ -304,6 +304,11 @@ fn importance(key: &str) -> (u8, usize, &str) {
 
 #[cfg(test)]
 mod tests {
+    //! Each limit of the API Reference's "AwsSecurityFinding" page
+    //! (<https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFinding.html>,
+    //! with "Recommendation" and "Compliance"), one by one, then on the evaluator's longest real
+    //! findings.
+
     use super::*;
     use crate::controls::{control, evaluate};
     use crate::model::findings::{ComplianceStatus, Finding};
