@@ -27,6 +27,12 @@ Test-only controls are spelled so that no real account would carry them by accid
   times it is sent, then takes it. Finding ids carry resource ARNs, so a trail named e.g.
   ``audit-trailwatch-test-reject-99`` makes its CIS 3.4 finding fail (stock moto only rejects a
   finding without Resources, which trailwatch never sends).
+* Security Hub GetFindings token cycle: in an account that holds a finding whose ``Id`` contains
+  ``trailwatch-test-token-cycle``, the last page of GetFindings answers, instead of no NextToken,
+  the token of the second page again. With two pages that is the request's own token (a repeat the
+  SDK's paginator stops on); with three or more it is an earlier one, a cycle a client that only
+  compares a token with the one it sent follows forever. Only a request that carries a NextToken
+  is changed, so the first page (and a one-page account) is answered as stock moto answers it.
 * CloudWatch over Smithy RPC v2 CBOR, the protocol aws-sdk-cloudwatch speaks since 1.100: stock
   moto serves CloudWatch only as awsQuery and awsJson1_0 on ``POST /``. A request to
   ``/service/GraniteServiceVersion20100801/operation/<Op>`` with ``smithy-protocol: rpc-v2-cbor``
@@ -277,6 +283,33 @@ def batch_import_findings(self, findings):
 
 _stock_batch_import_findings = securityhub_models.SecurityHubBackend.batch_import_findings
 securityhub_models.SecurityHubBackend.batch_import_findings = batch_import_findings
+
+
+# --- Security Hub: GetFindings token cycle (fault injection, see the module's docstring) -------
+
+from moto.securityhub.responses import SecurityHubResponse  # noqa: E402 (kept with its patch)
+
+TOKEN_CYCLE_MARKER = "trailwatch-test-token-cycle"
+
+
+def get_findings(self):
+    answer = json.loads(_stock_get_findings(self))
+    backend = self.securityhub_backend
+    last_page_of_several = self._get_param("NextToken") and not answer.get("NextToken")
+    if last_page_of_several and any(TOKEN_CYCLE_MARKER in finding.id for finding in backend.findings):
+        # The token stock moto gives the first page of the same request: the second page's.
+        _, second_page_token = backend.get_findings(
+            filters=self._get_param("Filters"),
+            sort_criteria=self._get_param("SortCriteria"),
+            max_results=self._get_param("MaxResults"),
+            next_token=None,
+        )
+        answer["NextToken"] = second_page_token
+    return json.dumps(answer)
+
+
+_stock_get_findings = SecurityHubResponse.get_findings
+SecurityHubResponse.get_findings = get_findings
 
 
 # --- Session policies -------------------------------------------------------------------------

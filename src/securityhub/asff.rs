@@ -5,9 +5,15 @@
 //! conversion from a [`Finding`] is deterministic: the `Id` depends only on partition, account,
 //! control and resource, so a rerun updates the finding instead of adding a duplicate.
 //!
+//! Severity and types are given in `FindingProviderFields`, where the user guide tells finding
+//! providers to give them; the top-level `Severity` and `Types` ([`AsffFinding::severity`],
+//! [`AsffFinding::types`]) are copies of them that are sent only when a finding is created (see
+//! [`plan`](super::plan)).
+//!
 //! `Workflow` is left to Security Hub and its users: BatchImportFindings ignores it when updating
 //! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
+use super::limits::within_limits;
 use crate::controls::{self, Control, Severity};
 use crate::model::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
 use serde::{Deserialize, Serialize};
@@ -20,10 +26,14 @@ pub const CIS_FINDING_TYPE: &str =
     "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark";
 /// Prefix of every `ProductFields` key trailwatch writes, and of every `GeneratorId`.
 pub const PRODUCT_PREFIX: &str = "trailwatch";
-/// Longest `Compliance.StatusReasons[].Description` Security Hub accepts.
-const STATUS_REASON_MAX: usize = 2048;
-/// Longest `Description` Security Hub accepts.
-const DESCRIPTION_MAX: usize = 1024;
+/// `ProductFields` key of the finding's control id.
+pub const CONTROL_ID_FIELD: &str = "trailwatch/ControlId";
+/// `ProductFields` key of the evidence sentence.
+pub const EVIDENCE_FIELD: &str = "trailwatch/Evidence";
+/// `ProductFields` key of the missing or broken link.
+pub const MISSING_FIELD: &str = "trailwatch/Missing";
+/// `ProductFields` key of the event a filter misses (JSON).
+pub const COUNTEREXAMPLE_FIELD: &str = "trailwatch/CounterexampleEvent";
 
 /// One finding in ASFF.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +44,14 @@ pub struct AsffFinding {
     pub product_arn: String,
     pub generator_id: String,
     pub aws_account_id: String,
-    pub types: Vec<String>,
+    /// Top-level `Types`: only in a finding Security Hub does not hold yet, as a copy of
+    /// `FindingProviderFields.Types` (absent from updates, see [`plan`](super::plan)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// Top-level `Severity`: like [`AsffFinding::types`], a copy of
+    /// `FindingProviderFields.Severity` in a new finding only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<FindingSeverity>,
     pub created_at: String,
     pub updated_at: String,
     pub first_observed_at: String,
@@ -136,8 +153,9 @@ pub struct UnknownControl {
     pub key: String,
 }
 
-/// Turns a run's findings into ASFF, each with its own control's metadata. Every face converts
-/// through here, so a finding is either converted or the run fails with [`UnknownControl`].
+/// Turns a run's findings into ASFF, each with its own control's metadata and within Security
+/// Hub's field limits ([`within_limits`]). Every face converts through here, so a finding is
+/// either converted or the run fails with [`UnknownControl`].
 pub fn from_findings(
     findings: &[Finding],
     context: &AsffContext,
@@ -145,7 +163,7 @@ pub fn from_findings(
     findings
         .iter()
         .map(|finding| match controls::declared(&finding.control_id) {
-            Some(control) => Ok(to_asff(finding, control, context)),
+            Some(control) => Ok(within_limits(to_asff(finding, control, context))),
             None => Err(UnknownControl {
                 control_id: finding.control_id.clone(),
                 key: finding.key(),
@@ -154,20 +172,15 @@ pub fn from_findings(
         .collect()
 }
 
-/// Turns one finding into ASFF. `control` must be the finding's control.
+/// Turns one finding into ASFF, texts and lists at full length. `control` must be the finding's
+/// control.
 fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffFinding {
     let status = finding.status;
     let mut product_fields = BTreeMap::new();
-    product_fields.insert(
-        format!("{PRODUCT_PREFIX}/ControlId"),
-        finding.control_id.clone(),
-    );
-    product_fields.insert(
-        format!("{PRODUCT_PREFIX}/Evidence"),
-        truncate(&finding.summary, STATUS_REASON_MAX).to_string(),
-    );
+    product_fields.insert(CONTROL_ID_FIELD.to_string(), finding.control_id.clone());
+    product_fields.insert(EVIDENCE_FIELD.to_string(), finding.summary.clone());
     if let Some(missing) = &finding.evidence.missing {
-        product_fields.insert(format!("{PRODUCT_PREFIX}/Missing"), missing.clone());
+        product_fields.insert(MISSING_FIELD.to_string(), missing.clone());
     }
     for (position, link) in finding.evidence.chain.iter().enumerate() {
         product_fields.insert(
@@ -176,10 +189,7 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         );
     }
     if let Some(event) = &finding.evidence.counterexample {
-        product_fields.insert(
-            format!("{PRODUCT_PREFIX}/CounterexampleEvent"),
-            event.to_string(),
-        );
+        product_fields.insert(COUNTEREXAMPLE_FIELD.to_string(), event.to_string());
     }
 
     let mut resources = vec![asff_resource(&finding.resource, &finding.partition)];
@@ -188,14 +198,17 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
             resources.push(asff_resource(link, &finding.partition));
         }
     }
-    // Security Hub accepts at most 32 resources per finding.
-    resources.truncate(32);
 
     let severity = match status {
         // A passing control is informational whatever the control's weight.
         ComplianceStatus::Passed => Severity::Informational,
         _ => control.severity,
     };
+    let severity = FindingSeverity {
+        label: severity.label().to_string(),
+        original: severity.label().to_string(),
+    };
+    let types = vec![CIS_FINDING_TYPE.to_string()];
 
     AsffFinding {
         schema_version: SCHEMA_VERSION.to_string(),
@@ -203,30 +216,23 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         product_arn: default_product_arn(&finding.partition, &context.region, &finding.account_id),
         generator_id: generator_id(&finding.control_id),
         aws_account_id: finding.account_id.clone(),
-        types: vec![CIS_FINDING_TYPE.to_string()],
+        // As a new finding: a complete ASFF document (for `--output`) until the plan knows
+        // whether Security Hub holds it.
+        types: Some(types.clone()),
+        severity: Some(severity.clone()),
         created_at: context.observed_at.clone(),
         updated_at: context.observed_at.clone(),
         first_observed_at: context.observed_at.clone(),
         last_observed_at: context.observed_at.clone(),
         title: control.title.to_string(),
-        description: truncate(
-            &format!("{}: {}", status.as_str(), finding.summary),
-            DESCRIPTION_MAX,
-        )
-        .to_string(),
-        finding_provider_fields: FindingProviderFields {
-            severity: FindingSeverity {
-                label: severity.label().to_string(),
-                original: severity.label().to_string(),
-            },
-            types: vec![CIS_FINDING_TYPE.to_string()],
-        },
+        description: format!("{}: {}", status.as_str(), finding.summary),
+        finding_provider_fields: FindingProviderFields { severity, types },
         compliance: Compliance {
             status: status.as_str().to_string(),
             related_requirements: control.related_requirements(),
             status_reasons: vec![StatusReason {
                 reason_code: reason_code(status).to_string(),
-                description: truncate(&finding.summary, STATUS_REASON_MAX).to_string(),
+                description: finding.summary.clone(),
             }],
             security_control_id: control.security_hub.map(str::to_string),
         },
@@ -276,18 +282,6 @@ fn asff_resource(resource: &ResourceRef, partition: &str) -> AsffResource {
         partition: partition.to_string(),
         region: resource.region.clone(),
     }
-}
-
-/// At most `max` bytes of `text`, cut on a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]
@@ -362,7 +356,11 @@ mod tests {
             asff.id,
             "trailwatch/aws-us-gov/111122223333/cloudtrail-changes/AWS::::Account:111122223333"
         );
-        assert_eq!(asff.types, [CIS_FINDING_TYPE]);
+        assert_eq!(asff.types, Some(vec![CIS_FINDING_TYPE.to_string()]));
+        assert_eq!(
+            asff.severity.as_ref(),
+            Some(&asff.finding_provider_fields.severity)
+        );
         assert_eq!(asff.compliance.status, "FAILED");
         assert_eq!(
             asff.compliance.security_control_id.as_deref(),
@@ -423,14 +421,5 @@ mod tests {
             )
             .id
         );
-    }
-
-    #[test]
-    fn long_evidence_is_cut_to_what_security_hub_accepts() {
-        let mut long = finding("aws", ComplianceStatus::Failed);
-        long.summary = "é".repeat(3000);
-        let asff = to_asff(&long, control("cloudtrail-changes").unwrap(), &context());
-        assert!(asff.description.len() <= DESCRIPTION_MAX);
-        assert!(asff.compliance.status_reasons[0].description.len() <= STATUS_REASON_MAX);
     }
 }

@@ -7,13 +7,19 @@
 //! 2. [`plan`]: each new finding keeps the `CreatedAt` and `FirstObservedAt` of the finding with
 //!    the same `Id`, `UpdatedAt`/`LastObservedAt` advance past the stored ones, and every stored
 //!    active finding that this run no longer produces is re-imported with `RecordState: ARCHIVED`;
+//!    top-level `Severity` and `Types` go only with findings Security Hub does not hold yet;
 //! 3. [`batch`]: batches of at most [`batch::MAX_BATCH_FINDINGS`] findings and
 //!    [`batch::MAX_BATCH_BYTES`] of JSON; a finding over [`batch::MAX_FINDING_BYTES`] is reported as
 //!    failed, not sent;
 //! 4. [`import`]: the batches, at most [`IMPORT_CALLS_PER_SECOND`] calls a second ([`pacer`]),
-//!    retrying every `FailedFindings` entry (and every finding of a call that failed outright) with
-//!    exponential backoff, a bounded number of times. What still fails is logged and returned in
+//!    retrying every `FailedFindings` entry (and every finding of a call that failed outright, or
+//!    that a response with unattributable failures does not account for) with exponential
+//!    backoff, a bounded number of times. What still fails is logged and returned in
 //!    [`PublishReport::failed`]; nothing is dropped silently.
+//!
+//! Before planning, every finding given and every finding read back is brought within Security
+//! Hub's documented field limits ([`limits`]: texts cut with a visible marker, long identifiers
+//! shortened deterministically), so what is planned and batched is what Security Hub accepts.
 //!
 //! A dry run does steps 1–3 and returns the batches in [`PublishReport::planned`] instead of
 //! importing them.
@@ -21,6 +27,7 @@
 pub mod asff;
 pub mod batch;
 pub mod import;
+pub mod limits;
 pub mod pacer;
 pub mod plan;
 pub mod read;
@@ -166,6 +173,11 @@ pub async fn publish(
     let existing = read::read_existing(client, target, &mut read_pacer, &mut report).await?;
     report.existing = existing.len();
 
+    // Both inputs of the plan within the limits, so is everything it plans: a shortened Id is
+    // matched against the held one, and archiving updates of held findings fit too.
+    let findings: Vec<AsffFinding> = findings.into_iter().map(limits::within_limits).collect();
+    let existing: Vec<AsffFinding> = existing.into_iter().map(limits::within_limits).collect();
+
     let now = plan::now_rfc3339();
     let owns = |held: &AsffFinding| options.scope.as_ref().is_some_and(|scope| scope.owns(held));
     let plan = plan::plan(findings, &existing, &now, &owns);
@@ -228,7 +240,11 @@ pub(crate) mod fixtures {
                 .to_string(),
             generator_id: "trailwatch/cloudtrail-changes".to_string(),
             aws_account_id: "111122223333".to_string(),
-            types: vec![asff::CIS_FINDING_TYPE.to_string()],
+            types: Some(vec![asff::CIS_FINDING_TYPE.to_string()]),
+            severity: Some(FindingSeverity {
+                label: "LOW".to_string(),
+                original: "LOW".to_string(),
+            }),
             created_at: at.to_string(),
             updated_at: at.to_string(),
             first_observed_at: at.to_string(),

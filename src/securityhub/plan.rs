@@ -1,6 +1,23 @@
 //! Planning an import (pure): this run's findings merged with what Security Hub holds — creation
 //! times kept, update times advanced — plus the archiving updates of held findings this run no
 //! longer produces.
+//!
+//! What a finding carries depends on whether Security Hub holds its `Id` (user guide, "Using
+//! BatchImportFindings to create and update findings",
+//! <https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html>):
+//!
+//! - a new finding carries the top-level `Severity` and `Types` as well as
+//!   `FindingProviderFields`: "Required top-level ASFF attributes"
+//!   (<https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html>)
+//!   lists both among the attributes "required for all findings" (the API reference does not), and
+//!   "For a new finding, Security Hub uses the value in FindingProviderFields to populate both the
+//!   top-level attribute and the corresponding attribute in FindingProviderFields", so the copies
+//!   cost nothing;
+//! - an update (archiving ones too) carries `FindingProviderFields` only: "Finding providers also
+//!   should not use BatchImportFindings to update the following attributes. Confidence,
+//!   Criticality, RelatedFindings, Severity, Types. Instead, finding providers use the
+//!   FindingProviderFields object to provide values for these attributes." Security Hub then
+//!   copies them to the top level unless a user changed those with BatchUpdateFindings.
 
 use super::asff::AsffFinding;
 use super::ARCHIVED;
@@ -44,9 +61,13 @@ pub fn plan(
         match held.get(finding.id.as_str()) {
             Some(previous) => {
                 keep_history(&mut finding, previous);
+                as_update(&mut finding);
                 updated += 1;
             }
-            None => new += 1,
+            None => {
+                as_creation(&mut finding);
+                new += 1;
+            }
         }
         merged.push(finding);
     }
@@ -65,6 +86,20 @@ pub fn plan(
         updated,
         stale,
     }
+}
+
+/// A finding Security Hub does not hold: top-level `Severity` and `Types`, copied from
+/// `FindingProviderFields` (see the module's documentation).
+fn as_creation(finding: &mut AsffFinding) {
+    finding.severity = Some(finding.finding_provider_fields.severity.clone());
+    finding.types = Some(finding.finding_provider_fields.types.clone());
+}
+
+/// An update of a held finding: no top-level `Severity` or `Types`, only `FindingProviderFields`
+/// (see the module's documentation).
+fn as_update(finding: &mut AsffFinding) {
+    finding.severity = None;
+    finding.types = None;
 }
 
 /// Keeps the held finding's creation times and makes the update's times later than its own.
@@ -88,6 +123,7 @@ fn keep_history(finding: &mut AsffFinding, previous: &AsffFinding) {
 /// times stay: it was last observed when it was last produced.
 fn archived(previous: &AsffFinding, now: &str) -> AsffFinding {
     let mut finding = previous.clone();
+    as_update(&mut finding);
     finding.record_state = ARCHIVED.to_string();
     finding.updated_at = later_than(now, &previous.updated_at);
     finding
@@ -146,6 +182,39 @@ mod tests {
         assert_eq!(a.last_observed_at, T2);
         let b = &plan.findings[1];
         assert_eq!((b.created_at.as_str(), b.updated_at.as_str()), (T2, T2));
+    }
+
+    #[test]
+    fn only_a_new_finding_carries_top_level_severity_and_types() {
+        let mut produced = vec![finding("held", T2), finding("new", T2)];
+        // Whatever the producer set at the top level: the plan decides.
+        produced[1].types = None;
+        produced[1].severity = None;
+        let held = vec![finding("held", T1), finding("gone", T1)];
+        let plan = plan(produced, &held, T2, &|_| true);
+        assert_eq!((plan.new, plan.updated, plan.stale), (1, 1, 1));
+        let [update, new, archiving] = &plan.findings[..] else {
+            panic!("{:?}", plan.findings);
+        };
+        for update in [update, archiving] {
+            assert_eq!(
+                (&update.types, &update.severity),
+                (&None, &None),
+                "{}",
+                update.id
+            );
+            assert!(!update.finding_provider_fields.types.is_empty());
+            let json = serde_json::to_value(update).unwrap();
+            assert!(json.get("Types").is_none() && json.get("Severity").is_none());
+            assert!(json["FindingProviderFields"]["Types"].is_array());
+            assert!(json["FindingProviderFields"]["Severity"]["Label"].is_string());
+        }
+        assert!(new.id.ends_with("/new"));
+        assert_eq!(new.types.as_ref(), Some(&new.finding_provider_fields.types));
+        assert_eq!(
+            new.severity.as_ref(),
+            Some(&new.finding_provider_fields.severity)
+        );
     }
 
     #[test]

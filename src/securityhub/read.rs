@@ -1,6 +1,14 @@
 //! Reading back what Security Hub holds: every trailwatch finding of one account under its
-//! default product (`GetFindings`, every page through the SDK's paginator, which stops on a
-//! repeated token), in our ASFF shape.
+//! default product (`GetFindings`, every page through the SDK's paginator), in our ASFF shape.
+//!
+//! Paging ends when a response carries no `NextToken` ("For subsequent calls to the operation, to
+//! continue listing data, set the value of this parameter to the value returned from the previous
+//! response", API Reference "GetFindings",
+//! <https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_GetFindings.html>), or when it
+//! carries a token this read was given before: a service (or emulator) that answers an old token
+//! would otherwise be paged forever. The SDK's paginator catches only a token answered to the very
+//! request that sent it (`stop_on_duplicate_token`, set explicitly below); [`RepeatedTokenGuard`]
+//! catches any repeat, a cycle over several pages too. Each page is then read once.
 
 use super::asff::{
     AsffFinding, AsffResource, Compliance, FindingProviderFields, FindingSeverity, Recommendation,
@@ -10,6 +18,7 @@ use super::pacer::Pacer;
 use super::{PublishError, PublishReport, PublishTarget, ACTIVE};
 use aws_sdk_securityhub::error::DisplayErrorContext;
 use aws_sdk_securityhub::types as sdk;
+use std::collections::HashSet;
 
 /// Reads every trailwatch finding Security Hub holds for the target account.
 pub(super) async fn read_existing(
@@ -41,8 +50,10 @@ pub(super) async fn read_existing(
         .filters(filters)
         .max_results(100)
         .into_paginator()
+        .stop_on_duplicate_token(true)
         .send();
     let mut found = Vec::new();
+    let mut tokens = RepeatedTokenGuard::default();
     loop {
         // The paginator sends a page's request when it is polled: pace before each poll.
         pacer.wait().await;
@@ -58,8 +69,31 @@ pub(super) async fn read_existing(
                 .map(from_sdk)
                 .filter(|finding| is_ours(finding, target, &product_arn)),
         );
+        if tokens.repeats(page.next_token()) {
+            tracing::warn!(
+                account_id = %target.account_id,
+                get_findings_calls = report.get_findings_calls,
+                "GetFindings answered a NextToken it had given before; paging stops, with every page read once"
+            );
+            break;
+        }
     }
     Ok(found)
+}
+
+/// The `NextToken`s one paging has been given.
+#[derive(Debug, Default)]
+struct RepeatedTokenGuard(HashSet<String>);
+
+impl RepeatedTokenGuard {
+    /// Whether a page's `next_token` was given before, so that following it would read pages
+    /// again (and, in a cycle, forever). No token, or an empty one, ends paging anyway.
+    fn repeats(&mut self, next_token: Option<&str>) -> bool {
+        match next_token {
+            Some(token) if !token.is_empty() => !self.0.insert(token.to_string()),
+            _ => false,
+        }
+    }
 }
 
 /// The client-side half of the `GetFindings` filter.
@@ -107,7 +141,19 @@ pub fn from_sdk(finding: &sdk::AwsSecurityFinding) -> AsffFinding {
         product_arn: text(finding.product_arn()),
         generator_id: text(finding.generator_id()),
         aws_account_id: text(finding.aws_account_id()),
-        types: finding.types().to_vec(),
+        types: Some(finding.types().to_vec()).filter(|types| !types.is_empty()),
+        severity: finding.severity().map(|severity| {
+            let label = severity
+                .label()
+                .map(|label| label.as_str().to_string())
+                .unwrap_or_default();
+            FindingSeverity {
+                original: severity
+                    .original()
+                    .map_or_else(|| label.clone(), str::to_string),
+                label,
+            }
+        }),
         created_at: text(finding.created_at()),
         updated_at: text(finding.updated_at()),
         first_observed_at: text(finding.first_observed_at()),
@@ -202,6 +248,23 @@ mod tests {
         let mut other_region = finding("a", T1);
         other_region.product_arn = asff::default_product_arn("aws", "us-east-1", "111122223333");
         assert!(!is_ours(&other_region, &target, &product));
+    }
+
+    #[test]
+    fn a_token_given_twice_is_a_repeat_however_far_apart() {
+        let mut tokens = RepeatedTokenGuard::default();
+        let answers = [Some("t1"), Some("t2"), Some("t3"), Some("t2")];
+        let repeats: Vec<bool> = answers.iter().map(|token| tokens.repeats(*token)).collect();
+        assert_eq!(repeats, [false, false, false, true]);
+        // Right away, as the SDK's own check sees it.
+        let mut tokens = RepeatedTokenGuard::default();
+        assert!(!tokens.repeats(Some("t1")));
+        assert!(tokens.repeats(Some("t1")));
+        // The last page's missing or empty token is never a repeat.
+        let mut tokens = RepeatedTokenGuard::default();
+        for last in [None, Some(""), None, Some("")] {
+            assert!(!tokens.repeats(last));
+        }
     }
 
     #[test]

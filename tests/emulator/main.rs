@@ -5,7 +5,8 @@
 //! Modules by area: [`harness`] checks the emulator itself; [`collect`] what a scan reads;
 //! [`verdicts`] the status and sentence of every control over account states; [`scan_cli`] and
 //! [`offline_cli`] the command line; [`lambda_handler`] the Lambda's logic called directly;
-//! [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
+//! [`securityhub`] publishing edge cases (GetFindings paging, field limits, what an update
+//! sends); [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
 
 mod collect;
 mod harness;
@@ -13,5 +14,6 @@ mod lambda_handler;
 mod lambda_runtime;
 mod offline_cli;
 mod scan_cli;
+mod securityhub;
 mod support;
 mod verdicts;
