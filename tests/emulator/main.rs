@@ -13,6 +13,7 @@ mod harness;
 mod lambda_handler;
 mod lambda_runtime;
 mod offline_cli;
+mod organization;
 mod scan_cli;
 mod securityhub;
 mod support;

@@ -48,6 +48,7 @@
 //! stays unconfirmed.
 
 pub mod hub;
+pub mod org;
 pub mod seed;
 pub mod stack;
 

@@ -39,6 +39,8 @@ pub struct TrailSpec {
     /// How many GetTrailStatus calls the emulator throttles before answering.
     pub throttled: u32,
     pub selectors: Selectors,
+    /// An organization trail (created by the organization's management account).
+    pub organization: bool,
 }
 
 /// The event selectors a trail gets.
@@ -62,7 +64,13 @@ impl TrailSpec {
             delivery_error: None,
             throttled: 0,
             selectors: Selectors::Default,
+            organization: false,
         }
+    }
+
+    pub fn organization(mut self) -> Self {
+        self.organization = true;
+        self
     }
 
     pub fn region(mut self, region: &str) -> Self {
@@ -247,7 +255,8 @@ impl TestAccount {
             .create_trail()
             .name(&spec.name)
             .s3_bucket_name(format!("{}-trail-bucket", self.id))
-            .is_multi_region_trail(spec.multi_region);
+            .is_multi_region_trail(spec.multi_region)
+            .is_organization_trail(spec.organization);
         if let Some(arn) = &spec.log_group_arn {
             create = create
                 .cloud_watch_logs_log_group_arn(arn)
