@@ -9,6 +9,7 @@
 //!         └─> logs:DescribeMetricFilters per distinct log group, in the ARN's region
 //!               └─> cloudwatch:DescribeAlarms per (account, region) with filters
 //!                     └─> sns:ListSubscriptionsByTopic per topic the kept alarms notify
+//!   └─> securityhub:DescribeHub per region, when the plan asks (CIS 4.16)
 //! ```
 //!
 //! Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
@@ -20,10 +21,12 @@ mod access;
 mod alarms;
 mod clients;
 mod errors;
+mod hub;
 mod logs;
 mod topics;
 mod trails;
 
+use crate::controls::{Check, Control};
 use crate::model::arn::{strip_log_group_wildcard, Arn};
 use crate::model::snapshot::{
     AlarmSet, LogGroup, ReadError, Snapshot, Topic, Trail, SNAPSHOT_FORMAT,
@@ -46,6 +49,20 @@ const FALLBACK_REGION: &str = "us-east-1";
 pub struct CollectPlan {
     /// Regions whose trails are listed; `None`: the account's enabled regions.
     pub regions: Option<Vec<String>>,
+    /// Also call securityhub:DescribeHub in every region scanned.
+    pub securityhub_hub: bool,
+}
+
+impl CollectPlan {
+    /// The plan that reads what `controls` need, in `regions`.
+    pub fn for_controls(regions: Option<Vec<String>>, controls: &[&Control]) -> Self {
+        CollectPlan {
+            regions,
+            securityhub_hub: controls
+                .iter()
+                .any(|control| matches!(control.check, Check::SecurityHubEnabled)),
+        }
+    }
 }
 
 /// A failure that leaves nothing to evaluate.
@@ -128,7 +145,15 @@ pub async fn collect(
         .collect::<Vec<Trail>>();
     let access = Access::new(&account_id, &clients);
     let monitoring_read = monitoring(&access, log_group_arns.into_values());
-    let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
+    let hubs_read = async {
+        if plan.securityhub_hub {
+            Some(hub::describe_hubs(&clients, &regions).await)
+        } else {
+            None
+        }
+    };
+    let (mut trails, monitoring, securityhub) =
+        futures::join!(trails_read, monitoring_read, hubs_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
     read_errors.extend(monitoring.read_errors);
     read_errors.sort_by(|a, b| {
@@ -145,6 +170,7 @@ pub async fn collect(
         log_groups: monitoring.log_groups,
         alarm_sets: monitoring.alarm_sets,
         topics: monitoring.topics,
+        securityhub,
         read_errors,
         api_calls: clients.api_calls(),
     })

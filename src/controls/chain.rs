@@ -12,6 +12,7 @@
 //! deepest candidate and its missing link in one sentence.
 
 use super::catalog::{Control, Monitoring};
+use super::coverage::Required;
 use super::evidence::{self, Path};
 use super::selectors::records_management_events;
 use crate::model::arn::Arn;
@@ -31,7 +32,8 @@ pub fn evaluate(
     monitoring: &Monitoring,
     parsed: &ParsedFilters,
 ) -> Finding {
-    let own_patterns = trailwatch_pattern::parse(&monitoring.scoped_pattern())
+    let own_patterns = monitoring
+        .required()
         .and_then(|required| Ok((required, trailwatch_pattern::parse(monitoring.pattern)?)));
     let (required, cis) = match own_patterns {
         Ok(patterns) => patterns,
@@ -73,7 +75,7 @@ struct Explorer<'a> {
     snapshot: &'a Snapshot,
     monitoring: &'a Monitoring,
     /// What a filter must cover: the CIS pattern scoped to the records that carry its events.
-    required: &'a FilterPattern,
+    required: &'a Required,
     /// The CIS pattern as written: its fields name what a missed event is about.
     cis: &'a FilterPattern,
     parsed: &'a ParsedFilters,
@@ -130,7 +132,7 @@ impl Explorer<'_> {
             Err(error) => return path.unread(format!("event selectors of trail {name}"), error),
             Ok(selectors) => {
                 if let Err(reason) =
-                    records_management_events(selectors, self.monitoring.event_sources)
+                    records_management_events(selectors, self.monitoring.trail_sources)
                 {
                     return path.broken(format!("trail {name} {reason}"));
                 }
@@ -369,7 +371,7 @@ enum FilterVerdict {
 
 fn filter_coverage(
     customer: Result<Rc<FilterPattern>, ParseError>,
-    required: &FilterPattern,
+    required: &Required,
 ) -> FilterVerdict {
     match customer {
         // CloudWatch accepted this pattern, so a parse failure is a limit of ours, not a fault of
@@ -379,7 +381,7 @@ fn filter_coverage(
             error.message(),
             error.offset()
         )),
-        Ok(customer) => match trailwatch_pattern::covers(&customer, required) {
+        Ok(customer) => match required.covered_by(&customer) {
             Coverage::Covers => FilterVerdict::Covers,
             Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses {
                 event: counterexample,

@@ -11,7 +11,7 @@ mod summary;
 pub use summary::{ApiCalls, RunSummary};
 
 use crate::collect::{collect, CollectError, CollectPlan};
-use crate::controls::{self, Control};
+use crate::controls::{self, CisVersion, Control};
 use crate::model::findings::Finding;
 use crate::model::snapshot::Snapshot;
 use crate::securityhub::asff::{self, AsffContext, AsffFinding, UnknownControl};
@@ -24,6 +24,8 @@ pub struct RunSettings {
     /// Regions whose trails are listed; `None`: the account's enabled regions.
     pub regions: Option<Vec<String>>,
     pub controls: Vec<&'static Control>,
+    /// The benchmark version whose patterns are required and whose requirements are reported.
+    pub cis_version: CisVersion,
     /// Where findings are imported; `None`: see [`securityhub_region`].
     pub securityhub_region: Option<String>,
     pub publish: Publish,
@@ -110,15 +112,17 @@ pub struct ScanOutcome {
     pub duration: Duration,
 }
 
-/// Collects the account of `sdk`'s credentials and evaluates `controls` on it.
+/// Collects the account of `sdk`'s credentials and evaluates `controls` on it, as `cis_version`
+/// defines them.
 pub async fn scan_account(
     sdk: &aws_config::SdkConfig,
     plan: &CollectPlan,
     controls: &[&'static Control],
+    cis_version: CisVersion,
 ) -> Result<ScanOutcome, CollectError> {
     let started = Instant::now();
     let snapshot = collect(sdk, plan).await?;
-    let findings = controls::evaluate(&snapshot, controls);
+    let findings = controls::evaluate(&snapshot, controls, cis_version);
     Ok(ScanOutcome {
         snapshot,
         findings,
@@ -159,17 +163,22 @@ pub async fn run_account(
     settings: &RunSettings,
 ) -> Result<AccountRun, RunError> {
     let started = Instant::now();
-    let plan = CollectPlan {
-        regions: settings.regions.clone(),
-    };
+    let plan = CollectPlan::for_controls(settings.regions.clone(), &settings.controls);
     // Boxed: the collect and publish futures are large, and the faces nest them further.
-    let scan = Box::pin(scan_account(sdk, &plan, &settings.controls)).await?;
+    let scan = Box::pin(scan_account(
+        sdk,
+        &plan,
+        &settings.controls,
+        settings.cis_version,
+    ))
+    .await?;
     let snapshot = &scan.snapshot;
     let region = securityhub_region(settings.securityhub_region.as_deref(), sdk, snapshot)
         .ok_or(RunError::NoSecurityHubRegion)?;
     let context = AsffContext {
         region: region.clone(),
         observed_at: securityhub::plan::now_rfc3339(),
+        cis_version: settings.cis_version,
     };
     let asff = asff::from_findings(&scan.findings, &context)?;
     let published = match settings.publish {

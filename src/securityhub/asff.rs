@@ -8,7 +8,7 @@
 //! `Workflow` is left to Security Hub and its users: BatchImportFindings ignores it when updating
 //! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
-use crate::controls::{self, Control, Severity};
+use crate::controls::{self, CisVersion, Control, Severity};
 use crate::model::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -111,6 +111,8 @@ pub struct AsffContext {
     pub region: String,
     /// RFC 3339 time of this run (`UpdatedAt`, `LastObservedAt`, and `CreatedAt` of new findings).
     pub observed_at: String,
+    /// The benchmark version the findings were decided under (`Compliance.RelatedRequirements`).
+    pub cis_version: CisVersion,
 }
 
 /// `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`.
@@ -223,7 +225,7 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         },
         compliance: Compliance {
             status: status.as_str().to_string(),
-            related_requirements: control.related_requirements(),
+            related_requirements: control.related_requirements(context.cis_version),
             status_reasons: vec![StatusReason {
                 reason_code: reason_code(status).to_string(),
                 description: truncate(&finding.summary, STATUS_REASON_MAX).to_string(),
@@ -339,6 +341,7 @@ mod tests {
         AsffContext {
             region: "us-gov-west-1".to_string(),
             observed_at: "2026-11-23T12:00:00Z".to_string(),
+            cis_version: CisVersion::newest(),
         }
     }
 

@@ -13,6 +13,7 @@ use trailwatch::model::snapshot::{ClassicEventSelector, ReadErrorKind};
 fn plan(regions: &[&str]) -> CollectPlan {
     CollectPlan {
         regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+        ..CollectPlan::default()
     }
 }
 

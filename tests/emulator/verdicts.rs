@@ -39,12 +39,18 @@ fn cis_pattern(id: &str) -> &'static str {
 async fn scan(account: &TestAccount, regions: &[&str], ids: &[&str]) -> Vec<Finding> {
     let plan = CollectPlan {
         regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+        ..CollectPlan::default()
     };
     let selected: Vec<&'static Control> = ids.iter().map(|id| control(id)).collect();
-    scan_account(&account.sdk, &plan, &selected)
-        .await
-        .expect("scan")
-        .findings
+    scan_account(
+        &account.sdk,
+        &plan,
+        &selected,
+        controls::CisVersion::newest(),
+    )
+    .await
+    .expect("scan")
+    .findings
 }
 
 /// The one account-level finding of a monitoring control, scanning us-east-1.
