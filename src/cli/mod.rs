@@ -83,7 +83,8 @@ pub(crate) struct EvaluateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ControlsArgs {
-    #[arg(long, value_name = "VERSION", value_parser = cis_version, help = cis_version_help())]
+    #[arg(long, value_name = "VERSION", value_parser = cis_version,
+        help = cis_version_help("whose requirements, patterns and sources to show"))]
     pub(crate) cis_version: Option<CisVersion>,
 }
 
@@ -92,7 +93,7 @@ pub(crate) struct OutputArgs {
     /// Controls to evaluate: comma-separated ids, `default` (the five seed controls) or `all`.
     #[arg(long, default_value = "default")]
     pub(crate) controls: String,
-    #[arg(long, value_name = "VERSION", value_parser = cis_version, help = cis_version_help(),
+    #[arg(long, value_name = "VERSION", value_parser = cis_version, help = cis_version_help(FINDINGS_VERSION),
         default_value_t = CisVersion::newest())]
     pub(crate) cis_version: CisVersion,
     /// How findings are printed on standard output.
@@ -103,13 +104,18 @@ pub(crate) struct OutputArgs {
     pub(crate) output: Option<PathBuf>,
 }
 
-/// The `--cis-version` help, from the versions the mapping files define.
-fn cis_version_help() -> String {
+/// The `--cis-version` help: what the version decides, then the versions the mapping files
+/// define.
+fn cis_version_help(decides: &str) -> String {
     format!(
-        "CIS AWS Foundations Benchmark version whose pattern text each control requires and whose requirement numbers the findings name: {} (also written 1.4 or v1.4.0)",
+        "CIS AWS Foundations Benchmark version {decides}: {} (also written 1.4 or v1.4.0)",
         controls::known_versions()
     )
 }
+
+/// What `--cis-version` decides for `scan` and `evaluate`.
+const FINDINGS_VERSION: &str =
+    "whose pattern text each control requires and whose requirement numbers the findings name";
 
 /// Parses `--cis-version`.
 fn cis_version(text: &str) -> Result<CisVersion, String> {

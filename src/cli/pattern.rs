@@ -36,7 +36,8 @@ pub(crate) enum PatternCommand {
     /// can produce), exactly as `scan` decides it.
     Covers {
         #[arg(long, value_name = "VERSION", value_parser = super::cis_version,
-            help = super::cis_version_help(), default_value_t = CisVersion::newest())]
+            help = super::cis_version_help("whose definition of a \"control\" line's control is used"),
+            default_value_t = CisVersion::newest())]
         cis_version: CisVersion,
     },
 }

@@ -79,8 +79,6 @@ pub enum RecordKind {
 pub struct Monitoring {
     /// The CIS filter pattern in force, as the benchmark writes it.
     pub pattern: &'static str,
-    /// The version the pattern is from: the chosen one, or the nearest that has the control.
-    pub version: CisVersion,
     /// [`MonitoringSpec::trail_sources`].
     pub trail_sources: &'static [&'static str],
     /// What a filter must cover: see [`Monitoring::required`].
@@ -88,10 +86,9 @@ pub struct Monitoring {
 }
 
 impl Monitoring {
-    fn new(spec: &MonitoringSpec, pattern: &'static str, version: CisVersion) -> Self {
+    fn new(spec: &MonitoringSpec, pattern: &'static str) -> Self {
         Monitoring {
             pattern,
-            version,
             trail_sources: spec.trail_sources,
             parts: coverage::parts(spec, pattern),
         }
@@ -218,7 +215,7 @@ fn resolved() -> &'static [Vec<Option<Monitoring>>] {
                         Check::Monitoring(spec) => version
                             .requirement(control.id)
                             .and_then(|requirement| requirement.pattern.as_deref())
-                            .map(|pattern| Monitoring::new(spec, pattern, version)),
+                            .map(|pattern| Monitoring::new(spec, pattern)),
                         Check::TrailDelivery | Check::SecurityHubEnabled => None,
                     })
                     .collect()
@@ -714,7 +711,11 @@ mod tests {
         }
         // A version without the control decides it as the nearest version that has it.
         let orgs = control("organizations-changes").unwrap();
-        assert_eq!(orgs.monitoring(v("1.2.0")).unwrap().version, v("1.3.0"));
+        assert_eq!(orgs.version_in_force(v("1.2.0")), v("1.3.0"));
+        assert_eq!(
+            orgs.monitoring(v("1.2.0")).unwrap().pattern,
+            orgs.monitoring(v("1.3.0")).unwrap().pattern
+        );
         let delivery = control("trail-cw-logs").unwrap();
         assert_eq!(delivery.version_in_force(v("7.0.0")), v("2.0.0"));
         let hub = control("securityhub-enabled").unwrap();
