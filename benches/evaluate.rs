@@ -130,6 +130,7 @@ fn large_account() -> Snapshot {
             composite_alarms: vec![],
         }],
         topics,
+        securityhub: None,
         read_errors: vec![],
         api_calls: 0,
         api_calls_by_operation: Default::default(),
@@ -146,7 +147,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| serde_json::from_str::<Snapshot>(black_box(&json)).unwrap())
     });
     group.bench_function("evaluate every control", |b| {
-        b.iter(|| controls::evaluate(black_box(&snapshot), &all))
+        b.iter(|| controls::evaluate(black_box(&snapshot), &all, controls::CisVersion::newest()))
     });
     group.finish();
 }

@@ -10,6 +10,7 @@ mod pattern;
 mod render;
 mod scan;
 
+use crate::controls::{self, CisVersion};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pattern::PatternCommand;
 use std::path::PathBuf;
@@ -38,8 +39,9 @@ enum Command {
     Scan(ScanArgs),
     /// Evaluate a snapshot saved by `scan --save-snapshot`, offline.
     Evaluate(EvaluateArgs),
-    /// List the controls trailwatch knows, with their CIS and Security Hub mappings.
-    Controls,
+    /// List the controls trailwatch knows, with their CIS number in each benchmark version and
+    /// their Security Hub control; with --cis-version, also each control's pattern in force.
+    Controls(ControlsArgs),
     /// The CloudWatch Logs filter-pattern engine.
     #[command(subcommand)]
     Pattern(PatternCommand),
@@ -110,16 +112,44 @@ pub(crate) struct EvaluateArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ControlsArgs {
+    #[arg(long, value_name = "VERSION", value_parser = cis_version,
+        help = cis_version_help("whose requirements, patterns and sources to show"))]
+    pub(crate) cis_version: Option<CisVersion>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct OutputArgs {
     /// Controls to evaluate: comma-separated ids, `default` (the five seed controls) or `all`.
     #[arg(long, default_value = "default")]
     pub(crate) controls: String,
+    #[arg(long, value_name = "VERSION", value_parser = cis_version, help = cis_version_help(FINDINGS_VERSION),
+        default_value_t = CisVersion::newest())]
+    pub(crate) cis_version: CisVersion,
     /// How findings are printed on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Also write the findings to this file as an ASFF JSON array (what goes to Security Hub).
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+}
+
+/// The `--cis-version` help: what the version decides, then the versions the mapping files
+/// define.
+fn cis_version_help(decides: &str) -> String {
+    format!(
+        "CIS AWS Foundations Benchmark version {decides}: {} (also written 1.4 or v1.4.0)",
+        controls::known_versions()
+    )
+}
+
+/// What `--cis-version` decides for `scan` and `evaluate`.
+const FINDINGS_VERSION: &str =
+    "whose pattern text each control requires and whose requirement numbers the findings name";
+
+/// Parses `--cis-version`.
+fn cis_version(text: &str) -> Result<CisVersion, String> {
+    CisVersion::parse(text).map_err(|error| error.to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,8 +188,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Scan(args) => scan::scan(args).await,
         Command::Evaluate(args) => scan::evaluate(args),
-        Command::Controls => {
-            print!("{}", render::control_table(crate::controls::catalog()));
+        Command::Controls(args) => {
+            print!(
+                "{}",
+                render::control_table(controls::catalog(), args.cis_version)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Pattern(command) => pattern::run(command),
@@ -202,5 +235,37 @@ mod tests {
     #[test]
     fn dry_run_requires_publish() {
         assert!(Cli::try_parse_from(["trailwatch", "scan", "--dry-run"]).is_err());
+    }
+
+    #[test]
+    fn cis_version_defaults_to_the_newest_and_accepts_short_spellings() {
+        let version = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Evaluate(args) => args.output.cis_version.to_string(),
+            other => panic!("parsed as {other:?}"),
+        };
+        assert_eq!(version(&["trailwatch", "evaluate", "s.json"]), "7.0.0");
+        assert_eq!(
+            version(&["trailwatch", "evaluate", "s.json", "--cis-version", "v1.4"]),
+            "1.4.0"
+        );
+        let error =
+            Cli::try_parse_from(["trailwatch", "scan", "--cis-version", "1.1.0"]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("unknown CIS version \"1.1.0\"; known: 1.2.0, 1.3.0"),
+            "{error}"
+        );
+        assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
+    fn cis_version_help_lists_exactly_the_known_versions() {
+        let mut command = Cli::command();
+        let scan = command.find_subcommand_mut("scan").unwrap();
+        let help = scan.render_long_help().to_string();
+        let listed = format!("{} (also written", controls::known_versions());
+        assert!(help.contains(&listed), "{help}");
+        assert!(help.contains("[default: 7.0.0]"), "{help}");
     }
 }

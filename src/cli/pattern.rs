@@ -12,12 +12,12 @@
 //!   offset of the fault in that pattern (and `"field"` naming which pattern, for `covers`).
 
 use super::CliError;
-use crate::controls;
+use crate::controls::{self, CisVersion, Required};
 use clap::Subcommand;
 use serde_json::{json, Value};
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
-use trailwatch_pattern::{covers, parse, Coverage, FilterPattern, ParseError};
+use trailwatch_pattern::{parse, Coverage, FilterPattern, ParseError};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PatternCommand {
@@ -30,8 +30,16 @@ pub(crate) enum PatternCommand {
     /// Read JSON Lines {"pattern": …, "event": {…}} on stdin; write {"match": bool} per line.
     Match,
     /// Read JSON Lines {"pattern": …, "required": … | "control": id} on stdin; write
-    /// {"covers": true|false|null, "counterexample": …, "reason": …} per line.
-    Covers,
+    /// {"covers": true|false|null, "counterexample": …, "reason": …} per line. With "control",
+    /// the pattern must cover what a metric filter must cover for that control under
+    /// --cis-version (its CIS pattern, within the records the services that write its events
+    /// can produce), exactly as `scan` decides it.
+    Covers {
+        #[arg(long, value_name = "VERSION", value_parser = super::cis_version,
+            help = super::cis_version_help("whose definition of a \"control\" line's control is used"),
+            default_value_t = CisVersion::newest())]
+        cis_version: CisVersion,
+    },
 }
 
 /// Runs one `pattern` command on standard input and output.
@@ -52,8 +60,10 @@ pub(crate) fn run(command: PatternCommand) -> Result<ExitCode, CliError> {
         PatternCommand::Match => run_match(stdin, stdout)
             .map(|()| ExitCode::SUCCESS)
             .map_err(|error| failed("pattern match", error)),
-        PatternCommand::Covers => run_covers(stdin, stdout, |id| {
-            controls::control(id)?.coverage_pattern()
+        PatternCommand::Covers { cis_version } => run_covers(stdin, stdout, |id| {
+            controls::control(id)?
+                .monitoring(cis_version)
+                .map(|monitoring| monitoring.required_texts().collect())
         })
         .map(|()| ExitCode::SUCCESS)
         .map_err(|error| failed("pattern covers", error)),
@@ -104,11 +114,12 @@ fn match_line(line: &str, n: usize) -> Value {
 
 /// `{"pattern": "...", "required": "..."}` or `{"pattern": "...", "control": "<id>"}` per line
 /// → `{"covers": true|false|null, "counterexample": {...}|null, "reason": "..."}` or
-/// `{"error": {...}}`. `control_pattern` resolves a control id to its required pattern.
+/// `{"error": {...}}`. `control_pattern` resolves a control id to what a filter must cover for
+/// it (the parts of [`Required`], as pattern text).
 pub fn run_covers(
     input: impl BufRead,
     mut output: impl Write,
-    control_pattern: impl Fn(&str) -> Option<&'static str>,
+    control_pattern: impl Fn(&str) -> Option<Vec<&'static str>>,
 ) -> io::Result<()> {
     for (i, line) in input.lines().enumerate() {
         let line = line?;
@@ -125,35 +136,43 @@ pub fn run_covers(
 fn covers_line(
     line: &str,
     n: usize,
-    control_pattern: &dyn Fn(&str) -> Option<&'static str>,
+    control_pattern: &dyn Fn(&str) -> Option<Vec<&'static str>>,
 ) -> Value {
     let verdict = || -> Result<Value, Value> {
         let obj = object(line, n)?;
         let pattern = string_field(&obj, "pattern", n)?;
-        let required_text: String = match (obj.get("required"), obj.get("control")) {
-            (Some(_), Some(_)) => {
-                return Err(line_error(
-                    n,
-                    "give either \"required\" or \"control\", not both",
-                ))
-            }
-            (Some(Value::String(r)), None) => r.clone(),
-            (None, Some(Value::String(id))) => control_pattern(id)
-                .ok_or_else(|| line_error(n, &format!("unknown control id {id:?}")))?
-                .to_string(),
-            (Some(_), None) => return Err(line_error(n, "field \"required\" must be a string")),
-            (None, Some(_)) => return Err(line_error(n, "field \"control\" must be a string")),
-            (None, None) => return Err(line_error(n, "missing field \"required\" or \"control\"")),
-        };
+        let (required_texts, field): (Vec<&str>, &str) =
+            match (obj.get("required"), obj.get("control")) {
+                (Some(_), Some(_)) => {
+                    return Err(line_error(
+                        n,
+                        "give either \"required\" or \"control\", not both",
+                    ))
+                }
+                (Some(Value::String(r)), None) => (vec![r.as_str()], "required"),
+                (None, Some(Value::String(id))) => (
+                    control_pattern(id)
+                        .ok_or_else(|| line_error(n, &format!("unknown control id {id:?}")))?,
+                    "control",
+                ),
+                (Some(_), None) => {
+                    return Err(line_error(n, "field \"required\" must be a string"))
+                }
+                (None, Some(_)) => return Err(line_error(n, "field \"control\" must be a string")),
+                (None, None) => {
+                    return Err(line_error(n, "missing field \"required\" or \"control\""))
+                }
+            };
         let customer = parse(pattern).map_err(|e| pattern_error(&e, Some("pattern")))?;
-        let required = parse(&required_text).map_err(|e| pattern_error(&e, Some("required")))?;
+        let required =
+            Required::parse(required_texts).map_err(|e| pattern_error(&e, Some(field)))?;
         Ok(answer(&customer, &required))
     };
     verdict().unwrap_or_else(|error| error)
 }
 
-fn answer(customer: &FilterPattern, required: &FilterPattern) -> Value {
-    match covers(customer, required) {
+fn answer(customer: &FilterPattern, required: &Required) -> Value {
+    match required.covered_by(customer) {
         Coverage::Covers => json!({
             "covers": true,
             "counterexample": null,
@@ -223,9 +242,9 @@ mod tests {
             .collect()
     }
 
-    fn controls(id: &str) -> Option<&'static str> {
+    fn controls(id: &str) -> Option<Vec<&'static str>> {
         match id {
-            "cloudtrail-changes" => Some("{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }"),
+            "cloudtrail-changes" => Some(vec!["{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }"]),
             _ => None,
         }
     }

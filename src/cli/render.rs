@@ -1,7 +1,7 @@
 //! Human-readable renderings for the terminal: the findings table, the run summary, the publish
 //! summary, the controls list.
 
-use crate::controls::Control;
+use crate::controls::{CisVersion, Control};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::{RegionSource, Snapshot};
 use crate::run::org::{OrgSummary, Outcome};
@@ -99,15 +99,15 @@ pub fn publish_summary(report: &PublishReport) -> String {
     text
 }
 
-/// The controls with their mappings.
-pub fn control_table(controls: &[Control]) -> String {
+/// The controls with their mappings: the CIS number in each version (runs of versions that give
+/// the same number are written once, `v1.3.0–v5.0.0 4.5`); with a version, also what that
+/// version requires of each control and the requirements its findings name.
+pub fn control_table(controls: &[Control], version: Option<CisVersion>) -> String {
     let mut out = String::new();
+    if let Some(version) = version {
+        let _ = writeln!(out, "{}\n", version.benchmark().title);
+    }
     for control in controls {
-        let cis: Vec<String> = control
-            .cis
-            .iter()
-            .map(|cis| format!("v{} {}", cis.version, cis.number))
-            .collect();
         let _ = writeln!(
             out,
             "{:<24} {:<14} {:<6} {}\n{:<24} CIS {}",
@@ -116,8 +116,13 @@ pub fn control_table(controls: &[Control]) -> String {
             control.severity.label(),
             control.title,
             "",
-            cis.join(", ")
+            number_runs(&control.numbers())
         );
+        if let Some(version) = version {
+            for line in in_force(control, version) {
+                let _ = writeln!(out, "{:<24} {line}", "");
+            }
+        }
     }
     out
 }
@@ -142,4 +147,56 @@ pub fn organization_summary(summary: &OrgSummary) -> String {
         }
     }
     text
+}
+
+/// `v1.2.0 3.5; v1.3.0–v5.0.0 4.5; v6.0.0–v7.0.0 5.5`.
+fn number_runs(numbers: &[(CisVersion, &str)]) -> String {
+    let mut runs: Vec<(CisVersion, CisVersion, &str)> = Vec::new();
+    for &(version, number) in numbers {
+        match runs.last_mut() {
+            Some((_, last, run_number)) if *run_number == number => *last = version,
+            _ => runs.push((version, version, number)),
+        }
+    }
+    runs.iter()
+        .map(|(first, last, number)| {
+            if first == last {
+                format!("v{first} {number}")
+            } else {
+                format!("v{first}–v{last} {number}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What `version` requires of `control`: the pattern in force, where its text is from, and the
+/// requirements a finding names.
+fn in_force(control: &Control, version: CisVersion) -> Vec<String> {
+    let in_force = control.version_in_force(version);
+    let Some(requirement) = in_force.requirement(control.id) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    if in_force != version {
+        lines.push(format!(
+            "not in v{version}: decided as v{in_force} {} defines it",
+            requirement.id
+        ));
+    }
+    if let Some(pattern) = &requirement.pattern {
+        lines.push(format!("v{in_force} {} pattern: {pattern}", requirement.id));
+    }
+    lines.push(format!("source: {}", requirement.source));
+    let related: Vec<String> = control
+        .related_requirements(version)
+        .iter()
+        .map(|related| {
+            related
+                .trim_start_matches("CIS AWS Foundations Benchmark ")
+                .to_string()
+        })
+        .collect();
+    lines.push(format!("related requirements: {}", related.join(", ")));
+    lines
 }

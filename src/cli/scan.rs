@@ -25,13 +25,14 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
     }
     let sdk = loader.load().await;
     eprintln!(
-        "trailwatch: scanning {} for {} control(s)…",
+        "trailwatch: scanning {} for {} control(s) of CIS v{}…",
         settings
             .regions
             .as_ref()
             .map(|regions| format!("regions {}", regions.join(", ")))
             .unwrap_or_else(|| "the account's enabled regions".to_string()),
-        settings.controls.len()
+        settings.controls.len(),
+        settings.cis_version
     );
     let account_run = run::run_account(&sdk, &settings)
         .await
@@ -295,6 +296,7 @@ fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
     Ok(RunSettings {
         regions,
         controls,
+        cis_version: args.output.cis_version,
         securityhub_region,
         publish: match (args.publish, args.dry_run) {
             (false, _) => Publish::Off,
@@ -323,7 +325,7 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
             snapshot.format
         )));
     }
-    let findings = controls::evaluate(&snapshot, &selected);
+    let findings = controls::evaluate(&snapshot, &selected, args.output.cis_version);
     let context = AsffContext {
         region: args
             .securityhub_region
@@ -331,6 +333,7 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
             .or_else(|| snapshot.regions.first().cloned())
             .unwrap_or_else(|| "us-east-1".to_string()),
         observed_at: plan::now_rfc3339(),
+        cis_version: args.output.cis_version,
     };
     let asff = asff::from_findings(&findings, &context)
         .map_err(|error| CliError::CouldNotRun(error.to_string()))?;

@@ -179,6 +179,11 @@ impl Clients {
             .get(region, || build_client!(self, aws_sdk_cloudwatch, region))
     }
 
+    /// One DescribeHub per region: not kept.
+    pub(crate) fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        build_client!(self, aws_sdk_securityhub, region)
+    }
+
     pub(crate) fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         self.sns
             .get(region, || build_client!(self, aws_sdk_sns, region))

@@ -12,6 +12,7 @@
 //!               │ ARN's region
 //!               └─> cloudwatch:DescribeAlarms per (account, region) with filters
 //!                     └─> sns:ListSubscriptionsByTopic per topic the kept alarms notify
+//!   └─> securityhub:DescribeHub per region, when the plan asks (CIS 4.16)
 //! ```
 //!
 //! [`Needs`] prunes the graph to what the selected controls look at: CIS 3.4 alone reads no
@@ -25,12 +26,14 @@ pub mod access;
 mod alarms;
 mod clients;
 mod errors;
+mod hub;
 mod logs;
 pub mod organization;
 mod regions;
 mod topics;
 mod trails;
 
+use crate::controls::{Check, Control};
 use crate::model::arn::{strip_log_group_wildcard, Arn};
 use crate::model::snapshot::{
     AlarmSet, LogGroup, ReadError, ReadErrorKind, RegionSource, SharedChains, Snapshot, Topic,
@@ -56,6 +59,8 @@ pub struct CollectPlan {
     pub regions: Option<Vec<String>>,
     /// What the selected controls need read.
     pub needs: Needs,
+    /// Also call securityhub:DescribeHub in every region scanned.
+    pub securityhub_hub: bool,
 }
 
 impl Default for CollectPlan {
@@ -63,6 +68,22 @@ impl Default for CollectPlan {
         CollectPlan {
             regions: None,
             needs: Needs::ALL,
+            securityhub_hub: false,
+        }
+    }
+}
+
+impl CollectPlan {
+    /// The plan that reads what `controls` need, in `regions`.
+    pub fn for_controls(regions: Option<Vec<String>>, controls: &[&Control]) -> Self {
+        let any = |wanted: fn(&Check) -> bool| controls.iter().any(|control| wanted(&control.check));
+        CollectPlan {
+            regions,
+            needs: Needs {
+                delivery: any(|check| matches!(check, Check::TrailDelivery)),
+                monitoring: any(|check| matches!(check, Check::Monitoring(_))),
+            },
+            securityhub_hub: any(|check| matches!(check, Check::SecurityHubEnabled)),
         }
     }
 }
@@ -215,7 +236,15 @@ pub async fn collect_with(
         &partition,
         log_group_arns.into_values(),
     );
-    let (mut trails, monitoring) = futures::join!(trails_read, monitoring_read);
+    let hubs_read = async {
+        if plan.securityhub_hub {
+            Some(hub::describe_hubs(clients, &scanned).await)
+        } else {
+            None
+        }
+    };
+    let (mut trails, monitoring, securityhub) =
+        futures::join!(trails_read, monitoring_read, hubs_read);
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
     read_errors.extend(monitoring.read_errors);
     read_errors.sort_by(|a, b| {
@@ -233,6 +262,7 @@ pub async fn collect_with(
         log_groups: monitoring.log_groups,
         alarm_sets: monitoring.alarm_sets,
         topics: monitoring.topics,
+        securityhub,
         read_errors,
         api_calls: clients.api_calls(),
         api_calls_by_operation: clients.api_calls_by_operation(),

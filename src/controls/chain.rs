@@ -19,6 +19,7 @@
 //! WARNING > NOT_AVAILABLE > FAILED) and the sentence names the deepest candidate with it.
 
 use super::catalog::{Control, Monitoring};
+use super::coverage::Required;
 use super::evidence::{self, Path};
 use super::selectors::records_management_events;
 use crate::model::alarm_rule;
@@ -79,15 +80,15 @@ pub fn evaluate(
     evidence::verdict(snapshot, control, paths)
 }
 
-/// What a filter must cover, parsed: the CIS pattern scoped to the records that carry its events,
-/// in general and restricted to the records delivered for the evaluated account.
+/// What a filter must cover, parsed: the records that carry the control's events, in general and
+/// restricted to the records delivered for the evaluated account.
 struct RequiredPatterns {
     /// For filters that test no field the recipient restriction is about: the restriction would
     /// change nothing (the CIS patterns never test `recipientAccountId`), and these verdicts are
     /// shared by every account evaluated against the same filters.
-    any_account: FilterPattern,
+    any_account: Required,
     /// For filters that test `recipientAccountId` (or may, through a wildcard selector).
-    this_account: FilterPattern,
+    this_account: Required,
 }
 
 impl RequiredPatterns {
@@ -95,12 +96,9 @@ impl RequiredPatterns {
         monitoring: &Monitoring,
         account_id: &str,
     ) -> Result<(RequiredPatterns, FilterPattern), ParseError> {
-        let scoped = monitoring.scoped_pattern();
-        let any_account = trailwatch_pattern::parse(&scoped)?;
-        let this_account = trailwatch_pattern::parse(&narrowed_text(
-            &scoped,
-            &[(format!("$.{RECIPIENT_FIELD}"), account_id.to_string())],
-        ))?;
+        let any_account = monitoring.required()?;
+        let recipient = format!("$.{RECIPIENT_FIELD}");
+        let this_account = any_account.and_exact(&recipient, account_id)?;
         let cis = trailwatch_pattern::parse(monitoring.pattern)?;
         Ok((
             RequiredPatterns {
@@ -111,8 +109,8 @@ impl RequiredPatterns {
         ))
     }
 
-    /// The required pattern a filter (narrowed by `pins`) is judged against.
-    fn for_filter(&self, pattern: &str, pins: &[(String, String)]) -> &FilterPattern {
+    /// The required events a filter (narrowed by `pins`) is judged against.
+    fn for_filter(&self, pattern: &str, pins: &[(String, String)]) -> &Required {
         // A wildcard selector (`$.*`, `$.a[*]`) may test any field.
         let mentions = |text: &str| {
             text.contains(RECIPIENT_FIELD) || text.contains("[*]") || text.contains(".*")
@@ -123,25 +121,6 @@ impl RequiredPatterns {
             &self.any_account
         }
     }
-}
-
-/// A JSON pattern's text with `&& <field> = "<value>"` added for each pin; a pattern that is not
-/// a JSON `{ … }` pattern is returned as it is (such patterns have no fields to pin).
-fn narrowed_text(pattern: &str, pins: &[(String, String)]) -> String {
-    let Some(inner) = pattern
-        .trim()
-        .strip_prefix('{')
-        .and_then(|rest| rest.strip_suffix('}'))
-    else {
-        return pattern.to_string();
-    };
-    let mut text = format!("{{ ({})", inner.trim());
-    for (field, value) in pins {
-        let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
-        text.push_str(&format!(" && {field} = \"{quoted}\""));
-    }
-    text.push_str(" }");
-    text
 }
 
 /// Walks the chain from each trail; holds what every step needs.
@@ -184,18 +163,13 @@ impl Explorer<'_> {
             return Rc::clone(verdict);
         }
         let required = self.required.for_filter(&filter.pattern, pins);
-        if let Some((field, value)) = pins.iter().find(|(_, value)| value.contains('*')) {
-            let verdict = Rc::new(FilterVerdict::Undecided(format!(
-                "the value {value:?} pinned on {field} holds a *, which a filter pattern cannot write literally"
-            )));
-            self.verdicts.borrow_mut().insert(key, Rc::clone(&verdict));
-            return verdict;
-        }
-        let customer = if pins.is_empty() {
-            self.parsed.get(&filter.pattern)
-        } else {
-            trailwatch_pattern::parse(&narrowed_text(&filter.pattern, pins)).map(Rc::new)
-        };
+        let customer = self.parsed.get(&filter.pattern).and_then(|parsed| {
+            pins.iter()
+                .try_fold((*parsed).clone(), |narrowed, (field, value)| {
+                    narrowed.and_exact(field, value)
+                })
+                .map(Rc::new)
+        });
         let verdict = Rc::new(filter_coverage(customer, required));
         self.verdicts.borrow_mut().insert(key, Rc::clone(&verdict));
         verdict
@@ -219,7 +193,7 @@ impl Explorer<'_> {
             Err(error) => return path.unread(format!("event selectors of trail {name}"), error),
             Ok(selectors) => {
                 if let Err(reason) =
-                    records_management_events(selectors, self.monitoring.event_sources)
+                    records_management_events(selectors, self.monitoring.trail_sources)
                 {
                     return path.broken(format!("trail {name} {reason}"));
                 }
@@ -676,7 +650,7 @@ enum FilterVerdict {
 
 fn filter_coverage(
     customer: Result<Rc<FilterPattern>, ParseError>,
-    required: &FilterPattern,
+    required: &Required,
 ) -> FilterVerdict {
     match customer {
         // CloudWatch accepted this pattern, so a parse failure is a limit of ours, not a fault of
@@ -686,7 +660,7 @@ fn filter_coverage(
             error.message(),
             error.offset()
         )),
-        Ok(customer) => match trailwatch_pattern::covers(&customer, required) {
+        Ok(customer) => match required.covered_by(&customer) {
             Coverage::Covers => FilterVerdict::Covers,
             Coverage::DoesNotCover { counterexample } => FilterVerdict::Misses {
                 event: counterexample,

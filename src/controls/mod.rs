@@ -1,39 +1,63 @@
 //! The controls trailwatch evaluates: declarations (data) plus the evaluators they share.
 //!
-//! A [`Control`] says what a CIS requirement is (id, title, CIS numbers per benchmark version,
-//! Security Hub control, severity, remediation) and how to decide it ([`Check`]): either the
-//! trail → CloudWatch Logs delivery check (CIS 3.4), or a monitoring chain with a required filter
-//! pattern (CIS 4.x). Adding another CIS monitoring control is adding an entry to [`catalog`].
+//! A [`Control`] says what a CIS requirement is (id, title, Security Hub control, severity,
+//! remediation) and how to decide it ([`Check`]): the trail → CloudWatch Logs delivery check (CIS
+//! 3.4), a monitoring chain with a required filter pattern (CIS 4.1–4.15, 5.1–5.15 in v6.0.0+),
+//! or Security Hub being enabled (CIS 4.16 / 5.16). Each benchmark version's numbers and patterns
+//! are data too, one mapping file per version ([`benchmark`]); an evaluation runs under one chosen
+//! [`CisVersion`]. Adding another CIS monitoring control is adding an entry to [`catalog`] and to
+//! the mapping files of the versions that have it.
 
+mod benchmark;
 mod catalog;
 mod chain;
-pub mod coverage;
+mod coverage;
 mod delivery;
+mod emitters;
 mod evidence;
+mod securityhub;
+pub mod scan_coverage;
 mod selectors;
 
+pub use benchmark::{known_versions, Benchmark, CisVersion, Requirement, UnknownVersion};
 pub use catalog::{
-    catalog, control, Check, CisRef, Control, Monitoring, Severity, DEFAULT_CONTROLS,
+    catalog, control, Check, Control, Domain, Monitoring, MonitoringSpec, RecordKind, Severity,
+    DEFAULT_CONTROLS,
 };
+pub use coverage::Required;
 
-use crate::model::findings::Finding;
+use crate::model::findings::{ComplianceStatus, Evidence, Finding};
 use crate::model::snapshot::Snapshot;
 
-/// A control any finding can name: the catalog's, or trailwatch's own [`coverage`] check.
+/// A control any finding can name: the catalog's, or trailwatch's own [`scan_coverage`] check.
 pub fn declared(id: &str) -> Option<&'static Control> {
-    control(id).or_else(|| (id == coverage::SCAN_COVERAGE.id).then_some(&coverage::SCAN_COVERAGE))
+    control(id).or_else(|| {
+        (id == scan_coverage::SCAN_COVERAGE.id).then_some(&scan_coverage::SCAN_COVERAGE)
+    })
 }
 
-/// Evaluates the given controls over a snapshot. Pure: the same snapshot gives the same findings.
-pub fn evaluate(snapshot: &Snapshot, controls: &[&Control]) -> Vec<Finding> {
+/// Evaluates the given controls over a snapshot, each as `version` defines it (its pattern in
+/// force, see [`Control::monitoring`]). Pure: the same snapshot gives the same findings.
+pub fn evaluate(snapshot: &Snapshot, controls: &[&Control], version: CisVersion) -> Vec<Finding> {
     let mut findings = Vec::new();
     let parsed = chain::ParsedFilters::default();
     for control in controls {
         match &control.check {
             Check::TrailDelivery => findings.extend(delivery::evaluate(snapshot, control)),
-            Check::Monitoring(monitoring) => {
-                findings.push(chain::evaluate(snapshot, control, monitoring, &parsed))
-            }
+            Check::Monitoring(_) => match control.monitoring(version) {
+                Some(monitoring) => {
+                    findings.push(chain::evaluate(snapshot, control, monitoring, &parsed))
+                }
+                // The mapping files give every monitoring control a pattern (a unit test checks).
+                None => findings.push(evidence::account_finding(
+                    snapshot,
+                    control,
+                    ComplianceStatus::NotAvailable,
+                    "no benchmark version gives this control a pattern".to_string(),
+                    Evidence::default(),
+                )),
+            },
+            Check::SecurityHubEnabled => findings.push(securityhub::evaluate(snapshot, control)),
             // Decided by the organization run, not from one account's snapshot.
             Check::ScanCoverage => {}
         }

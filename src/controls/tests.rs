@@ -118,6 +118,7 @@ fn complete() -> Snapshot {
         read_errors: vec![],
         api_calls: 7,
         api_calls_by_operation: Default::default(),
+        securityhub: None,
     }
 }
 
@@ -130,7 +131,16 @@ fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
 }
 
 fn evaluate_one(snapshot: &Snapshot, id: &str) -> crate::model::findings::Finding {
-    let findings = evaluate(snapshot, &[control(id).unwrap()]);
+    evaluate_under(snapshot, id, CisVersion::newest())
+}
+
+/// The one finding of control `id` decided as benchmark version `version` defines it.
+fn evaluate_under(
+    snapshot: &Snapshot,
+    id: &str,
+    version: CisVersion,
+) -> crate::model::findings::Finding {
+    let findings = evaluate(snapshot, &[control(id).unwrap()], version);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     findings.into_iter().next().unwrap()
 }
@@ -526,7 +536,7 @@ fn delivery_gives_one_finding_per_trail() {
     let mut second = trail("second");
     second.log_group_arn = None;
     snapshot.trails.push(second);
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
     let verdicts: Vec<_> = findings
         .iter()
         .map(|f| (f.resource.name.as_str(), f.status))
@@ -542,14 +552,14 @@ fn an_organization_trail_of_another_account_gets_no_delivery_finding_here() {
     organization.arn = format!("arn:aws:cloudtrail:us-east-1:{OTHER_ACCOUNT}:trail/org");
     organization.is_organization_trail = true;
     snapshot.trails.push(organization);
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
     let names: Vec<_> = findings.iter().map(|f| f.resource.name.as_str()).collect();
     assert_eq!(names, ["main"]);
     // Its only trail being another account's, the account has no finding of its own, and no
     // false "no trail".
     snapshot.trails.remove(0);
     assert_eq!(
-        evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]),
+        evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest()),
         []
     );
 }
@@ -562,7 +572,7 @@ fn unlisted_region_adds_an_account_level_not_available() {
         region: "eu-west-1".into(),
         ..read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied)
     });
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()]);
+    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
     assert_eq!(findings.len(), 2);
     assert_eq!(findings[1].status, NotAvailable);
     assert_eq!(findings[1].resource.id, format!("AWS::::Account:{ACCOUNT}"));
@@ -579,8 +589,8 @@ fn snapshot_round_trips_through_json() {
     let back: Snapshot = serde_json::from_str(&text).unwrap();
     assert_eq!(back, snapshot);
     assert_eq!(
-        evaluate(&back, &[control("cloudtrail-changes").unwrap()]),
-        evaluate(&snapshot, &[control("cloudtrail-changes").unwrap()])
+        evaluate(&back, &[control("cloudtrail-changes").unwrap()], CisVersion::newest()),
+        evaluate(&snapshot, &[control("cloudtrail-changes").unwrap()], CisVersion::newest())
     );
 }
 
@@ -926,4 +936,298 @@ fn composite_alarm_cases() {
         finding.summary,
         "trail main → log group CloudTrail/main → filter cis-4-5: alarm cis-4-5 has its actions disabled"
     );
+}
+
+// Emitting services: the records a CIS pattern is about come from every service that writes
+// them, not only the one the control is about.
+
+/// `{ (<CIS pattern>) && <clause> }`.
+fn narrowed(pattern: &str, clause: &str) -> String {
+    let inner = pattern.trim().trim_start_matches('{').trim_end_matches('}');
+    format!("{{ ({inner}) && {clause} }}")
+}
+
+fn version(text: &str) -> CisVersion {
+    CisVersion::parse(text).unwrap()
+}
+
+/// The finding of control `id` when the account's only filter has `pattern`.
+fn with_filter(id: &str, pattern: &str, under: CisVersion) -> crate::model::findings::Finding {
+    let mut snapshot = complete();
+    filters(&mut snapshot)[0].pattern = pattern.to_string();
+    evaluate_under(&snapshot, id, under)
+}
+
+#[test]
+fn narrowing_iam_policy_changes_to_iam_misses_the_other_services_that_write_the_names() {
+    let cis = control("iam-policy-changes")
+        .unwrap()
+        .required_pattern()
+        .unwrap();
+    assert_eq!(
+        with_filter("iam-policy-changes", cis, CisVersion::newest()).status,
+        Passed
+    );
+    let finding = with_filter(
+        "iam-policy-changes",
+        &narrowed(cis, "$.eventSource = iam.amazonaws.com"),
+        CisVersion::newest(),
+    );
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+    let event = finding.evidence.counterexample.expect("a counterexample");
+    assert_eq!(event["eventName"], "CreatePolicy", "{event}");
+    assert_eq!(event["eventSource"], "iot.amazonaws.com", "{event}");
+    assert!(
+        finding.summary.ends_with(
+            "it misses events such as eventSource=iot.amazonaws.com eventName=CreatePolicy"
+        ),
+        "{}",
+        finding.summary
+    );
+    // Naming every service that writes those names covers again.
+    let every_writer = "($.eventSource = iam.amazonaws.com || $.eventSource = iot.amazonaws.com || $.eventSource = organizations.amazonaws.com || $.eventSource = verifiedpermissions.amazonaws.com || $.eventSource = bedrock-agentcore.amazonaws.com || $.eventSource = resiliencehub.amazonaws.com || $.eventSource = autoscaling.amazonaws.com || $.eventSource = acm-pca.amazonaws.com || $.eventSource = fms.amazonaws.com || $.eventSource = mediaconvert.amazonaws.com)";
+    let finding = with_filter(
+        "iam-policy-changes",
+        &narrowed(cis, every_writer),
+        CisVersion::newest(),
+    );
+    assert_eq!(finding.status, Passed, "{}", finding.summary);
+}
+
+#[test]
+fn narrowing_route_table_changes_to_ec2_misses_api_gateway_and_app_mesh_routes() {
+    let cis = control("route-table-changes")
+        .unwrap()
+        .required_pattern()
+        .unwrap();
+    assert_eq!(
+        with_filter("route-table-changes", cis, CisVersion::newest()).status,
+        Passed
+    );
+    let finding = with_filter(
+        "route-table-changes",
+        &narrowed(cis, "$.eventSource = ec2.amazonaws.com"),
+        CisVersion::newest(),
+    );
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+    let event = finding.evidence.counterexample.expect("a counterexample");
+    assert!(
+        matches!(
+            event["eventName"].as_str(),
+            Some("CreateRoute" | "DeleteRoute")
+        ),
+        "{event}"
+    );
+    assert_ne!(event["eventSource"], "ec2.amazonaws.com", "{event}");
+    // Names only EC2 writes can be narrowed to EC2: NACL changes.
+    let nacl = control("nacl-changes").unwrap().required_pattern().unwrap();
+    let finding = with_filter(
+        "nacl-changes",
+        &narrowed(nacl, "$.eventSource = ec2.amazonaws.com"),
+        CisVersion::newest(),
+    );
+    assert_eq!(finding.status, Passed, "{}", finding.summary);
+}
+
+#[test]
+fn a_trail_that_excludes_iot_events_still_feeds_iam_policy_changes() {
+    let mut snapshot = complete();
+    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+        .exclude_management_event_sources = vec![
+        "iot.amazonaws.com".into(),
+        "organizations.amazonaws.com".into(),
+    ];
+    filters(&mut snapshot)[0].pattern = control("iam-policy-changes")
+        .unwrap()
+        .required_pattern()
+        .unwrap()
+        .to_string();
+    let finding = evaluate_one(&snapshot, "iam-policy-changes");
+    assert_eq!(finding.status, Passed, "{}", finding.summary);
+    // Excluding IAM itself breaks it.
+    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+        .exclude_management_event_sources = vec!["iam.amazonaws.com".into()];
+    let finding = evaluate_one(&snapshot, "iam-policy-changes");
+    assert_eq!(finding.status, Failed);
+    assert!(
+        finding
+            .summary
+            .contains("does not record write management events of iam.amazonaws.com"),
+        "{}",
+        finding.summary
+    );
+}
+
+// Benchmark versions: the chosen version's pattern is the one required.
+
+#[test]
+fn security_group_changes_require_modify_security_group_rules_from_v5() {
+    let v4 = control("security-group-changes")
+        .unwrap()
+        .monitoring(version("4.0.1"))
+        .unwrap()
+        .pattern;
+    assert_eq!(
+        with_filter("security-group-changes", v4, version("4.0.1")).status,
+        Passed
+    );
+    let finding = with_filter("security-group-changes", v4, version("5.0.0"));
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+    assert_eq!(
+        finding.evidence.counterexample.unwrap()["eventName"],
+        "ModifySecurityGroupRules"
+    );
+}
+
+#[test]
+fn unauthorized_api_calls_follow_the_version_s_text() {
+    let unauthorized = control("unauthorized-api-calls").unwrap();
+    let text = |v: &str| unauthorized.monitoring(version(v)).unwrap().pattern;
+    // The v2.0.0+ `&&` form misses AccessDenied from delivery.logs, which v1.2.0 requires.
+    assert_eq!(
+        with_filter("unauthorized-api-calls", text("7.0.0"), version("7.0.0")).status,
+        Passed
+    );
+    let finding = with_filter("unauthorized-api-calls", text("7.0.0"), version("1.2.0"));
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+    let event = finding.evidence.counterexample.unwrap();
+    assert!(
+        event["errorCode"]
+            .as_str()
+            .unwrap()
+            .starts_with("AccessDenied"),
+        "{event}"
+    );
+    // v1.2.0's pattern is broader than v2.0.0's: it covers it.
+    assert_eq!(
+        with_filter("unauthorized-api-calls", text("1.2.0"), version("7.0.0")).status,
+        Passed
+    );
+    // v1.3.0–v1.5.0's all-`||` text asks for nearly every record.
+    let finding = with_filter("unauthorized-api-calls", text("1.2.0"), version("1.4.0"));
+    assert_eq!(finding.status, Failed, "{}", finding.summary);
+}
+
+// CIS 4.16 / 5.16: Security Hub enabled in every region scanned.
+
+fn hub(region: &str, hub: Result<Hub, ReadError>) -> SecurityHubRegion {
+    SecurityHubRegion {
+        region: region.to_string(),
+        hub,
+    }
+}
+
+fn enabled(region: &str) -> SecurityHubRegion {
+    hub(
+        region,
+        Ok(Hub::Enabled {
+            hub_arn: format!("arn:aws:securityhub:{region}:{ACCOUNT}:hub/default"),
+        }),
+    )
+}
+
+fn not_subscribed(region: &str) -> SecurityHubRegion {
+    hub(
+        region,
+        Ok(Hub::NotEnabled {
+            code: "InvalidAccessException".to_string(),
+            message: format!("Account {ACCOUNT} is not subscribed to AWS Security Hub"),
+        }),
+    )
+}
+
+#[test]
+fn securityhub_enabled_cases() {
+    type Case = (
+        &'static str,
+        Option<Vec<SecurityHubRegion>>,
+        ComplianceStatus,
+        &'static str,
+    );
+    let denied = ReadError {
+        region: "eu-west-1".into(),
+        code: Some("AccessDeniedException".into()),
+        message: "User is not authorized to perform: securityhub:DescribeHub".into(),
+        ..read_error("securityhub:DescribeHub", ReadErrorKind::AccessDenied)
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "enabled in both regions",
+            Some(vec![enabled("us-east-1"), enabled("eu-west-1")]),
+            Passed,
+            "Security Hub is enabled in every region scanned: us-east-1, eu-west-1",
+        ),
+        (
+            "not subscribed in one region",
+            Some(vec![enabled("us-east-1"), not_subscribed("eu-west-1")]),
+            Failed,
+            "Security Hub is not enabled in eu-west-1 (InvalidAccessException: Account 111122223333 is not subscribed to AWS Security Hub)",
+        ),
+        (
+            "no hub resource",
+            Some(vec![
+                hub(
+                    "us-east-1",
+                    Ok(Hub::NotEnabled {
+                        code: "ResourceNotFoundException".into(),
+                        message: "no hub".into(),
+                    }),
+                ),
+                enabled("eu-west-1"),
+            ]),
+            Failed,
+            "Security Hub is not enabled in us-east-1 (ResourceNotFoundException: no hub)",
+        ),
+        (
+            "denied in one region",
+            Some(vec![enabled("us-east-1"), hub("eu-west-1", Err(denied.clone()))]),
+            NotAvailable,
+            "could not read Security Hub in eu-west-1 (securityhub:DescribeHub: AccessDeniedException: User is not authorized to perform: securityhub:DescribeHub)",
+        ),
+        (
+            "not enabled in one region, denied in the other: a true FAILED",
+            Some(vec![not_subscribed("us-east-1"), hub("eu-west-1", Err(denied))]),
+            Failed,
+            "Security Hub is not enabled in us-east-1 (InvalidAccessException: Account 111122223333 is not subscribed to AWS Security Hub); could not read eu-west-1 (securityhub:DescribeHub: AccessDeniedException: User is not authorized to perform: securityhub:DescribeHub)",
+        ),
+        (
+            "a scanned region missing from what was read",
+            Some(vec![enabled("us-east-1")]),
+            NotAvailable,
+            "could not read Security Hub in eu-west-1 (not read by this scan)",
+        ),
+        (
+            "not read at all",
+            None,
+            NotAvailable,
+            "Security Hub was not read by this scan (securityhub:DescribeHub)",
+        ),
+    ];
+    for (case, hubs, status, sentence) in cases {
+        let mut snapshot = complete();
+        snapshot.regions = vec!["us-east-1".into(), "eu-west-1".into()];
+        snapshot.securityhub = hubs;
+        let finding = evaluate_one(&snapshot, "securityhub-enabled");
+        assert_eq!(
+            (finding.status, finding.summary.as_str()),
+            (status, sentence),
+            "case: {case}"
+        );
+        assert_eq!(finding.resource.id, format!("AWS::::Account:{ACCOUNT}"));
+        assert_eq!(finding.evidence.missing.is_some(), status != Passed);
+    }
+}
+
+#[test]
+fn securityhub_status_round_trips_through_the_snapshot_json() {
+    let mut snapshot = complete();
+    snapshot.securityhub = Some(vec![enabled("us-east-1"), not_subscribed("eu-west-1")]);
+    let text = serde_json::to_string(&snapshot).unwrap();
+    assert!(text.contains("\"not_enabled\""), "{text}");
+    assert_eq!(serde_json::from_str::<Snapshot>(&text).unwrap(), snapshot);
+    // Snapshots saved before the field existed still load, as "not read".
+    let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+    old.as_object_mut().unwrap().remove("securityhub");
+    let old: Snapshot = serde_json::from_value(old).unwrap();
+    assert_eq!(old.securityhub, None);
 }

@@ -80,6 +80,7 @@ pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, 
     Ok(RunSettings {
         regions,
         controls: selected,
+        cis_version: config.cis_version,
         securityhub_region: config.securityhub_region.clone(),
         publish: if dry_run {
             Publish::DryRun

@@ -2,7 +2,8 @@
 //!
 //! A [`Snapshot`] holds the trails (with status and event selectors), the CloudWatch Logs log
 //! groups the trails deliver to (with their metric filters), the CloudWatch alarms on those
-//! filters' metrics, and the SNS topics those alarms notify (with their subscriptions). Every read
+//! filters' metrics, the SNS topics those alarms notify (with their subscriptions) and, when a
+//! control asks, whether Security Hub is enabled in each region. Every read
 //! that failed is kept as data, next to the thing it was about, as a [`ReadError`]: the evaluator
 //! turns it into a NOT_AVAILABLE verdict with the reason instead of a false FAILED.
 //!
@@ -42,6 +43,10 @@ pub struct Snapshot {
     pub alarm_sets: Vec<AlarmSet>,
     /// Topics that collected alarms notify.
     pub topics: Vec<Topic>,
+    /// Security Hub's hub in each scanned region (DescribeHub), when a selected control needs
+    /// it; `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub securityhub: Option<Vec<SecurityHubRegion>>,
     /// Reads that failed without being tied to one resource (e.g. DescribeTrails in a region).
     pub read_errors: Vec<ReadError>,
     /// How many AWS API calls the collection made (every attempt, retries included)…
@@ -363,6 +368,24 @@ pub struct Topic {
     pub region: String,
     pub account_id: String,
     pub subscriptions: Fetched<Vec<Subscription>>,
+}
+
+/// What DescribeHub said in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityHubRegion {
+    pub region: String,
+    pub hub: Fetched<Hub>,
+}
+
+/// Whether the account has a Security Hub hub in a region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hub {
+    /// DescribeHub answered with the hub.
+    Enabled { hub_arn: String },
+    /// DescribeHub answered that there is none: `InvalidAccessException` ("Account … is not
+    /// subscribed to AWS Security Hub") or `ResourceNotFoundException`.
+    NotEnabled { code: String, message: String },
 }
 
 /// One subscription of a topic.

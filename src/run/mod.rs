@@ -11,8 +11,8 @@ mod summary;
 
 pub use summary::{ApiCalls, RunSummary};
 
-use crate::collect::{collect_with, CollectError, CollectPlan, Needs, Reach};
-use crate::controls::{self, Check, Control};
+use crate::collect::{collect_with, CollectError, CollectPlan, Reach};
+use crate::controls::{self, CisVersion, Control};
 use crate::model::findings::Finding;
 use crate::model::snapshot::{ReadError, RegionSource, Snapshot};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding, UnknownControl};
@@ -26,6 +26,8 @@ pub struct RunSettings {
     /// Regions whose trails are listed; `None`: the account's enabled regions.
     pub regions: Option<Vec<String>>,
     pub controls: Vec<&'static Control>,
+    /// The benchmark version whose patterns are required and whose requirements are reported.
+    pub cis_version: CisVersion,
     /// Where findings are imported; `None`: see [`securityhub_region`].
     pub securityhub_region: Option<String>,
     pub publish: Publish,
@@ -90,25 +92,15 @@ pub struct ScanOutcome {
     pub duration: Duration,
 }
 
-/// What the collection must read for `controls`.
-pub fn needs_of(controls: &[&Control]) -> Needs {
-    Needs {
-        delivery: controls
-            .iter()
-            .any(|control| matches!(control.check, Check::TrailDelivery)),
-        monitoring: controls
-            .iter()
-            .any(|control| matches!(control.check, Check::Monitoring(_))),
-    }
-}
-
-/// Collects the account of `sdk`'s credentials and evaluates `controls` on it.
+/// Collects the account of `sdk`'s credentials and evaluates `controls` on it, as `cis_version`
+/// defines them.
 pub async fn scan_account(
     sdk: &aws_config::SdkConfig,
     plan: &CollectPlan,
     controls: &[&'static Control],
+    cis_version: CisVersion,
 ) -> Result<ScanOutcome, CollectError> {
-    scan_account_with(sdk, plan, controls, Reach::default()).await
+    scan_account_with(sdk, plan, controls, cis_version, Reach::default()).await
 }
 
 /// [`scan_account`] with what an organization scan knows and can reach.
@@ -116,11 +108,12 @@ pub async fn scan_account_with(
     sdk: &aws_config::SdkConfig,
     plan: &CollectPlan,
     controls: &[&'static Control],
+    cis_version: CisVersion,
     reach: Reach<'_>,
 ) -> Result<ScanOutcome, CollectError> {
     let started = Instant::now();
     let snapshot = collect_with(sdk, plan, reach).await?;
-    let findings = controls::evaluate(&snapshot, controls);
+    let findings = controls::evaluate(&snapshot, controls, cis_version);
     Ok(ScanOutcome {
         snapshot,
         findings,
@@ -190,12 +183,16 @@ pub async fn run_account_with(
     reach: Reach<'_>,
 ) -> Result<AccountRun, RunError> {
     let started = Instant::now();
-    let plan = CollectPlan {
-        regions: settings.regions.clone(),
-        needs: needs_of(&settings.controls),
-    };
+    let plan = CollectPlan::for_controls(settings.regions.clone(), &settings.controls);
     // Boxed: the collect and publish futures are large, and the faces nest them further.
-    let scan = Box::pin(scan_account_with(sdk, &plan, &settings.controls, reach)).await?;
+    let scan = Box::pin(scan_account_with(
+        sdk,
+        &plan,
+        &settings.controls,
+        settings.cis_version,
+        reach,
+    ))
+    .await?;
     let snapshot = &scan.snapshot;
     if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
         tracing::warn!(account_id = %snapshot.account_id, %reason, "scan scope guessed");
@@ -209,6 +206,7 @@ pub async fn run_account_with(
     let context = AsffContext {
         region: region.clone(),
         observed_at: securityhub::plan::now_rfc3339(),
+        cis_version: settings.cis_version,
     };
     let asff = asff::from_findings(&scan.findings, &context)?;
     let target = PublishTarget {

@@ -18,7 +18,7 @@ use super::{publish, run_account_with, AccountRun, Publish, RunError, RunSetting
 use crate::collect::access::{MemberRole, Roles};
 use crate::collect::organization::{self, MemberState, OrgAccount};
 use crate::collect::Reach;
-use crate::controls::coverage::SCAN_COVERAGE;
+use crate::controls::scan_coverage::SCAN_COVERAGE;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use crate::model::snapshot::{ReadError, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};

@@ -14,7 +14,7 @@
 //! a finding, so a value trailwatch set at creation would go stale as the status changes.
 
 use super::limits::within_limits;
-use crate::controls::{self, Control, Severity};
+use crate::controls::{self, CisVersion, Control, Severity};
 use crate::model::findings::{ComplianceStatus, Finding, ResourceKind, ResourceRef};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,6 +128,8 @@ pub struct AsffContext {
     pub region: String,
     /// RFC 3339 time of this run (`UpdatedAt`, `LastObservedAt`, and `CreatedAt` of new findings).
     pub observed_at: String,
+    /// The benchmark version the findings were decided under (`Compliance.RelatedRequirements`).
+    pub cis_version: CisVersion,
 }
 
 /// `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`.
@@ -229,7 +231,7 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         finding_provider_fields: FindingProviderFields { severity, types },
         compliance: Compliance {
             status: status.as_str().to_string(),
-            related_requirements: control.related_requirements(),
+            related_requirements: control.related_requirements(context.cis_version),
             status_reasons: vec![StatusReason {
                 reason_code: reason_code(status).to_string(),
                 description: finding.summary.clone(),
@@ -335,6 +337,7 @@ mod tests {
         AsffContext {
             region: "us-gov-west-1".to_string(),
             observed_at: "2026-11-23T12:00:00Z".to_string(),
+            cis_version: CisVersion::newest(),
         }
     }
 

@@ -15,6 +15,7 @@ fn plan(regions: &[&str]) -> CollectPlan {
     CollectPlan {
         regions: Some(regions.iter().map(|r| r.to_string()).collect()),
         needs: Needs::ALL,
+        ..CollectPlan::default()
     }
 }
 

@@ -3,11 +3,13 @@
 //! the `trailwatch` binary driven offline. One binary links the AWS SDK set once.
 //!
 //! Modules by area: [`harness`] checks the emulator itself; [`collect`] what a scan reads;
-//! [`verdicts`] the status and sentence of every control over account states; [`scan_cli`] and
+//! [`verdicts`] the status and sentence of every control over account states; [`cis_versions`]
+//! benchmark versions and CIS 4.16 (Security Hub enabled); [`scan_cli`] and
 //! [`offline_cli`] the command line; [`lambda_handler`] the Lambda's logic called directly;
 //! [`securityhub`] publishing edge cases (GetFindings paging, field limits, what an update
 //! sends); [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
 
+mod cis_versions;
 mod collect;
 mod harness;
 mod lambda_handler;

@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::{
 use trailwatch::collect::CollectPlan;
 use trailwatch::controls::{self, Control};
 use trailwatch::model::findings::{ComplianceStatus, Finding, ResourceKind};
-use trailwatch::run::{needs_of, scan_account};
+use trailwatch::run::scan_account;
 
 use ComplianceStatus::{Failed, NotAvailable, Passed};
 
@@ -38,14 +38,19 @@ fn cis_pattern(id: &str) -> &'static str {
 /// Scans `account` in `regions` for the given controls.
 async fn scan(account: &TestAccount, regions: &[&str], ids: &[&str]) -> Vec<Finding> {
     let selected: Vec<&'static Control> = ids.iter().map(|id| control(id)).collect();
-    let plan = CollectPlan {
-        regions: Some(regions.iter().map(|r| r.to_string()).collect()),
-        needs: needs_of(&selected),
-    };
-    scan_account(&account.sdk, &plan, &selected)
-        .await
-        .expect("scan")
-        .findings
+    let plan = CollectPlan::for_controls(
+        Some(regions.iter().map(|r| r.to_string()).collect()),
+        &selected,
+    );
+    scan_account(
+        &account.sdk,
+        &plan,
+        &selected,
+        controls::CisVersion::newest(),
+    )
+    .await
+    .expect("scan")
+    .findings
 }
 
 /// The one account-level finding of a monitoring control, scanning us-east-1.

@@ -1,0 +1,96 @@
+//! CIS 4.16 (v6.0.0 and v7.0.0: 5.16), "Ensure AWS Security Hub is enabled": in every region the
+//! scan covers, DescribeHub names the account's hub.
+//!
+//! One account-level finding. FAILED names the regions where Security Hub answered that there is
+//! no hub (`InvalidAccessException` "… is not subscribed to AWS Security Hub", the benchmark's own
+//! example, or `ResourceNotFoundException`); NOT_AVAILABLE names the region and error where the
+//! call was denied, throttled or failed, or says the scan did not read Security Hub at all. A
+//! region known to lack Security Hub fails the control whatever other regions could not be read.
+
+use super::catalog::Control;
+use super::evidence::account_finding;
+use crate::model::findings::{ComplianceStatus, Evidence, Finding};
+use crate::model::snapshot::{Hub, ReadError, Snapshot};
+
+pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Finding {
+    let Some(hubs) = &snapshot.securityhub else {
+        return finding(
+            snapshot,
+            control,
+            ComplianceStatus::NotAvailable,
+            "Security Hub was not read by this scan (securityhub:DescribeHub)".to_string(),
+        );
+    };
+    let mut enabled = Vec::new();
+    let mut not_enabled = Vec::new();
+    let mut unread = Vec::new();
+    for region in &snapshot.regions {
+        match hubs
+            .iter()
+            .find(|hub| &hub.region == region)
+            .map(|hub| &hub.hub)
+        {
+            Some(Ok(Hub::Enabled { .. })) => enabled.push(region.as_str()),
+            Some(Ok(Hub::NotEnabled { code, message })) => {
+                not_enabled.push(format!("{region} ({code}: {message})"))
+            }
+            Some(Err(error)) => unread.push(unread_region(error)),
+            None => unread.push(format!("{region} (not read by this scan)")),
+        }
+    }
+    let unread_note = || {
+        if unread.is_empty() {
+            String::new()
+        } else {
+            format!("; could not read {}", unread.join(", "))
+        }
+    };
+    if !not_enabled.is_empty() {
+        let summary = format!(
+            "Security Hub is not enabled in {}{}",
+            not_enabled.join(", "),
+            unread_note()
+        );
+        return finding(snapshot, control, ComplianceStatus::Failed, summary);
+    }
+    if !unread.is_empty() {
+        let summary = format!("could not read Security Hub in {}", unread.join(", "));
+        return finding(snapshot, control, ComplianceStatus::NotAvailable, summary);
+    }
+    finding(
+        snapshot,
+        control,
+        ComplianceStatus::Passed,
+        format!(
+            "Security Hub is enabled in every region scanned: {}",
+            enabled.join(", ")
+        ),
+    )
+}
+
+/// `eu-west-1 (securityhub:DescribeHub: AccessDeniedException: …)`.
+fn unread_region(error: &ReadError) -> String {
+    let code = error
+        .code
+        .as_deref()
+        .map(|code| format!("{code}: "))
+        .unwrap_or_default();
+    format!(
+        "{} ({}: {code}{})",
+        error.region, error.operation, error.message
+    )
+}
+
+fn finding(
+    snapshot: &Snapshot,
+    control: &Control,
+    status: ComplianceStatus,
+    summary: String,
+) -> Finding {
+    let missing = (status != ComplianceStatus::Passed).then(|| summary.clone());
+    let evidence = Evidence {
+        missing,
+        ..Evidence::default()
+    };
+    account_finding(snapshot, control, status, summary, evidence)
+}
