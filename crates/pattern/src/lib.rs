@@ -55,7 +55,7 @@ use std::cell::RefCell;
 
 pub use ast::Ast;
 pub use cover::{covers, Coverage};
-pub use error::ParseError;
+pub use error::{ErrorKind, ParseError};
 
 /// A parsed filter pattern, ready to evaluate.
 #[derive(Debug, Clone)]

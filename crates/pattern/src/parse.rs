@@ -6,7 +6,7 @@
 use crate::ast::{
     Ast, CmpOp, Condition, DelimExpr, Delimited, Field, JsonExpr, Span, Term, TermKind, Test, Value,
 };
-use crate::error::ParseError;
+use crate::error::{ErrorKind, ParseError};
 use crate::glob::Glob;
 use crate::lexer::{lex, Tok, Token};
 use crate::regexp::Regex;
@@ -24,6 +24,7 @@ pub(crate) fn parse_ast(pattern: &str) -> Result<Ast, ParseError> {
         return Err(ParseError::new(
             pattern,
             at,
+            ErrorKind::TooLong,
             format!("filter pattern is longer than {MAX_PATTERN_CHARS} characters"),
         ));
     }
@@ -51,6 +52,7 @@ fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, Pa
             return Err(ParseError::new(
                 pattern,
                 lead,
+                ErrorKind::Unterminated,
                 "unterminated regex: missing closing `%`",
             ))
         }
@@ -59,12 +61,13 @@ fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, Pa
         return Err(ParseError::new(
             pattern,
             lead + close + 1,
+            ErrorKind::TrailingText,
             "a regex filter pattern must stand alone: nothing may follow the closing `%`",
         ));
     }
     Regex::new(&trimmed[1..close], lead + 1)
         .map(Ast::Regex)
-        .map_err(|(at, m)| ParseError::new(pattern, at, m))
+        .map_err(|(at, m)| ParseError::new(pattern, at, ErrorKind::BadRegex, m))
 }
 
 /// Term patterns: `ERROR`, `"exact phrase"`, `?optional`, `-excluded`, separated by blanks.
@@ -100,6 +103,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                 return Err(ParseError::new(
                     pattern,
                     start,
+                    ErrorKind::BadTerm,
                     format!("`{c}` must be followed by a term"),
                 ));
             }
@@ -110,7 +114,12 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
             let mut s = String::new();
             loop {
                 let Some(ch) = pattern[pos..].chars().next() else {
-                    return Err(ParseError::new(pattern, q, "unterminated quoted phrase"));
+                    return Err(ParseError::new(
+                        pattern,
+                        q,
+                        ErrorKind::Unterminated,
+                        "unterminated quoted phrase",
+                    ));
                 };
                 pos += ch.len_utf8();
                 match ch {
@@ -121,7 +130,12 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                             s.push(e);
                         }
                         None => {
-                            return Err(ParseError::new(pattern, q, "unterminated quoted phrase"))
+                            return Err(ParseError::new(
+                                pattern,
+                                q,
+                                ErrorKind::Unterminated,
+                                "unterminated quoted phrase",
+                            ))
                         }
                     },
                     _ => s.push(ch),
@@ -135,6 +149,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                 return Err(ParseError::new(
                     pattern,
                     pos,
+                    ErrorKind::BadTerm,
                     "expected a blank after the closing quote",
                 ));
             }
@@ -149,6 +164,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                     return Err(ParseError::new(
                         pattern,
                         pos,
+                        ErrorKind::BadTerm,
                         "quote inside an unquoted term: quote the whole term",
                     ));
                 }
@@ -183,8 +199,8 @@ impl<'p> Parser<'p> {
         })
     }
 
-    fn err(&self, at: usize, msg: impl Into<String>) -> ParseError {
-        ParseError::new(self.pattern, at, msg)
+    fn err(&self, at: usize, kind: ErrorKind, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.pattern, at, kind, msg)
     }
 
     fn peek(&self) -> Option<&Token> {
@@ -205,7 +221,11 @@ impl<'p> Parser<'p> {
         let open = self.next().map(|t| t.span.start).unwrap_or(0);
         if let Some(t) = self.peek() {
             if t.tok == Tok::RBrace {
-                return Err(self.err(t.span.start, "empty JSON pattern: expected a condition"));
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::Empty,
+                    "empty JSON pattern: expected a condition",
+                ));
             }
         }
         let e = self.or()?;
@@ -213,20 +233,37 @@ impl<'p> Parser<'p> {
             Some(Token {
                 tok: Tok::RBrace, ..
             }) => {}
-            None => return Err(self.err(open, "unbalanced braces: this `{` is never closed")),
+            None => {
+                return Err(self.err(
+                    open,
+                    ErrorKind::Unbalanced,
+                    "unbalanced braces: this `{` is never closed",
+                ))
+            }
             Some(Token {
                 tok: Tok::RParen,
                 span,
             }) => {
                 return Err(self.err(
                     span.start,
+                    ErrorKind::Unbalanced,
                     "unbalanced parentheses: this `)` has no matching `(`",
                 ))
             }
-            Some(t) => return Err(self.err(t.span.start, "expected `&&`, `||` or `}`")),
+            Some(t) => {
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::UnexpectedToken,
+                    "expected `&&`, `||` or `}`",
+                ))
+            }
         }
         if let Some(t) = self.peek() {
-            return Err(self.err(t.span.start, "unexpected text after the closing `}`"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::TrailingText,
+                "unexpected text after the closing `}`",
+            ));
         }
         Ok(e)
     }
@@ -273,6 +310,7 @@ impl<'p> Parser<'p> {
         let Some(t) = self.next() else {
             return Err(self.err(
                 self.end(),
+                ErrorKind::ExpectedCondition,
                 "expected a condition, found the end of the pattern",
             ));
         };
@@ -280,10 +318,14 @@ impl<'p> Parser<'p> {
             Tok::LParen => {
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
-                    return Err(self.err(t.span.start, "parentheses nested too deeply"));
+                    return Err(self.err(
+                        t.span.start,
+                        ErrorKind::TooDeep,
+                        "parentheses nested too deeply",
+                    ));
                 }
                 if self.peek().is_some_and(|n| n.tok == Tok::RParen) {
-                    return Err(self.err(t.span.start, "empty parentheses"));
+                    return Err(self.err(t.span.start, ErrorKind::Empty, "empty parentheses"));
                 }
                 let e = self.or()?;
                 self.depth -= 1;
@@ -296,26 +338,35 @@ impl<'p> Parser<'p> {
                         tok: Tok::RBrace, ..
                     }) => Err(self.err(
                         t.span.start,
+                        ErrorKind::Unbalanced,
                         "unbalanced parentheses: this `(` is never closed",
                     )),
-                    Some(n) => Err(self.err(n.span.start, "expected `&&`, `||` or `)`")),
+                    Some(n) => Err(self.err(
+                        n.span.start,
+                        ErrorKind::UnexpectedToken,
+                        "expected `&&`, `||` or `)`",
+                    )),
                 }
             }
             Tok::Selector(selector) => self.condition(selector, t.span),
             Tok::AndAnd | Tok::OrOr => Err(self.err(
                 t.span.start,
+                ErrorKind::DanglingOperator,
                 "dangling operator: expected a condition before it",
             )),
             Tok::RParen | Tok::RBrace => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a condition (`$.field …` or `(`) here",
             )),
             Tok::Op(_) => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a selector such as `$.field` before the operator",
             )),
             _ => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a selector such as `$.field` (JSON selectors start with `$.`)",
             )),
         }
@@ -327,7 +378,11 @@ impl<'p> Parser<'p> {
         sel_span: Span,
     ) -> Result<JsonExpr, ParseError> {
         let Some(t) = self.next() else {
-            return Err(self.err(self.end(), "expected an operator after the selector"));
+            return Err(self.err(
+                self.end(),
+                ErrorKind::ExpectedOperator,
+                "expected an operator after the selector",
+            ));
         };
         let test = match t.tok {
             Tok::Op(op) => Test::Compare(op, self.value(op, true)?),
@@ -339,7 +394,7 @@ impl<'p> Parser<'p> {
                     Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => Test::IsFalse,
                     _ => {
                         let at = n.map_or(self.end(), |n| n.span.start);
-                        return Err(self.err(at, "expected NULL, TRUE or FALSE after IS"));
+                        return Err(self.err(at, ErrorKind::BadKeyword, "expected NULL, TRUE or FALSE after IS"));
                     }
                 }
             }
@@ -349,13 +404,13 @@ impl<'p> Parser<'p> {
                     Some(Tok::Word(w)) if w.eq_ignore_ascii_case("EXISTS") => Test::NotExists,
                     _ => {
                         let at = n.map_or(self.end(), |n| n.span.start);
-                        return Err(self.err(at, "expected EXISTS after NOT"));
+                        return Err(self.err(at, ErrorKind::BadKeyword, "expected EXISTS after NOT"));
                     }
                 }
             }
             _ => {
                 return Err(self.err(
-                    t.span.start,
+                    t.span.start, ErrorKind::ExpectedOperator,
                     "expected an operator (`=`, `!=`, `<`, `>`, `<=`, `>=`, `IS`, `NOT EXISTS`) after the selector",
                 ))
             }
@@ -375,7 +430,11 @@ impl<'p> Parser<'p> {
     /// (they mean the JSON values; quoted they are strings).
     fn value(&mut self, op: CmpOp, json: bool) -> Result<Value, ParseError> {
         let Some(t) = self.next() else {
-            return Err(self.err(self.end(), "expected a value after the operator"));
+            return Err(self.err(
+                self.end(),
+                ErrorKind::ExpectedValue,
+                "expected a value after the operator",
+            ));
         };
         let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
         let v = match t.tok {
@@ -388,11 +447,23 @@ impl<'p> Parser<'p> {
                 _ => Value::Str(Glob::new(&w)),
             },
             Tok::Regex(r) => Value::Regex(r),
-            Tok::Op(_) => return Err(self.err(t.span.start, "unknown operator")),
-            _ => return Err(self.err(t.span.start, "expected a value after the operator")),
+            Tok::Op(_) => {
+                return Err(self.err(t.span.start, ErrorKind::UnknownOperator, "unknown operator"))
+            }
+            _ => {
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::ExpectedValue,
+                    "expected a value after the operator",
+                ))
+            }
         };
         if ordering && !matches!(v, Value::Number(_)) {
-            return Err(self.err(t.span.start, "`<`, `>`, `<=` and `>=` need a number"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::ExpectedNumber,
+                "`<`, `>`, `<=` and `>=` need a number",
+            ));
         }
         Ok(v)
     }
@@ -412,7 +483,11 @@ impl<'p> Parser<'p> {
         let mut conditions = Vec::new();
         loop {
             let Some(t) = self.next() else {
-                return Err(self.err(open, "unbalanced brackets: this `[` is never closed"));
+                return Err(self.err(
+                    open,
+                    ErrorKind::Unbalanced,
+                    "unbalanced brackets: this `[` is never closed",
+                ));
             };
             match t.tok {
                 Tok::Word(ref w) if w == "..." => fields.push(Field::Ellipsis(t.span)),
@@ -421,7 +496,11 @@ impl<'p> Parser<'p> {
                         .iter()
                         .any(|f| matches!(f, Field::Named(n, _) if n == w))
                     {
-                        return Err(self.err(t.span.start, format!("duplicate field name `{w}`")));
+                        return Err(self.err(
+                            t.span.start,
+                            ErrorKind::DuplicateField,
+                            format!("duplicate field name `{w}`"),
+                        ));
                     }
                     fields.push(Field::Named(w.clone(), t.span));
                     if self.peek().is_some_and(|n| matches!(n.tok, Tok::Op(_))) {
@@ -430,11 +509,16 @@ impl<'p> Parser<'p> {
                     }
                 }
                 Tok::RBracket if fields.is_empty() => {
-                    return Err(self.err(t.span.start, "empty space-delimited pattern"))
+                    return Err(self.err(
+                        t.span.start,
+                        ErrorKind::Empty,
+                        "empty space-delimited pattern",
+                    ))
                 }
                 _ => {
                     return Err(self.err(
                         t.span.start,
+                        ErrorKind::UnexpectedToken,
                         "expected a field name (letters, digits, `_`) or `...`",
                     ))
                 }
@@ -446,12 +530,28 @@ impl<'p> Parser<'p> {
                 Some(Token {
                     tok: Tok::RBracket, ..
                 }) => break,
-                None => return Err(self.err(open, "unbalanced brackets: this `[` is never closed")),
-                Some(n) => return Err(self.err(n.span.start, "expected `,` or `]`")),
+                None => {
+                    return Err(self.err(
+                        open,
+                        ErrorKind::Unbalanced,
+                        "unbalanced brackets: this `[` is never closed",
+                    ))
+                }
+                Some(n) => {
+                    return Err(self.err(
+                        n.span.start,
+                        ErrorKind::UnexpectedToken,
+                        "expected `,` or `]`",
+                    ))
+                }
             }
         }
         if let Some(t) = self.peek() {
-            return Err(self.err(t.span.start, "unexpected text after the closing `]`"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::TrailingText,
+                "unexpected text after the closing `]`",
+            ));
         }
         Ok(Delimited { fields, conditions })
     }
@@ -495,12 +595,18 @@ impl<'p> Parser<'p> {
                     let idx = names.iter().position(|n| *n == w && n != "...");
                     match idx {
                         Some(i) => (i, span.start),
-                        None => return Err(self.err(span.start, format!("unknown field `{w}`"))),
+                        None => {
+                            return Err(self.err(
+                                span.start,
+                                ErrorKind::UnknownField,
+                                format!("unknown field `{w}`"),
+                            ))
+                        }
                     }
                 }
                 other => {
                     let at = other.map_or(self.end(), |t| t.span.start);
-                    return Err(self.err(at, "expected a field name"));
+                    return Err(self.err(at, ErrorKind::UnexpectedToken, "expected a field name"));
                 }
             },
         };
@@ -510,7 +616,11 @@ impl<'p> Parser<'p> {
             }) => op,
             other => {
                 let at = other.map_or(self.end(), |t| t.span.start);
-                return Err(self.err(at, "expected a comparison operator"));
+                return Err(self.err(
+                    at,
+                    ErrorKind::ExpectedOperator,
+                    "expected a comparison operator",
+                ));
             }
         };
         let value = self.value(op, false)?;

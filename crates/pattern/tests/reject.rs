@@ -3,76 +3,149 @@
 //! PutMetricFilter API reference (`filterPattern` at most 1024 characters); the rest follows
 //! from the grammar the documentation describes.
 
-use trailwatch_pattern::parse;
+use trailwatch_pattern::{parse, ErrorKind as Kind};
 
 #[test]
 fn rejects_with_offsets() {
     let long = format!("{{ $.a = \"{}\" }}", "x".repeat(1020));
-    let rows: &[(&str, &str, usize)] = &[
+    let rows: &[(&str, &str, Kind, usize)] = &[
         // Operators.
         (
             "`==` is not an operator",
             "{ $.eventName == CreateTrail }",
+            Kind::UnknownOperator,
             14,
         ),
-        ("single `|`", "{ $.a = 1 | $.b = 2 }", 10),
-        ("single `&`", "{ $.a = 1 & $.b = 2 }", 10),
-        ("`!` alone", "{ $.a ! 1 }", 6),
-        ("dangling `&&` at the end", "{ $.a = 1 && }", 13),
-        ("dangling `||` at the start", "{ || $.a = 1 }", 2),
-        ("missing operator", "{ $.a 1 }", 6),
-        ("missing value", "{ $.a = }", 8),
-        ("ordering needs a number", "{ $.a > abc }", 8),
-        ("IS needs NULL/TRUE/FALSE", "{ $.a IS EMPTY }", 9),
-        ("NOT needs EXISTS", "{ $.a NOT THERE }", 10),
+        (
+            "single `|`",
+            "{ $.a = 1 | $.b = 2 }",
+            Kind::UnknownOperator,
+            10,
+        ),
+        (
+            "single `&`",
+            "{ $.a = 1 & $.b = 2 }",
+            Kind::UnknownOperator,
+            10,
+        ),
+        ("`!` alone", "{ $.a ! 1 }", Kind::UnknownOperator, 6),
+        (
+            "dangling `&&` at the end",
+            "{ $.a = 1 && }",
+            Kind::ExpectedCondition,
+            13,
+        ),
+        (
+            "dangling `||` at the start",
+            "{ || $.a = 1 }",
+            Kind::DanglingOperator,
+            2,
+        ),
+        ("missing operator", "{ $.a 1 }", Kind::ExpectedOperator, 6),
+        ("missing value", "{ $.a = }", Kind::ExpectedValue, 8),
+        (
+            "ordering needs a number",
+            "{ $.a > abc }",
+            Kind::ExpectedNumber,
+            8,
+        ),
+        (
+            "IS needs NULL/TRUE/FALSE",
+            "{ $.a IS EMPTY }",
+            Kind::BadKeyword,
+            9,
+        ),
+        (
+            "NOT needs EXISTS",
+            "{ $.a NOT THERE }",
+            Kind::BadKeyword,
+            10,
+        ),
         // Balance.
-        ("unclosed brace", "{ $.a = 1", 0),
-        ("unclosed parenthesis", "{ ($.a = 1 }", 2),
-        ("extra closing parenthesis", "{ $.a = 1) }", 9),
-        ("text after the closing brace", "{ $.a = 1 } x", 12),
-        ("empty braces", "{ }", 2),
-        ("empty parentheses", "{ () }", 2),
-        ("unterminated string", "{ $.a = \"abc }", 8),
+        ("unclosed brace", "{ $.a = 1", Kind::Unbalanced, 0),
+        ("unclosed parenthesis", "{ ($.a = 1 }", Kind::Unbalanced, 2),
+        (
+            "extra closing parenthesis",
+            "{ $.a = 1) }",
+            Kind::Unbalanced,
+            9,
+        ),
+        (
+            "text after the closing brace",
+            "{ $.a = 1 } x",
+            Kind::TrailingText,
+            12,
+        ),
+        ("empty braces", "{ }", Kind::Empty, 2),
+        ("empty parentheses", "{ () }", Kind::Empty, 2),
+        (
+            "unterminated string",
+            "{ $.a = \"abc }",
+            Kind::Unterminated,
+            8,
+        ),
         // Selectors.
-        ("selector must start with $.", "{ a = 1 }", 2),
-        ("empty key", "{ $..a = 1 }", 3),
-        ("bad index", "{ $.a[-1] = 1 }", 6),
-        ("unclosed index", "{ $.a[0 = 1 }", 5),
-        ("bare $", "{ $ = 1 }", 3),
-        ("array wildcard", "{ $.a[*] = 1 }", 6),
+        (
+            "selector must start with $.",
+            "{ a = 1 }",
+            Kind::ExpectedCondition,
+            2,
+        ),
+        ("empty key", "{ $..a = 1 }", Kind::BadSelector, 3),
+        ("bad index", "{ $.a[-1] = 1 }", Kind::BadSelector, 6),
+        ("unclosed index", "{ $.a[0 = 1 }", Kind::BadSelector, 5),
+        ("bare $", "{ $ = 1 }", Kind::BadSelector, 3),
+        ("array wildcard", "{ $.a[*] = 1 }", Kind::BadSelector, 6),
         // Regexes.
-        ("unsupported regex character", "{ $.a = %abc!% }", 12),
-        ("parentheses in a regex", "%(ab)%", 1),
-        ("multi-byte character in a regex", "%é%", 1),
+        (
+            "unsupported regex character",
+            "{ $.a = %abc!% }",
+            Kind::BadRegex,
+            12,
+        ),
+        ("parentheses in a regex", "%(ab)%", Kind::BadRegex, 1),
+        ("multi-byte character in a regex", "%é%", Kind::BadRegex, 1),
         (
             "three regexes",
             "{ $.a = %a% || $.b = %b% || $.c = %c% }",
+            Kind::TooManyRegexes,
             34,
         ),
-        ("unterminated regex", "%abc", 0),
-        ("text after a standalone regex", "%abc% def", 5),
+        ("unterminated regex", "%abc", Kind::Unterminated, 0),
+        (
+            "text after a standalone regex",
+            "%abc% def",
+            Kind::TrailingText,
+            5,
+        ),
         // Space-delimited.
-        ("unclosed bracket", "[a, b", 0),
-        ("empty delimited pattern", "[]", 1),
-        ("unknown field in a condition", "[a = 1 && c = 2, b]", 10),
+        ("unclosed bracket", "[a, b", Kind::Unbalanced, 0),
+        ("empty delimited pattern", "[]", Kind::Empty, 1),
+        (
+            "unknown field in a condition",
+            "[a = 1 && c = 2, b]",
+            Kind::UnknownField,
+            10,
+        ),
         (
             "unknown field in a condition",
             "[a = 1 || b = 2 && d > 1, b]",
+            Kind::UnknownField,
             19,
         ),
-        ("duplicate field", "[a, a]", 4),
-        ("missing comma", "[a b]", 3),
+        ("duplicate field", "[a, a]", Kind::DuplicateField, 4),
+        ("missing comma", "[a b]", Kind::UnexpectedToken, 3),
         // Terms.
-        ("unterminated phrase", "ERROR \"abc", 6),
-        ("lone exclusion", "ERROR -", 6),
+        ("unterminated phrase", "ERROR \"abc", Kind::Unterminated, 6),
+        ("lone exclusion", "ERROR -", Kind::BadTerm, 6),
         // Length.
-        ("over 1024 characters", long.as_str(), 1024),
+        ("over 1024 characters", long.as_str(), Kind::TooLong, 1024),
     ];
-    for (why, p, off) in rows {
+    for (why, p, kind, off) in rows {
         match parse(p) {
             Ok(_) => panic!("{why}: accepted {p:?}"),
             Err(e) => {
-                assert_eq!(e.offset(), *off, "{why}: {p:?} -> {e}");
+                assert_eq!((e.kind(), e.offset()), (*kind, *off), "{why}: {p:?} -> {e}");
                 let rendered = e.to_string();
                 let caret = rendered.lines().last().unwrap();
                 assert_eq!(caret.len() - 1, p[..*off].chars().count(), "{why}: caret");
