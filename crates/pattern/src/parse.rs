@@ -633,10 +633,12 @@ fn is_field_name(w: &str) -> bool {
     w.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// An unquoted number: `-?digits(.digits)?([eE][+-]?digits)?`.
+/// An unquoted number: `[+-]?digits(.digits)?([eE][+-]?digits)?`. AWS "Filter pattern syntax …",
+/// section "Using filter patterns to match terms in JSON log events", numeric values: "You can
+/// use integers that contain plus ("+") or minus ("-") symbols and follow scientific notation."
 pub(crate) fn is_number(w: &str) -> bool {
     let b = w.as_bytes();
-    let mut i = usize::from(b.first() == Some(&b'-'));
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
     let digits = |i: &mut usize| {
         let s = *i;
         while *i < b.len() && b[*i].is_ascii_digit() {
@@ -723,6 +725,11 @@ mod tests {
         for (w, ok) in [
             ("1", true),
             ("-1.5", true),
+            ("+1000", true),
+            ("+1e+3", true),
+            ("+", false),
+            ("+-1", false),
+            ("--1", false),
             ("1e3", true),
             ("1E-3", true),
             ("1.", false),

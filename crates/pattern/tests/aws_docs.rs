@@ -4,6 +4,13 @@
 //!   Guide, matching-terms-json-log-events.html), with its example event.
 //! - [OLD-JSON]: the older "Filter and pattern syntax" page, section "Using metric filters to
 //!   match terms in JSON log events", compound-expression example event.
+//! - [OLD]: the older "Filter and pattern syntax" page (the version kept in
+//!   awsdocs/amazon-cloudwatch-logs-user-guide, doc_source/FilterAndPatternSyntax.md), in the
+//!   section the row names.
+//! - [SYNTAX-JSON]: "Filter pattern syntax for metric filters, subscription filters, filter log
+//!   events, and Live Tail" (FilterAndPatternSyntax.html), section "Using filter patterns to match
+//!   terms in JSON log events" ("Writing filter patterns that match strings" / "… numeric
+//!   values", and the examples on its JSON log event).
 //! - [TEXT]: "Filter pattern syntax for metric filters, subscription filters, filter log
 //!   events, and Live Tail" (FilterAndPatternSyntax.html), section "Using filter patterns to
 //!   match terms in unstructured log events", with its example messages.
@@ -165,6 +172,75 @@ fn compound_examples() {
         ),
     ];
     let event = compound_event();
+    for (source, p, want) in rows {
+        let f = parse(p).unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(f.matches(&event), *want, "{source}: {p}");
+    }
+}
+
+#[test]
+fn numeric_examples() {
+    // [SYNTAX-JSON] "Writing filter patterns that match numeric values": "You can use integers
+    // that contain plus ("+") or minus ("-") symbols and follow scientific notation." The page
+    // gives the patterns, not an event; this event makes each row's outcome checkable.
+    let event = json!({
+        "bandwidth": 80,
+        "latency": 40,
+        "refreshRate": 60,
+        "responseTime": 5,
+        "errorCode": 400,
+        "number": [1000, 0.5],
+        "delta": -3,
+        "count": 100
+    });
+    let rows: &[(&str, &str, bool)] = &[
+        ("[SYNTAX-JSON] greater than", "{ $.bandwidth > 75 }", true),
+        ("[SYNTAX-JSON] less than", "{ $.latency < 50 }", true),
+        (
+            "[SYNTAX-JSON] greater than or equal",
+            "{ $.refreshRate >= 60 }",
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] less than or equal",
+            "{ $.responseTime <= 5 }",
+            true,
+        ),
+        ("[SYNTAX-JSON] equal", "{ $.errorCode = 400}", true),
+        ("[SYNTAX-JSON] not equal", "{ $.errorCode != 500 }", true),
+        (
+            "[SYNTAX-JSON] scientific notation and plus symbol",
+            "{ $.number[0] = 1e+3 }",
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] scientific notation and minus symbol",
+            "{ $.number[0] != 1e-3 }",
+            true,
+        ),
+        (
+            "[OLD] \"Numeric Comparisons\": a plus sign",
+            "{ $.latency > +1000 }",
+            false,
+        ),
+        (
+            "[OLD] \"Numeric Comparisons\": a plus sign",
+            "{ $.latency < +1000 }",
+            true,
+        ),
+        (
+            "a signed number is a number, not the string \"+100\"",
+            "{ $.count = +100 }",
+            true,
+        ),
+        (
+            "a signed number is a number, not the string \"+100\"",
+            "{ $.count != +100 }",
+            false,
+        ),
+        ("minus sign", "{ $.delta = -3 }", true),
+        ("minus sign", "{ $.delta > -3.5 }", true),
+    ];
     for (source, p, want) in rows {
         let f = parse(p).unwrap_or_else(|e| panic!("{source}: {e}"));
         assert_eq!(f.matches(&event), *want, "{source}: {p}");
