@@ -12,6 +12,11 @@
 //!   case-sensitively; with an unquoted number only JSON numbers, compared numerically; with
 //!   unquoted `true`/`false`/`null` only that JSON literal; with `%regex%` strings the regex
 //!   finds a match in (chosen: values are not converted between types);
+//! - except that a value of stars only (`*`, `"*"`) matches numbers as well as strings: AWS
+//!   "Filter pattern syntax …", JSON section, on numbers: "Use the asterisk ("*") as a wild card
+//!   to match numbers", and the older page's `{ $.latency = * }` example publishes the number 50
+//!   (chosen, docs silent: it does not match `true`, `false` or `null`, and a value with text
+//!   besides the stars, such as `4*`, still matches strings only);
 //! - `!=` matches a present scalar (string, number, boolean, null) for which `=` does not;
 //! - `<` `>` `<=` `>=` match only JSON numbers;
 //! - `IS NULL` / `IS TRUE` / `IS FALSE` match exactly JSON `null` / `true` / `false`.
@@ -83,6 +88,7 @@ fn ordered(op: CmpOp, x: f64, n: f64) -> bool {
 fn equals(value: &Value, v: &Json) -> bool {
     match (value, v) {
         (Value::Str(g), Json::String(s)) => g.matches(s),
+        (Value::Str(g), Json::Number(_)) => g.is_any(),
         (Value::Regex(r), Json::String(s)) => r.is_match(s),
         (Value::Number(n), Json::Number(x)) => x.as_f64() == Some(*n),
         (Value::Bool(b), Json::Bool(x)) => b == x,

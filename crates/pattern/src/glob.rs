@@ -33,6 +33,12 @@ impl Glob {
         }
     }
 
+    /// Whether the pattern is only stars (`*`, `**`): it matches every string, and in a JSON
+    /// condition every number too (see [`crate::eval`]).
+    pub fn is_any(&self) -> bool {
+        self.has_star && self.segments.iter().all(String::is_empty)
+    }
+
     /// The literal segments between wildcards.
     pub fn segments(&self) -> &[String] {
         &self.segments
@@ -108,5 +114,7 @@ mod tests {
         assert_eq!(Glob::new("abc").exact(), Some("abc"));
         assert_eq!(Glob::new("a*").exact(), None);
         assert_eq!(Glob::new("*a*b").text(), "*a*b");
+        assert!(Glob::new("*").is_any() && Glob::new("**").is_any());
+        assert!(!Glob::new("").is_any() && !Glob::new("*a").is_any());
     }
 }

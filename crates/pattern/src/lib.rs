@@ -21,7 +21,10 @@
 //!
 //! - **Types are not converted.** `= "5"` matches only the string, `= 5` only the number
 //!   (compared numerically, so `5.0` matches), `= true` / `= null` only those JSON literals
-//!   (quoted they are strings); `<` `>` `<=` `>=` need a number on both sides.
+//!   (quoted they are strings); `<` `>` `<=` `>=` need a number on both sides. The one
+//!   exception is documented: a value of stars only (`= *`, `= "*"`) matches numbers as well as
+//!   strings; we chose that it does not match `true`, `false` or `null`, and that `= 4*` does
+//!   not match the number 400.
 //! - **`!=`** matches a present scalar (string, number, boolean, `null`) for which `=` would
 //!   not; a missing field, an object or an array matches neither `=` nor `!=`.
 //! - **Wildcards** `*` are allowed anywhere in a string value (quoted or not), not only at the

@@ -247,6 +247,34 @@ fn numeric_examples() {
     }
 }
 
+#[test]
+fn a_lone_wildcard_matches_numbers() {
+    // [SYNTAX-JSON] on numbers: "Use the asterisk ("*") as a wild card to match numbers." [OLD]
+    // "Using values in log events to increment a metric's value": `{ $.latency = * }` with
+    // metricValue $.latency "publishes a numeric value of 50" for this event.
+    let event = json!({"latency": 50, "requestType": "GET"});
+    let rows: &[(&str, &str, bool)] = &[
+        (
+            "[OLD] metric value from a number",
+            "{ $.latency = * }",
+            true,
+        ),
+        ("[OLD] the same, quoted", r#"{ $.latency = "*" }"#, true),
+        ("[SYNTAX-JSON] and strings", "{ $.requestType = * }", true),
+        ("a missing field", "{ $.size = * }", false),
+        ("!= * on a number", "{ $.latency != * }", false),
+    ];
+    for (source, p, want) in rows {
+        let f = parse(p).unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(f.matches(&event), *want, "{source}: {p}");
+        assert_eq!(
+            f.matches_text(&event.to_string()),
+            *want,
+            "{source}: {p} (text)"
+        );
+    }
+}
+
 const MESSAGES: &[&str] = &[
     "[ERROR 400] BAD REQUEST",
     "[ERROR 401] UNAUTHORIZED REQUEST",
@@ -325,9 +353,10 @@ fn cdk_examples() {
             true,
         ),
         (
-            "[CDK] FilterPattern.exists renders = \"*\"",
+            "[CDK] FilterPattern.exists renders = \"*\"; its JsonPattern example publishes \
+             metricValue $.latency, a number",
             r#"{ $.latency = "*" }"#,
-            false,
+            true,
         ),
         (
             "[CDK] FilterPattern.exists on a string",

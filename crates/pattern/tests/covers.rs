@@ -144,6 +144,12 @@ fn table() {
         ("{ $.n >= 5 || $.n < 5 }", "{ $.n = 3 }", Want::Covers),
         ("{ $.n != 5 }", "{ $.n > 5 }", Want::Covers),
         ("{ $.ok IS TRUE }", "{ $.ok = true }", Want::Covers),
+        // `= *` matches numbers as well as strings, not booleans.
+        ("{ $.latency = * }", "{ $.latency > 100 }", Want::Covers),
+        ("{ $.errorCode = \"*\" }", "{ $.errorCode = 400 || $.errorCode = AccessDenied }", Want::Covers),
+        ("{ $.ok = * }", "{ $.ok IS TRUE }", Want::Not),
+        ("\"latency\"", "{ $.latency = * }", Want::Covers),
+        ("\"\\\"latency\\\":\\\"\"", "{ $.latency = * }", Want::Not),
         ("{ $.ok IS TRUE }", "{ $.ok != false }", Want::Not),
         // Arrays and prefixes.
         ("{ $.a[1] = x }", "{ $.a[1] = x && $.a[0] = y }", Want::Covers),

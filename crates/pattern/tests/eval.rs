@@ -26,6 +26,20 @@ fn json_rules() {
             "!= on a missing field does not match",
         ),
         ("{ $.missing = \"*\" }", false, "wildcard needs the field"),
+        ("{ $.n = * }", true, "a lone wildcard matches a number"),
+        (
+            "{ $.n = 5* }",
+            false,
+            "... but a value with text besides the stars does not",
+        ),
+        (
+            "{ $.t = * }",
+            false,
+            "a lone wildcard does not match true ...",
+        ),
+        ("{ $.z = * }", false, "... nor null"),
+        ("{ $.obj = * }", false, "... nor an object"),
+        ("{ $.t != * }", true, "!= * matches booleans and null"),
         ("{ $.obj = \"*\" }", false, "object matches neither = ..."),
         ("{ $.obj != \"x\" }", false, "... nor !="),
         (

@@ -45,6 +45,8 @@ pub(crate) fn guaranteed(conj: &[&Condition]) -> Vec<String> {
             Test::IsFalse | Test::Compare(CmpOp::Eq, Value::Bool(false)) => {
                 out.push(prefix + "false")
             }
+            // Stars only: a string or a number, so nothing but the key is certain.
+            Test::Compare(CmpOp::Eq, Value::Str(g)) if g.is_any() => {}
             Test::Compare(CmpOp::Eq, Value::Str(g)) => match g.exact() {
                 Some(s) => out.push(format!("{prefix}\"{}\"", esc(s))),
                 None => {
@@ -225,5 +227,11 @@ mod tests {
             assert!(g.iter().any(|h| h == want), "{want} in {g:?}");
         }
         assert!(!g.iter().any(|h| h.contains("\"d\"")));
+        // `= *` also matches a number, whose text has no quotes.
+        let f = crate::parse("{ $.n = * }").unwrap();
+        let Ast::Json(crate::ast::JsonExpr::Cond(c)) = f.ast() else {
+            panic!()
+        };
+        assert_eq!(guaranteed(&[c]), vec!["\"n\":".to_string()]);
     }
 }
