@@ -53,6 +53,7 @@ pub(crate) fn lex(pattern: &str) -> Result<Vec<Token>, ParseError> {
         pattern,
         pos: 0,
         regexes: 0,
+        after_op: false,
     };
     let mut out = Vec::new();
     while let Some(t) = lx.next()? {
@@ -65,6 +66,9 @@ struct Lexer<'p> {
     pattern: &'p str,
     pos: usize,
     regexes: usize,
+    /// Whether the last token was a comparison operator: a value follows, and a `$` there
+    /// starts an (unquoted) value, not a selector.
+    after_op: bool,
 }
 
 impl<'p> Lexer<'p> {
@@ -176,7 +180,7 @@ impl<'p> Lexer<'p> {
             }
             '"' => Tok::Quoted(self.quoted(start, '"')?),
             '%' => self.regex(start)?,
-            '$' => Tok::Selector(self.selector(start)?),
+            '$' if !self.after_op => Tok::Selector(self.selector(start)?),
             _ => {
                 while self.peek().is_some_and(is_word_char) {
                     self.bump();
@@ -184,6 +188,7 @@ impl<'p> Lexer<'p> {
                 Tok::Word(self.pattern[start..self.pos].to_string())
             }
         };
+        self.after_op = matches!(tok, Tok::Op(_));
         Ok(Some(Token {
             tok,
             span: Span::new(start, self.pos),

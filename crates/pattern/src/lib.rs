@@ -29,6 +29,11 @@
 //!   not; a missing field, an object or an array matches neither `=` nor `!=`.
 //! - **Wildcards** `*` are allowed anywhere in a string value (quoted or not), not only at the
 //!   ends; a literal `*` cannot be written. Backslash escapes the next character in quoted strings.
+//! - **Unquoted values** in JSON patterns may not hold `@`, `$`, `\` or non-ASCII characters
+//!   (the older page names these; the error is [`ErrorKind::MustQuote`]). Other punctuation
+//!   (`.`, `-`, `:`, `/`, …) is accepted unquoted although the current page asks for quotes
+//!   around anything but alphanumerics and `_`: its own `123.123.*` example and the CIS
+//!   Benchmark's `kms.amazonaws.com` are unquoted. Space-delimited values are not checked.
 //! - **Keywords** (`IS`, `NULL`, `TRUE`, `FALSE`, `NOT`, `EXISTS`) are case-insensitive.
 //! - **Selectors**: `$.a.b`, `$.a[0]`, `$.a[0][1]`, `$.['a.b']`, `$['a.b']`, `$.["a.b"]`;
 //!   `$` alone and `$.a[*]` are rejected. Parentheses nest at most 64 deep.

@@ -1,6 +1,7 @@
 //! What CloudWatch rejects, with the byte offset each error must point at, and the rendered
 //! caret. Sources: AWS "Filter pattern syntax …" (regex restrictions and the two-regex quota),
-//! PutMetricFilter API reference (`filterPattern` at most 1024 characters); the rest follows
+//! PutMetricFilter API reference (`filterPattern` at most 1024 characters), the older "Filter and
+//! pattern syntax" page (values that must be quoted); the rest follows
 //! from the grammar the documentation describes.
 
 use trailwatch_pattern::{parse, ErrorKind as Kind};
@@ -96,6 +97,41 @@ fn rejects_with_offsets() {
         ("unclosed index", "{ $.a[0 = 1 }", Kind::BadSelector, 5),
         ("bare $", "{ $ = 1 }", Kind::BadSelector, 3),
         ("array wildcard", "{ $.a[*] = 1 }", Kind::BadSelector, 6),
+        // Values that must be quoted. [OLD] = the older "Filter and pattern syntax" page,
+        // "Matching JSON Terms Using Metric Filters": "Strings that have unicode and other
+        // characters such as '@,' '$,' '\\,' etc. must be enclosed in double quotes to be valid."
+        // The current page's "Writing filter patterns that match strings" asks the same of every
+        // non-alphanumeric; its examples quote "John.Doe@example.com".
+        (
+            "[OLD] unquoted `@`",
+            "{ $.user.email = John.Doe@example.com }",
+            Kind::MustQuote,
+            25,
+        ),
+        (
+            "[OLD] unquoted `\\`",
+            r"{ $.path = C:\temp }",
+            Kind::MustQuote,
+            13,
+        ),
+        (
+            "[OLD] unquoted `$`",
+            "{ $.price = 5$ }",
+            Kind::MustQuote,
+            13,
+        ),
+        (
+            "[OLD] a value starting with `$`",
+            "{ $.a = $.b }",
+            Kind::MustQuote,
+            8,
+        ),
+        (
+            "[OLD] unquoted unicode",
+            "{ $.city = Zürich }",
+            Kind::MustQuote,
+            12,
+        ),
         // Regexes.
         (
             "unsupported regex character",
@@ -171,6 +207,16 @@ fn accepts_the_edges() {
         "\"\"",
         "{ ((((($.a = 1))))) }",
         "{ $.[\"a.b\"] = 1 && $['c'][0][1] = 2 }",
+        // The same values quoted; and the unquoted dots, stars, dashes and colons that the docs'
+        // own examples (and the CIS Benchmark's patterns) leave unquoted.
+        "{ $.user.email = \"John.Doe@example.com\" }",
+        r#"{ $.path = "C:\\temp" }"#,
+        "{ $.city = \"Zürich\" }",
+        "{ $.sourceIPAddress != 123.123.* }",
+        "{ $.eventSource = kms.amazonaws.com }",
+        "{ $.awsRegion = us-east-1 && $.arn = arn:aws:iam::123456789012:root }",
+        // Space-delimited values are not checked (the docs are silent there).
+        "[ip, user = a@b, ...]",
     ] {
         assert!(parse(p).is_ok(), "{p}: {:?}", parse(p).err());
     }
