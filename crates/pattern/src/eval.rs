@@ -23,8 +23,10 @@
 //!
 //! Term patterns (AWS "Using filter patterns to match terms in unstructured log events"): a term
 //! or phrase matches where it occurs as a case-sensitive substring (chosen: CloudWatch does not
-//! document word boundaries). All required terms must occur, no excluded term may occur, and if
-//! there are optional `?` terms at least one of them must occur.
+//! document word boundaries). All required terms must occur and no excluded term may occur.
+//! Optional `?` terms count only in a pattern made of nothing else, where at least one of them
+//! must occur: "If you combine "?" with other filter patterns, all question mark terms will be
+//! ignored" (same page, "Example: Match optional terms").
 
 use std::collections::HashSet;
 
@@ -186,23 +188,21 @@ impl Program {
     }
 }
 
+/// Whether the `?` terms of a term pattern take part: only when there is no other kind of term.
+pub(crate) fn optional_terms_count(terms: &[Term]) -> bool {
+    terms.iter().all(|t| t.kind == TermKind::Optional)
+}
+
 /// Evaluates a term pattern against message text.
 pub(crate) fn eval_terms(terms: &[Term], text: &str) -> bool {
-    let mut any_optional = false;
-    let mut optional_hit = false;
-    for t in terms {
-        let found = text.contains(t.text.as_str());
-        match t.kind {
-            TermKind::Required if !found => return false,
-            TermKind::Excluded if found => return false,
-            TermKind::Optional => {
-                any_optional = true;
-                optional_hit |= found;
-            }
-            _ => {}
-        }
+    if optional_terms_count(terms) {
+        return terms.is_empty() || terms.iter().any(|t| text.contains(t.text.as_str()));
     }
-    !any_optional || optional_hit
+    terms.iter().all(|t| match t.kind {
+        TermKind::Required => text.contains(t.text.as_str()),
+        TermKind::Excluded => !text.contains(t.text.as_str()),
+        TermKind::Optional => true,
+    })
 }
 
 /// Splits a message into space-delimited fields: runs of non-blank characters, where

@@ -39,9 +39,11 @@
 //!   `$` alone and `$.a[*]` are rejected. Parentheses nest at most 64 deep.
 //! - **Regexes** (`%…%`) may also contain a space (the CDK's own `regexValue` example needs it),
 //!   match anywhere in the value unless anchored, and only match strings.
-//! - **Terms** match as case-sensitive substrings of the message; with `?optional` terms at
-//!   least one of them must occur, besides every required term and no `-excluded` term. Any
-//!   quoted blank phrase (`" "`, `""`) matches everything, as does a blank pattern.
+//! - **Terms** match as case-sensitive substrings of the message. `?optional` terms count only
+//!   in a pattern of `?` terms alone (at least one must occur); beside required or `-excluded`
+//!   terms they are ignored, as the page documents ("all question mark terms will be
+//!   ignored"), including when the only other terms are exclusions. Any quoted blank phrase
+//!   (`" "`, `""`) matches everything, as does a blank pattern.
 //! - **Space-delimited** patterns: `"…"` and `[…]` in the message are one field each; a field
 //!   condition after `&&` / `||` may name any field of the pattern; `...` may appear anywhere.
 //! - **Non-JSON patterns on a JSON event** ([`FilterPattern::matches`]) match the event's

@@ -296,6 +296,12 @@ fn unstructured_examples() {
             &[0, 1, 2, 3, 4],
         ),
         ("[TEXT] optional terms (OR)", "?SUCCESS ?MISSING", &[2, 5]),
+        (
+            "[TEXT] \"You cant' combine the question mark (\"?\") with other filter patterns, such \
+             as include and exclude terms … all question mark terms will be ignored\"",
+            "?SUCCESS ?MISSING -ARGUMENTS",
+            &[0, 1, 4, 5],
+        ),
         ("[TEXT] exact phrase", "\"INTERNAL SERVER ERROR\"", &[4]),
         ("[TEXT] include and exclude", "ERROR -ARGUMENTS", &[0, 1, 4]),
         ("[TEXT] match everything", "\" \"", &[0, 1, 2, 3, 4, 5]),
@@ -317,6 +323,22 @@ fn unstructured_examples() {
             .collect();
         assert_eq!(got, *want, "{source}: {p}");
     }
+}
+
+#[test]
+fn optional_terms_beside_other_terms_are_ignored() {
+    // [TEXT] "Example: Match optional terms", the note's example and the log events it matches:
+    // "the following filter pattern matches all events containing the word REQUEST, but the
+    // question mark ("?") filter terms are ignored and have no effect."
+    let f = parse("?ERROR ?ARGUMENTS REQUEST").unwrap();
+    for line in [
+        "[INFO] REQUEST FAILED",
+        "[WARN] UNAUTHORIZED REQUEST",
+        "[ERROR] 400 BAD REQUEST",
+    ] {
+        assert!(f.matches_text(line), "{line}");
+    }
+    assert!(!f.matches_text("[ERROR 419] MISSING ARGUMENTS"));
 }
 
 #[test]
