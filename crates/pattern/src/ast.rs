@@ -84,19 +84,28 @@ pub struct Condition {
     pub span: Span,
 }
 
-/// A property selector such as `$.userIdentity.type`, `$.items[0].id` or `$.['a.b']`.
+/// A property selector such as `$.userIdentity.type`, `$.items[0].id`, `$.['a.b']` or, with a
+/// wildcard, `$.items[*].id` and `$.*`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Selector {
-    /// The path below the root `$`; never empty.
+    /// The path below the root `$`; never empty, and (CloudWatch's quota) with at most one
+    /// [`Step::Any`].
     pub steps: Vec<Step>,
 }
 
 impl Selector {
-    /// The selector written in canonical form (`$.a.b[0]`, `$.['a.b']`).
+    /// The position of the wildcard step, if the selector has one.
+    pub fn wildcard(&self) -> Option<usize> {
+        self.steps.iter().position(|s| *s == Step::Any)
+    }
+
+    /// The selector written in canonical form (`$.a.b[0]`, `$.['a.b']`, `$.a[*]`, `$.*`).
     pub fn to_text(&self) -> String {
         let mut s = String::from("$");
-        for step in &self.steps {
+        for (i, step) in self.steps.iter().enumerate() {
             match step {
+                Step::Any if i == 0 => s.push_str(".*"),
+                Step::Any => s.push_str("[*]"),
                 Step::Key(k) if is_plain_key(k) => {
                     s.push('.');
                     s.push_str(k);
@@ -129,6 +138,9 @@ pub enum Step {
     Key(String),
     /// An array element.
     Index(usize),
+    /// `[*]` or `.*`: every element of an array and every member of an object (both notations
+    /// mean the same; see the crate docs).
+    Any,
 }
 
 /// The test of a JSON condition.

@@ -250,7 +250,11 @@ impl<'p> Lexer<'p> {
         Ok(Tok::Regex(re))
     }
 
-    /// Reads a selector after its `$`: one or more `.key`, `.['key']`, `['key']`, `[N]` steps.
+    /// Reads a selector after its `$`: one or more `.key`, `.['key']`, `['key']`, `[N]` steps,
+    /// and at most one wildcard step `.*` or `[*]`. AWS "Filter pattern syntax …", JSON section,
+    /// "Wildcard selector": "You can use the JSON wildcard to select any array element or any
+    /// JSON object field"; "Quotas": "You can only use up to one wildcard selector in a property
+    /// selector."
     fn selector(&mut self, start: usize) -> Result<Selector, ParseError> {
         let mut steps = Vec::new();
         loop {
@@ -260,6 +264,18 @@ impl<'p> Lexer<'p> {
                     self.bump();
                     self.bump();
                     steps.push(self.bracket(at)?);
+                }
+                Some('.') if self.peek2() == Some('*') => {
+                    self.bump();
+                    self.bump();
+                    if self.peek().is_some_and(is_key_char) {
+                        return Err(self.err(
+                            self.pos,
+                            ErrorKind::BadSelector,
+                            "bad selector: a wildcard `.*` stands for a whole field name",
+                        ));
+                    }
+                    steps.push(Step::Any);
                 }
                 Some('.') => {
                     self.bump();
@@ -296,6 +312,13 @@ impl<'p> Lexer<'p> {
                 }
                 _ => break,
             }
+            if steps.iter().filter(|s| **s == Step::Any).count() > 1 {
+                return Err(self.err(
+                    self.pattern[at..].find('*').map_or(at, |i| at + i),
+                    ErrorKind::TooManyWildcards,
+                    "a property selector may hold at most one wildcard",
+                ));
+            }
         }
         if self
             .peek()
@@ -310,9 +333,13 @@ impl<'p> Lexer<'p> {
         Ok(Selector { steps })
     }
 
-    /// After `[`: `N]`, `'key']` or `"key"]`.
+    /// After `[`: `N]`, `*]`, `'key']` or `"key"]`.
     fn bracket(&mut self, open: usize) -> Result<Step, ParseError> {
         let step = match self.peek() {
+            Some('*') => {
+                self.bump();
+                Step::Any
+            }
             Some(q @ ('\'' | '"')) => {
                 let qs = self.pos;
                 self.bump();
@@ -339,7 +366,7 @@ impl<'p> Lexer<'p> {
                 return Err(self.err(
                     self.pos,
                     ErrorKind::BadSelector,
-                    "bad selector: expected an array index or a quoted key after `[`",
+                    "bad selector: expected an array index, `*` or a quoted key after `[`",
                 ))
             }
         };
@@ -380,6 +407,35 @@ mod tests {
     }
 
     #[test]
+    fn wildcard_steps() {
+        for (p, want) in [
+            ("{$.a[*]=1}", vec![Step::Key("a".into()), Step::Any]),
+            ("{$.*=1}", vec![Step::Any]),
+            (
+                "{$.a.*.b=1}",
+                vec![Step::Key("a".into()), Step::Any, Step::Key("b".into())],
+            ),
+            ("{$[*]=1}", vec![Step::Any]),
+        ] {
+            assert_eq!(kinds(p)[1], Tok::Selector(Selector { steps: want }), "{p}");
+        }
+        assert_eq!(
+            Selector {
+                steps: vec![Step::Key("a".into()), Step::Any]
+            }
+            .to_text(),
+            "$.a[*]"
+        );
+        assert_eq!(
+            Selector {
+                steps: vec![Step::Any]
+            }
+            .to_text(),
+            "$.*"
+        );
+    }
+
+    #[test]
     fn spans() {
         let t = lex("{$.ab=1}").unwrap();
         assert_eq!(t[1].span, Span::new(1, 5));
@@ -407,6 +463,9 @@ mod tests {
             ),
             ("{ $.a <> 1 }", ErrorKind::UnknownOperator, 6),
             ("{ $.a$ = 1 }", ErrorKind::BadSelector, 5),
+            ("{ $.a[*][*] = 1 }", ErrorKind::TooManyWildcards, 9),
+            ("{ $.*.b.* = 1 }", ErrorKind::TooManyWildcards, 8),
+            ("{ $.*b = 1 }", ErrorKind::BadSelector, 5),
         ];
         for (p, kind, off) in rows {
             let e = lex(p).unwrap_err();

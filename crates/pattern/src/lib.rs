@@ -35,8 +35,14 @@
 //!   around anything but alphanumerics and `_`: its own `123.123.*` example and the CIS
 //!   Benchmark's `kms.amazonaws.com` are unquoted. Space-delimited values are not checked.
 //! - **Keywords** (`IS`, `NULL`, `TRUE`, `FALSE`, `NOT`, `EXISTS`) are case-insensitive.
-//! - **Selectors**: `$.a.b`, `$.a[0]`, `$.a[0][1]`, `$.['a.b']`, `$['a.b']`, `$.["a.b"]`;
-//!   `$` alone and `$.a[*]` are rejected. Parentheses nest at most 64 deep.
+//! - **Selectors**: `$.a.b`, `$.a[0]`, `$.a[0][1]`, `$.['a.b']`, `$['a.b']`, `$.["a.b"]`, and
+//!   the documented wildcards `$.a[*]`, `$.*` (one per selector, three selectors per pattern);
+//!   `$` alone is rejected. Parentheses nest at most 64 deep.
+//! - **Wildcard selectors** select every element of an array and every member of an object,
+//!   whichever of `[*]` and `.*` is written (the docs: "any array element or any JSON object
+//!   field", without saying which notation does which). A condition holds when it holds for one
+//!   value selected (the docs' `=` examples); we chose the same for `!=`, `<`…, `IS`, and that
+//!   `NOT EXISTS` holds when nothing is selected.
 //! - **Regexes** (`%…%`) may also contain a space (the CDK's own `regexValue` example needs it),
 //!   match anywhere in the value unless anchored, and only match strings.
 //! - **Terms** match as case-sensitive substrings of the message. `?optional` terms count only

@@ -14,6 +14,10 @@ use crate::regexp::Regex;
 /// CloudWatch's limit on a filter pattern, in characters (PutMetricFilter `filterPattern`).
 pub(crate) const MAX_PATTERN_CHARS: usize = 1024;
 
+/// Wildcard selectors per pattern. AWS "Filter pattern syntax …", JSON section, "Quotas": "up to
+/// three wildcard selectors in a filter pattern with compound expressions."
+const MAX_WILDCARD_SELECTORS: usize = 3;
+
 /// Maximum nesting of parentheses. The docs are silent; 1024 characters could nest ~500 deep,
 /// and we refuse beyond this depth so that no input can exhaust the stack.
 const MAX_DEPTH: usize = 64;
@@ -187,6 +191,8 @@ struct Parser<'p> {
     toks: Vec<Token>,
     i: usize,
     depth: usize,
+    /// Selectors with a wildcard seen so far.
+    wildcards: usize,
 }
 
 impl<'p> Parser<'p> {
@@ -196,6 +202,7 @@ impl<'p> Parser<'p> {
             toks: lex(pattern)?,
             i: 0,
             depth: 0,
+            wildcards: 0,
         })
     }
 
@@ -348,7 +355,19 @@ impl<'p> Parser<'p> {
                     )),
                 }
             }
-            Tok::Selector(selector) => self.condition(selector, t.span),
+            Tok::Selector(selector) => {
+                if selector.wildcard().is_some() {
+                    self.wildcards += 1;
+                    if self.wildcards > MAX_WILDCARD_SELECTORS {
+                        return Err(self.err(
+                            t.span.start,
+                            ErrorKind::TooManyWildcards,
+                            format!("a filter pattern may hold at most {MAX_WILDCARD_SELECTORS} wildcard selectors"),
+                        ));
+                    }
+                }
+                self.condition(selector, t.span)
+            }
             Tok::AndAnd | Tok::OrOr => Err(self.err(
                 t.span.start,
                 ErrorKind::DanglingOperator,

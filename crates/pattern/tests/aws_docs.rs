@@ -109,6 +109,33 @@ fn json_examples() {
             true,
         ),
         (
+            "[SYNTAX-JSON] \"Filter pattern that uses a wildcard to match values of any element \
+             in the array using regex\" (also [JSON] \"Monitor application data with wildcards\")",
+            r#"{ $.arrayKey[*] = %val.{2}% }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"… any element with a specific prefix and subnet using regex (IP \
+             address)\": matches sourceIPAddress (also [JSON] \"Track network traffic patterns\")",
+            r#"{ $.* = %111\.111\.111\.1[0-9]{1,2}% }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": any JSON object field",
+            r#"{ $.* = "c" }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": any array element",
+            r#"{ $.objectList[*].id = 2 }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": no element has the value",
+            r#"{ $.arrayKey[*] = "no such value" }"#,
+            false,
+        ),
+        (
             "[JSON] selector on an array matches neither = nor !=",
             r#"{ $.arrayKey = "value" }"#,
             false,

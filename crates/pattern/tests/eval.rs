@@ -97,6 +97,48 @@ fn json_rules() {
         ("{ $.eventName = %^Create% }", true, "regex"),
         ("{ $.eventName != %^Create% }", false, "regex !="),
         ("{ $.n = %5% }", false, "regex only on strings"),
+        // Wildcard selectors (docs silent beyond `=`): existential, and `NOT EXISTS` when
+        // nothing is selected; `[*]` and `.*` both select array elements and object members.
+        ("{ $.arr[*] = b }", true, "some element"),
+        ("{ $.arr[*] = c }", false, "no element"),
+        ("{ $.arr[*] != a }", true, "!= holds for some element (b)"),
+        ("{ $.arr.* = b }", true, "`.*` on an array"),
+        ("{ $.obj[*] = v }", true, "`[*]` on an object"),
+        (
+            "{ $.nested.list[*].x > 1 }",
+            true,
+            "through a wildcard, then a key",
+        ),
+        ("{ $.nested.list[*].x > 2 }", false, "no element is over 2"),
+        (
+            "{ $.nested.list[*].x NOT EXISTS }",
+            false,
+            "x exists in some element",
+        ),
+        ("{ $.nested.list[*].y NOT EXISTS }", true, "y in no element"),
+        (
+            "{ $.eventName[*] NOT EXISTS }",
+            true,
+            "a string selects nothing",
+        ),
+        (
+            "{ $.eventName[*] != x }",
+            false,
+            "... so != does not hold either",
+        ),
+        ("{ $.* IS NULL }", true, "some field is null"),
+        (
+            "{ $.* IS TRUE && $.* IS FALSE }",
+            true,
+            "each wildcard picks its own field",
+        ),
+        ("{ $.*.k = v }", true, "a member of some field"),
+        (
+            "{ $.* = 5 || $.* = x }",
+            true,
+            "|| over one wildcard selector",
+        ),
+        ("{ $.*.list = * }", false, "an array is not a value"),
         (
             "{ $.n = 1 || $.n = 5 && $.t IS FALSE }",
             false,

@@ -96,7 +96,33 @@ fn rejects_with_offsets() {
         ("bad index", "{ $.a[-1] = 1 }", Kind::BadSelector, 6),
         ("unclosed index", "{ $.a[0 = 1 }", Kind::BadSelector, 5),
         ("bare $", "{ $ = 1 }", Kind::BadSelector, 3),
-        ("array wildcard", "{ $.a[*] = 1 }", Kind::BadSelector, 6),
+        // [SYNTAX] = AWS "Filter pattern syntax …", JSON section, "Quotas": "You can only use up
+        // to one wildcard selector in a property selector, and up to three wildcard selectors in
+        // a filter pattern with compound expressions."
+        (
+            "[SYNTAX] two wildcards in a selector",
+            "{ $.a[*].b[*] = 1 }",
+            Kind::TooManyWildcards,
+            11,
+        ),
+        (
+            "[SYNTAX] four wildcard selectors",
+            "{ $.a[*] = 1 || $.b.* = 1 || $.* = 1 || $.d[*] = 1 }",
+            Kind::TooManyWildcards,
+            40,
+        ),
+        (
+            "a wildcard is a whole step",
+            "{ $.a.*b = 1 }",
+            Kind::BadSelector,
+            7,
+        ),
+        (
+            "a wildcard is a whole step",
+            "{ $.a[*b] = 1 }",
+            Kind::BadSelector,
+            5,
+        ),
         // Values that must be quoted. [OLD] = the older "Filter and pattern syntax" page,
         // "Matching JSON Terms Using Metric Filters": "Strings that have unicode and other
         // characters such as '@,' '$,' '\\,' etc. must be enclosed in double quotes to be valid."
@@ -215,6 +241,10 @@ fn accepts_the_edges() {
         "{ $.sourceIPAddress != 123.123.* }",
         "{ $.eventSource = kms.amazonaws.com }",
         "{ $.awsRegion = us-east-1 && $.arn = arn:aws:iam::123456789012:root }",
+        // Wildcard selectors, up to the quota ([SYNTAX] examples first).
+        "{ $.arrayKey[*] = %val.{2}% }",
+        r"{ $.* = %111\.111\.111\.1[0-9]{1,2}% }",
+        "{ $.a[*] = 1 || $.b.* = 1 && $['c'][*].d = 2 }",
         // Space-delimited values are not checked (the docs are silent there).
         "[ip, user = a@b, ...]",
     ] {

@@ -47,11 +47,16 @@ pub enum Coverage {
 
 /// Whether `customer` matches every event that `required` matches.
 ///
+/// Wildcard selectors (`$.a[*]`, `$.*`) are decided exactly: the search gives their container
+/// as many concrete elements as a counterexample can need (see the `search` module).
+///
 /// Answers `Unknown` (with the reason) when: a selector carries a `%regex%` and no
 /// counterexample was found; the wildcard values on one selector are too many or too long for
-/// the automaton budget; the required pattern's DNF has more than 4096 alternatives; the search
-/// exceeds its step budget; or one side is a text pattern (terms, standalone regex,
-/// space-delimited) and neither a proof by substring containment nor a counterexample was found.
+/// the automaton budget; a wildcard selector needs more elements than the search models (more
+/// than four required conditions through one wildcard, or an index above 16 on its array); the
+/// required pattern's DNF has more than 4096 alternatives; the search exceeds its step budget;
+/// or one side is a text pattern (terms, standalone regex, space-delimited) and neither a proof
+/// by substring containment nor a counterexample was found.
 pub fn covers(customer: &FilterPattern, required: &FilterPattern) -> Coverage {
     if matches!(customer.ast(), Ast::MatchAll(_)) {
         return Coverage::Covers;
