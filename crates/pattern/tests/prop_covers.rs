@@ -2,8 +2,8 @@
 //!
 //! Patterns are generated over a small vocabulary of selectors (with prefix relations, array
 //! elements and the wildcard selectors `$.c[*]`, `$.a.*`, `$.*`), operators and values (exact
-//! strings, wildcards, numbers with and without a sign, literals), kept within CloudWatch's
-//! quotas; events are generated over the same selectors, plus members no selector names (so that
+//! strings, wildcards, regexes, numbers with and without a sign, literals), kept within
+//! CloudWatch's quotas (at most two regexes and three wildcard selectors per pattern); events are generated over the same selectors, plus members no selector names (so that
 //! wildcards see more than the named fields), with values chosen to hit every constant and its
 //! neighbours. Whenever `covers` answers `Covers`, no generated event may be matched by the
 //! required pattern and missed by the customer pattern; whenever it answers `DoesNotCover`, the
@@ -31,6 +31,9 @@ const VALUES: &[&str] = &[
     "null",
     "CreateTrail",
     "*Trail",
+    "%^x%",
+    "%y$%",
+    "%Trail%",
 ];
 
 fn atom() -> impl Strategy<Value = String> {
@@ -71,7 +74,7 @@ fn expr() -> impl Strategy<Value = String> {
     })
 }
 
-/// A JSON pattern CloudWatch accepts (at most three wildcard selectors).
+/// A JSON pattern CloudWatch accepts (its quotas on regexes and wildcard selectors).
 fn pattern() -> impl Strategy<Value = String> {
     expr()
         .prop_map(|e| format!("{{ {e} }}"))
@@ -189,7 +192,7 @@ proptest! {
     #[test]
     fn an_or_covers_its_parts(a in pattern(), b in pattern()) {
         let both = format!("{{ ({}) || ({}) }}", &a[1..a.len() - 1], &b[1..b.len() - 1]);
-        // Together they may exceed the wildcard quota.
+        // Together they may exceed the quotas.
         let both = parse(&both);
         prop_assume!(both.is_ok());
         let both = both.unwrap();

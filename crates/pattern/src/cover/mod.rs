@@ -7,8 +7,12 @@
 //! represent every equivalence class of values ([`classes`]). Answers are sound:
 //! - `DoesNotCover` only with a counterexample that has been checked with the evaluator
 //!   (`required` matches it, `customer` does not);
-//! - `Covers` only when every search was exhaustive over complete candidate sets (or, for text
-//!   patterns, proven by substring containment, see [`text`]);
+//! - `Covers` only when, for every conjunction, the conjunction's own conditions force the
+//!   customer pattern true, or its search was exhaustive over candidate sets complete for the
+//!   values the conjunction allows (a selector the conjunction pins to exact values — every CIS
+//!   pattern's event names — is decided on those values even where a `%regex%` makes its
+//!   candidate set incomplete), or, for text patterns, coverage was proven by substring
+//!   containment (see [`text`]);
 //! - otherwise `Unknown` with the reason (a regex or a too-large wildcard set on a selector,
 //!   a text pattern that cannot be compared, an exhausted budget).
 
@@ -50,8 +54,13 @@ pub enum Coverage {
 /// Wildcard selectors (`$.a[*]`, `$.*`) are decided exactly: the search gives their container
 /// as many concrete elements as a counterexample can need (see the `search` module).
 ///
-/// Answers `Unknown` (with the reason) when: a selector carries a `%regex%` and no
-/// counterexample was found; the wildcard values on one selector are too many or too long for
+/// A `%regex%` (with `=` or `!=`) is decided exactly where the required pattern allows the
+/// selector finitely many exact values: CIS 4.5's five event names are each matched against
+/// the customer's regex, giving `Covers` or `DoesNotCover` with a missed name.
+///
+/// Answers `Unknown` (with the reason) when: a selector carries a `%regex%`, the required
+/// pattern allows it infinitely many values (a wildcard, `!=`, another regex, or no condition
+/// at all), and no counterexample was found; the wildcard values on one selector are too many or too long for
 /// the automaton budget; a wildcard selector needs more elements than the search models (more
 /// than four required conditions through one wildcard, or an index above 16 on its array); the
 /// required pattern's DNF has more than 4096 alternatives; the search exceeds its step budget;
@@ -92,12 +101,15 @@ fn json_required(
         Ast::Json(e) => Some(e),
         _ => None,
     };
-    let (universe, conj_atoms) = Universe::new(&conjunctions, customer_expr);
+    let (universe, conj_formulas) = Universe::new(&conjunctions, customer_expr);
     let mut steps = STEP_BUDGET;
     let mut unknown: Option<String> = None;
     let mut verify = |e: &Json| required.matches(e) && !customer.matches(e);
-    for (conj, atoms) in conjunctions.iter().zip(&conj_atoms) {
-        let (outcome, active) = universe.search(atoms, &mut steps, &mut verify, TEXT_LEAVES);
+    for (conj, formulas) in conjunctions.iter().zip(&conj_formulas) {
+        if universe.entails(formulas) {
+            continue;
+        }
+        let (outcome, active) = universe.search(formulas, &mut steps, &mut verify, TEXT_LEAVES);
         match outcome {
             Outcome::Found(event) => {
                 if required.matches(&event) && !customer.matches(&event) {
@@ -124,7 +136,11 @@ fn json_required(
             }
             Outcome::Exhausted => match customer.ast() {
                 Ast::Json(_) => {
-                    if let Some(n) = active.iter().find(|&&n| !universe.nodes[n].complete) {
+                    let decided = universe.decided(formulas);
+                    if let Some(n) = active
+                        .iter()
+                        .find(|&&n| !universe.nodes[n].complete && !decided[n])
+                    {
                         let node = &universe.nodes[*n];
                         unknown.get_or_insert_with(|| {
                             format!(

@@ -26,12 +26,14 @@
 
 use serde_json::Value as Json;
 
-use super::classes::{candidates, Cand};
+use super::classes::{candidates, pins, Cand};
 use crate::ast::{Condition, JsonExpr, Selector, Step, Test};
 use crate::eval::test_matches;
 
 /// Search steps (assignments tried) per `covers` call before answering `Unknown`.
 pub(crate) const STEP_BUDGET: usize = 200_000;
+/// Ways of satisfying a conjunction that [`Universe::entails`] checks before giving up.
+const MAX_IMPLICANTS: usize = 256;
 /// Fresh slots per wildcard container; needing more witnesses makes the analysis incomplete.
 const MAX_WITNESSES: usize = 4;
 /// A wildcard container named with an array index above this has its positions modeled only in
@@ -354,6 +356,60 @@ impl<'a> Universe<'a> {
             .collect();
     }
 
+    /// Whether the conjunction's own conditions force the customer pattern true, whatever the
+    /// rest of the event: every way of making the conjunction's formulas true (at most
+    /// [`MAX_IMPLICANTS`] sets of atoms) makes the customer's true. Both are `&&`/`||` of
+    /// atoms, so this is coverage of the conjunction however incomplete the candidate sets are
+    /// (as for a pattern and itself); `false` means only "not shown this way".
+    pub(crate) fn entails(&self, conj: &[Formula]) -> bool {
+        let Some(customer) = &self.customer else {
+            return false;
+        };
+        let mut ways: Vec<Vec<usize>> = vec![Vec::new()];
+        for f in conj {
+            let Some(alternatives) = implicants(f) else {
+                return false;
+            };
+            if ways.len() * alternatives.len() > MAX_IMPLICANTS {
+                return false;
+            }
+            ways = ways
+                .iter()
+                .flat_map(|w| alternatives.iter().map(move |a| [w.as_slice(), a].concat()))
+                .collect();
+        }
+        let mut on = vec![false; self.atoms.len()];
+        ways.iter().all(|way| {
+            on.fill(false);
+            for &a in way {
+                on[a] = true;
+            }
+            forced(customer, &on)
+        })
+    }
+
+    /// The nodes whose every value the conjunction allows is a candidate of theirs, so that an
+    /// incomplete candidate set does not matter for it: a node the conjunction [`pins`] to one
+    /// exact value, and every node above one the conjunction needs present (it must be a
+    /// container, and containers are always candidates).
+    pub(crate) fn decided(&self, conj: &[Formula]) -> Vec<bool> {
+        let mut out = vec![false; self.nodes.len()];
+        for f in conj {
+            if let Formula::Atom(a) = f {
+                let (n, test) = self.atoms[*a];
+                out[n] |= pins(test);
+                if *test != Test::NotExists {
+                    let mut x = self.nodes[n].parent;
+                    while x != 0 {
+                        out[x] = true;
+                        x = self.nodes[x].parent;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Runs the search for one conjunction (its conditions' formulas). `steps` is the shared
     /// budget. `accept` is called on complete assignments' events when the customer is opaque;
     /// it returns whether the event is a counterexample. `leaf_limit` bounds those calls.
@@ -543,6 +599,49 @@ fn conditions<'e>(e: &'e JsonExpr, out: &mut Vec<&'e Condition>) {
             items.iter().for_each(|i| conditions(i, out))
         }
         JsonExpr::Cond(c) => out.push(c),
+    }
+}
+
+/// The sets of atoms that make `f` true, one per alternative of its disjunctive normal form, or
+/// `None` beyond [`MAX_IMPLICANTS`].
+fn implicants(f: &Formula) -> Option<Vec<Vec<usize>>> {
+    match f {
+        Formula::Atom(a) => Some(vec![vec![*a]]),
+        Formula::Or(v) => {
+            let mut out = Vec::new();
+            for x in v {
+                out.extend(implicants(x)?);
+                if out.len() > MAX_IMPLICANTS {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        Formula::And(v) => {
+            let mut out = vec![Vec::new()];
+            for x in v {
+                let alternatives = implicants(x)?;
+                if out.len() * alternatives.len() > MAX_IMPLICANTS {
+                    return None;
+                }
+                out = out
+                    .iter()
+                    .flat_map(|w: &Vec<usize>| {
+                        alternatives.iter().map(move |a| [w.as_slice(), a].concat())
+                    })
+                    .collect();
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Whether `f` is true when the atoms in `on` are, whatever the others are.
+fn forced(f: &Formula, on: &[bool]) -> bool {
+    match f {
+        Formula::Atom(a) => on[*a],
+        Formula::And(v) => v.iter().all(|x| forced(x, on)),
+        Formula::Or(v) => v.iter().any(|x| forced(x, on)),
     }
 }
 
