@@ -150,6 +150,9 @@ fn table() {
         ("{ $.userIdentity = %Root% || $.userIdentity.type = Root }", "{ $.userIdentity.type = Root }", Want::Covers),
         // A pattern covers itself (its conditions force it), regexes or not.
         ("{ $.eventName = %^Create% && $.errorCode = %Denied% }", "{ $.eventName = %^Create% && $.errorCode = %Denied% }", Want::Covers),
+        // ... and a selector that can only be absent (here under a string) needs no more.
+        ("{ $.x = 1 }", "{ $.a = x && $.a.b = %^x% }", Want::Covers),
+        ("{ ($.* = x && $.* = \"y\" && $.a = x) || ($.a.b = %^x% && $.b = x) }", "{ $.* = x && $.* = \"y\" && $.a = x }", Want::Covers),
         // Where the required side allows infinitely many values, Unknown unless a
         // counterexample turns up.
         ("{ $.eventName = %Trail% }", "{ $.eventName = *Trail }", Want::Unknown),

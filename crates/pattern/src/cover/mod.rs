@@ -11,8 +11,8 @@
 //!   customer pattern true, or its search was exhaustive over candidate sets complete for the
 //!   values the conjunction allows (a selector the conjunction pins to exact values — every CIS
 //!   pattern's event names — is decided on those values even where a `%regex%` makes its
-//!   candidate set incomplete), or, for text patterns, coverage was proven by substring
-//!   containment (see [`text`]);
+//!   candidate set incomplete, and so is one the search only ever found absent), or, for text
+//!   patterns, coverage was proven by substring containment (see [`text`]);
 //! - otherwise `Unknown` with the reason (a regex or a too-large wildcard set on a selector,
 //!   a text pattern that cannot be compared, an exhausted budget).
 
@@ -25,7 +25,7 @@ use serde_json::Value as Json;
 
 use crate::ast::{Ast, JsonExpr};
 use crate::FilterPattern;
-use search::{Outcome, Universe, STEP_BUDGET};
+use search::{Outcome, Searched, Universe, STEP_BUDGET};
 
 /// Conjunctions of the required pattern's DNF we are willing to examine.
 const MAX_CONJUNCTIONS: usize = 4096;
@@ -109,7 +109,11 @@ fn json_required(
         if universe.entails(formulas) {
             continue;
         }
-        let (outcome, active) = universe.search(formulas, &mut steps, &mut verify, TEXT_LEAVES);
+        let Searched {
+            outcome,
+            active,
+            present,
+        } = universe.search(formulas, &mut steps, &mut verify, TEXT_LEAVES);
         match outcome {
             Outcome::Found(event) => {
                 if required.matches(&event) && !customer.matches(&event) {
@@ -139,7 +143,7 @@ fn json_required(
                     let decided = universe.decided(formulas);
                     if let Some(n) = active
                         .iter()
-                        .find(|&&n| !universe.nodes[n].complete && !decided[n])
+                        .find(|&&n| !universe.nodes[n].complete && !decided[n] && present[n])
                     {
                         let node = &universe.nodes[*n];
                         unknown.get_or_insert_with(|| {

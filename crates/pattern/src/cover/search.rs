@@ -33,7 +33,7 @@ use crate::eval::test_matches;
 /// Search steps (assignments tried) per `covers` call before answering `Unknown`.
 pub(crate) const STEP_BUDGET: usize = 200_000;
 /// Ways of satisfying a conjunction that [`Universe::entails`] checks before giving up.
-const MAX_IMPLICANTS: usize = 256;
+const MAX_IMPLICANTS: usize = 1024;
 /// Fresh slots per wildcard container; needing more witnesses makes the analysis incomplete.
 const MAX_WITNESSES: usize = 4;
 /// A wildcard container named with an array index above this has its positions modeled only in
@@ -77,6 +77,16 @@ enum Tri {
     T,
     F,
     U,
+}
+
+/// What one conjunction's search found, and over which nodes.
+pub(crate) struct Searched {
+    pub outcome: Outcome,
+    /// The nodes the search assigned, parents first.
+    pub active: Vec<usize>,
+    /// Per node: whether the search reached it where it could be present. A node only ever
+    /// forced absent (under a scalar, say) needs no complete candidate set: absence is one.
+    pub present: Vec<bool>,
 }
 
 /// How one conjunction's search ended.
@@ -220,8 +230,11 @@ impl<'a> Universe<'a> {
                 taken.push(k.clone());
                 slots.push(Step::Key(k));
             }
-            slots.extend(indexes.into_iter().map(Step::Index));
-            slots.extend((next_index..next_index + fresh).map(Step::Index));
+            // The root is always an object: no elements.
+            if p != 0 {
+                slots.extend(indexes.into_iter().map(Step::Index));
+                slots.extend((next_index..next_index + fresh).map(Step::Index));
+            }
             for c in conjunctions.iter().flatten().chain(customer) {
                 if !here(c) {
                     continue;
@@ -419,7 +432,7 @@ impl<'a> Universe<'a> {
         steps: &mut usize,
         accept: &mut dyn FnMut(&Json) -> bool,
         leaf_limit: usize,
-    ) -> (Outcome, Vec<usize>) {
+    ) -> Searched {
         let n = self.nodes.len();
         let mut active = vec![false; n];
         let mut k_sub = vec![false; n];
@@ -457,9 +470,14 @@ impl<'a> Universe<'a> {
             order,
             assign: vec![None; n],
             leaves: leaf_limit,
+            present: vec![false; n],
         };
-        let out = s.dfs(0, steps, accept);
-        (out, pre)
+        let outcome = s.dfs(0, steps, accept);
+        Searched {
+            outcome,
+            active: pre,
+            present: s.present,
+        }
     }
 
     /// The event for a complete assignment: `template` with each active selector set.
@@ -658,6 +676,8 @@ struct State<'s, 'a> {
     order: Vec<usize>,
     assign: Vec<Option<usize>>,
     leaves: usize,
+    /// Per node: whether the search reached it where it could be present.
+    present: Vec<bool>,
 }
 
 impl State<'_, '_> {
@@ -774,6 +794,7 @@ impl State<'_, '_> {
             if !self.allowed(x, c) {
                 continue;
             }
+            self.present[x] |= self.u.nodes[x].cands[c] != Cand::Missing;
             if *steps == 0 {
                 return Outcome::Budget;
             }
