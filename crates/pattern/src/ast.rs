@@ -20,6 +20,12 @@ impl Span {
     pub(crate) fn new(start: usize, end: usize) -> Span {
         Span { start, end }
     }
+
+    /// The same range in a new text where the byte at `from` (at or before this range) now
+    /// stands at `to`.
+    pub(crate) fn relocated(self, from: usize, to: usize) -> Span {
+        Span::new(self.start - from + to, self.end - from + to)
+    }
 }
 
 /// The root of a parsed filter pattern.
@@ -71,6 +77,33 @@ pub enum JsonExpr {
     Or(Vec<JsonExpr>, Span),
     /// One condition on one selector.
     Cond(Condition),
+}
+
+impl JsonExpr {
+    /// Where the expression is in the pattern.
+    pub fn span(&self) -> Span {
+        match self {
+            JsonExpr::And(_, span) | JsonExpr::Or(_, span) => *span,
+            JsonExpr::Cond(c) => c.span,
+        }
+    }
+
+    /// Relocates every span for a new pattern text in which the expression's text, which
+    /// started at byte `from`, starts at byte `to` (see [`Span::relocated`]).
+    pub(crate) fn relocate(&mut self, from: usize, to: usize) {
+        match self {
+            JsonExpr::And(items, span) | JsonExpr::Or(items, span) => {
+                *span = span.relocated(from, to);
+                items.iter_mut().for_each(|i| i.relocate(from, to));
+            }
+            JsonExpr::Cond(c) => {
+                c.span = c.span.relocated(from, to);
+                if let Test::Compare(_, Value::Regex(r)) = &mut c.test {
+                    r.relocate(from, to);
+                }
+            }
+        }
+    }
 }
 
 /// `selector test`, e.g. `$.eventName = CreateTrail` or `$.a NOT EXISTS`.

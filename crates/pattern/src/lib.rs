@@ -70,8 +70,10 @@ pub mod regexp;
 use std::cell::RefCell;
 
 pub use ast::Ast;
+use ast::{CmpOp, Condition, JsonExpr, Span, Test, Value};
 pub use cover::{covers, Coverage};
 pub use error::{ErrorKind, ParseError};
+use glob::Glob;
 
 /// A parsed filter pattern, ready to evaluate.
 #[derive(Debug, Clone)]
@@ -102,9 +104,79 @@ thread_local! {
 }
 
 impl FilterPattern {
-    /// The pattern text as given to [`parse`].
+    /// The pattern text as given to [`parse`] (for [`FilterPattern::and_exact`], the text it
+    /// writes).
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// This pattern with one more condition: `selector` (such as `"$.userIdentity.arn"`) holds
+    /// exactly the string `value`, taken literally: a `*`, `"` or `\` in `value` is that
+    /// character, not a wildcard or an escape. The result evaluates, and takes part in
+    /// [`covers`], like the hand-written `{ (<self>) && <selector> = "<value>" }`, which is what
+    /// its [`FilterPattern::source`] reads (with `"` and `\` escaped; a `*` there would be read
+    /// as a wildcard if that text were parsed again, so keep the pattern, not its text).
+    ///
+    /// It models what a pattern's matches become once something downstream keeps one value of
+    /// a field: an alarm on one value of a metric dimension the filter publishes from
+    /// `selector`, or the records delivered for one account (`$.recipientAccountId`).
+    ///
+    /// The match-everything pattern gives `{ <selector> = "<value>" }`; term, regex and
+    /// space-delimited patterns have no selectors and give an [`ErrorKind::NotJson`] error
+    /// about this pattern's text. A `selector` that is not one property selector gives an error
+    /// about the selector's text. CloudWatch's length and wildcard quotas are not applied: the
+    /// result is a model, not a pattern to store.
+    ///
+    /// ```
+    /// use trailwatch_pattern::{covers, parse, Coverage};
+    ///
+    /// let cis = parse("{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) }").unwrap();
+    /// let seen = cis.and_exact("$.recipientAccountId", "111122223333").unwrap();
+    /// let mine = parse(r#"{ $.eventName = *Trail && $.recipientAccountId = "111122223333" }"#);
+    /// assert_eq!(covers(&mine.unwrap(), &seen), Coverage::Covers);
+    /// ```
+    pub fn and_exact(&self, selector: &str, value: &str) -> Result<FilterPattern, ParseError> {
+        let sel = parse::parse_selector(selector)?;
+        let sel_text = selector.trim();
+        let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+        let condition = |start: usize| {
+            JsonExpr::Cond(Condition {
+                selector: sel.clone(),
+                test: Test::Compare(CmpOp::Eq, Value::Str(Glob::literal(value))),
+                span: Span::new(start, start + sel_text.len() + " = ".len() + quoted.len()),
+            })
+        };
+        let (source, expr) = match &self.ast {
+            Ast::Json(e) => {
+                let span = e.span();
+                let inner = &self.source[span.start..span.end];
+                let mut e = e.clone();
+                e.relocate(span.start, "{ (".len());
+                let cond = condition("{ (".len() + inner.len() + ") && ".len());
+                let whole = Span::new("{ ".len(), cond.span().end);
+                (
+                    format!("{{ ({inner}) && {sel_text} = {quoted} }}"),
+                    JsonExpr::And(vec![e, cond], whole),
+                )
+            }
+            Ast::MatchAll(_) => (
+                format!("{{ {sel_text} = {quoted} }}"),
+                condition("{ ".len()),
+            ),
+            Ast::Terms(_) | Ast::Regex(_) | Ast::Delimited(_) => {
+                return Err(ParseError::new(
+                    &self.source,
+                    0,
+                    ErrorKind::NotJson,
+                    "only a JSON pattern (or the match-everything pattern) takes a condition on a selector",
+                ))
+            }
+        };
+        Ok(FilterPattern {
+            source,
+            program: Some(eval::Program::new(&expr)),
+            ast: Ast::Json(expr),
+        })
     }
 
     /// The syntax tree.

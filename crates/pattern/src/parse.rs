@@ -49,6 +49,34 @@ pub(crate) fn parse_ast(pattern: &str) -> Result<Ast, ParseError> {
     }
 }
 
+/// Parses a lone property selector such as `$.userIdentity.arn` (blanks around it allowed).
+pub(crate) fn parse_selector(text: &str) -> Result<crate::ast::Selector, ParseError> {
+    let mut toks = lex(text)?.into_iter();
+    let selector = match toks.next() {
+        Some(Token {
+            tok: Tok::Selector(s),
+            ..
+        }) => s,
+        other => {
+            return Err(ParseError::new(
+                text,
+                other.map_or(0, |t| t.span.start),
+                ErrorKind::BadSelector,
+                "expected a property selector such as `$.userIdentity.arn`",
+            ))
+        }
+    };
+    match toks.next() {
+        None => Ok(selector),
+        Some(t) => Err(ParseError::new(
+            text,
+            t.span.start,
+            ErrorKind::TrailingText,
+            "unexpected text after the selector",
+        )),
+    }
+}
+
 fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
     let close = match trimmed[1..].find('%') {
         Some(i) => i + 1,

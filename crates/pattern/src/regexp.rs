@@ -77,6 +77,11 @@ impl Regex {
         self.span
     }
 
+    /// Relocates the span for a new pattern text (see [`Span::relocated`]).
+    pub(crate) fn relocate(&mut self, from: usize, to: usize) {
+        self.span = self.span.relocated(from, to);
+    }
+
     /// Whether the regex matches anywhere in `s`.
     pub fn is_match(&self, s: &str) -> bool {
         self.compiled.is_match(s)

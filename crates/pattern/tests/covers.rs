@@ -252,6 +252,53 @@ fn a_regex_against_the_cis_event_names() {
 }
 
 #[test]
+fn and_exact_pins_a_field_like_a_written_condition() {
+    let t45 = cis("cloudtrail-changes");
+    let cis45 = parse(t45).unwrap();
+    // Records delivered for one account.
+    let inner = &t45[1..t45.len() - 1];
+    let mine = parse(&format!(r#"{{ ({inner}) && $.recipientAccountId = "A" }}"#)).unwrap();
+    let for_a = cis45.and_exact("$.recipientAccountId", "A").unwrap();
+    let for_b = cis45.and_exact("$.recipientAccountId", "B").unwrap();
+    assert_eq!(covers(&mine, &for_a), Coverage::Covers);
+    assert_eq!(covers(&for_a, &mine), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&mine, &for_b) else {
+        panic!("expected DoesNotCover");
+    };
+    assert_eq!(counterexample["recipientAccountId"], "B");
+    assert!(for_b.matches(&counterexample) && !mine.matches(&counterexample));
+    // An alarm on one value of the dimension User = $.userIdentity.arn sees only those records.
+    let filter = parse("{ $.userIdentity.type = Root }").unwrap();
+    let alarm = filter
+        .and_exact("$.userIdentity.arn", "arn:aws:iam::1:root")
+        .unwrap();
+    let root_usage = parse(cis("root-usage")).unwrap();
+    assert_eq!(covers(&filter, &root_usage), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&alarm, &root_usage) else {
+        panic!("expected DoesNotCover");
+    };
+    assert_ne!(counterexample["userIdentity"]["arn"], "arn:aws:iam::1:root");
+    assert_eq!(
+        covers(
+            &alarm,
+            &root_usage
+                .and_exact("$.userIdentity.arn", "arn:aws:iam::1:root")
+                .unwrap()
+        ),
+        Coverage::Covers
+    );
+    // The value is literal: a glob covers it, it does not cover the glob.
+    let base = parse("{ $.eventName = CreateTrail }").unwrap();
+    let literal = base.and_exact("$.userIdentity.arn", "arn:*").unwrap();
+    let glob = parse(r#"{ $.eventName = CreateTrail && $.userIdentity.arn = "arn:*" }"#).unwrap();
+    assert_eq!(covers(&glob, &literal), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&literal, &glob) else {
+        panic!("expected DoesNotCover");
+    };
+    assert!(glob.matches(&counterexample) && !literal.matches(&counterexample));
+}
+
+#[test]
 fn adversarial_patterns_answer_quickly() {
     // Many long wildcards on one selector: the automaton budget answers before long.
     let words: Vec<String> = (0..26)

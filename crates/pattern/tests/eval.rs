@@ -2,7 +2,8 @@
 //! the AWS documentation is silent).
 
 use serde_json::json;
-use trailwatch_pattern::parse;
+use trailwatch_pattern::ast::{Ast, JsonExpr};
+use trailwatch_pattern::{parse, ErrorKind};
 
 #[test]
 fn json_rules() {
@@ -179,4 +180,74 @@ fn text_rules() {
     assert!(parse("%Create[A-Z]%").unwrap().matches(&event));
     assert!(parse("").unwrap().matches(&event));
     assert!(parse("\" \"").unwrap().matches(&json!(1)));
+}
+
+#[test]
+fn and_exact_adds_a_literal_condition() {
+    let base = parse("{ $.a = x || $.n > 1 }").unwrap();
+    let value = r#"q"u\o*te"#;
+    let p = base.and_exact("$.b", value).unwrap();
+    assert_eq!(
+        p.source(),
+        r#"{ ($.a = x || $.n > 1) && $.b = "q\"u\\o*te" }"#
+    );
+    // The value is literal: `*` is not a wildcard, `"` and `\` are characters.
+    assert!(p.matches(&json!({"a": "x", "b": value})));
+    assert!(!p.matches(&json!({"a": "x", "b": r#"q"u\oXXte"#})));
+    assert!(!p.matches(&json!({"a": "y", "b": value})));
+    assert!(p.matches(&json!({"n": 2, "b": value})));
+    assert!(p.matches_text(&json!({"n": 2, "b": value}).to_string()));
+    // Its spans point into its own text.
+    let Ast::Json(JsonExpr::And(items, span)) = p.ast() else {
+        panic!("expected &&: {:?}", p.ast())
+    };
+    assert_eq!(
+        &p.source()[span.start..span.end],
+        &p.source()[2..p.source().len() - 2]
+    );
+    let text = |e: &JsonExpr| &p.source()[e.span().start..e.span().end];
+    assert_eq!(text(&items[0]), "$.a = x || $.n > 1");
+    assert_eq!(text(&items[1]), r#"$.b = "q\"u\\o*te""#);
+    let JsonExpr::Or(inner, _) = &items[0] else {
+        panic!()
+    };
+    assert_eq!(text(&inner[1]), "$.n > 1");
+    // Regex spans move too.
+    let r = parse("   {$.a = %^x%}")
+        .unwrap()
+        .and_exact("$.b", "y")
+        .unwrap();
+    let Ast::Json(JsonExpr::And(items, _)) = r.ast() else {
+        panic!()
+    };
+    let JsonExpr::Cond(c) = &items[0] else {
+        panic!()
+    };
+    let trailwatch_pattern::ast::Test::Compare(_, trailwatch_pattern::ast::Value::Regex(re)) =
+        &c.test
+    else {
+        panic!()
+    };
+    assert_eq!(&r.source()[re.span().start..re.span().end], "%^x%");
+    // The match-everything pattern gives the condition alone.
+    let any = parse("").unwrap().and_exact(" $.b ", "y*").unwrap();
+    assert_eq!(any.source(), r#"{ $.b = "y*" }"#);
+    assert!(any.matches(&json!({"b": "y*"})) && !any.matches(&json!({"b": "yy"})));
+}
+
+#[test]
+fn and_exact_errors() {
+    let rows: &[(&str, &str, ErrorKind, usize)] = &[
+        ("{ $.a = 1 }", "eventName", ErrorKind::BadSelector, 0),
+        ("{ $.a = 1 }", "$.a = 1", ErrorKind::TrailingText, 4),
+        ("{ $.a = 1 }", "$", ErrorKind::BadSelector, 0),
+        ("{ $.a = 1 }", "$.a[*][*]", ErrorKind::TooManyWildcards, 7),
+        ("ERROR", "$.a", ErrorKind::NotJson, 0),
+        ("%x%", "$.a", ErrorKind::NotJson, 0),
+        ("[a, b]", "$.a", ErrorKind::NotJson, 0),
+    ];
+    for (p, sel, kind, off) in rows {
+        let e = parse(p).unwrap().and_exact(sel, "v").unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (*kind, *off), "{p} / {sel}: {e}");
+    }
 }
