@@ -43,7 +43,7 @@ impl Glob {
     }
 
     /// Whether the pattern is only stars (`*`, `**`): it matches every string, and in a JSON
-    /// condition every number too (see [`crate::eval`]).
+    /// condition every number too (see the crate docs).
     pub fn is_any(&self) -> bool {
         self.has_star && self.segments.iter().all(String::is_empty)
     }

@@ -28,7 +28,10 @@
 //! - **`!=`** matches a present scalar (string, number, boolean, `null`) for which `=` would
 //!   not; a missing field, an object or an array matches neither `=` nor `!=`.
 //! - **Wildcards** `*` are allowed anywhere in a string value (quoted or not), not only at the
-//!   ends; a literal `*` cannot be written. Backslash escapes the next character in quoted strings.
+//!   ends (the older page said `Ev*ent` matches only the literal `Ev*ent`; the current page
+//!   just says "Use the asterisk ("*") as a wild card to match text"); a literal `*` cannot be
+//!   written, though [`FilterPattern::and_exact`] can build one. Backslash escapes the next
+//!   character in quoted strings. Numbers may carry a `+` or `-` sign (documented).
 //! - **Unquoted values** in JSON patterns may not hold `@`, `$`, `\` or non-ASCII characters
 //!   (the older page names these; the error is [`ErrorKind::MustQuote`]). Other punctuation
 //!   (`.`, `-`, `:`, `/`, …) is accepted unquoted although the current page asks for quotes
@@ -47,15 +50,16 @@
 //!   match anywhere in the value unless anchored, and only match strings.
 //! - **Terms** match as case-sensitive substrings of the message. `?optional` terms count only
 //!   in a pattern of `?` terms alone (at least one must occur); beside required or `-excluded`
-//!   terms they are ignored, as the page documents ("all question mark terms will be
-//!   ignored"), including when the only other terms are exclusions. Any quoted blank phrase
-//!   (`" "`, `""`) matches everything, as does a blank pattern.
+//!   terms they are ignored, as the page documents ("If you combine "?" with other filter
+//!   patterns, all question mark terms will be ignored"). Any quoted blank phrase (`" "`,
+//!   `""`) matches everything, as does a blank pattern.
 //! - **Space-delimited** patterns: `"…"` and `[…]` in the message are one field each; a field
 //!   condition after `&&` / `||` may name any field of the pattern; `...` may appear anywhere.
 //! - **Non-JSON patterns on a JSON event** ([`FilterPattern::matches`]) match the event's
 //!   compact JSON text, which is how CloudTrail delivers it to CloudWatch Logs.
-//! - **Coverage** ([`covers`]) is decided over JSON events; see that function for when it
-//!   answers `Unknown`.
+//! - **Coverage** ([`covers`]) is decided over JSON events, wildcard selectors included, and
+//!   `%regex%` conditions wherever the required pattern allows their selector finitely many
+//!   exact values; see that function for when it answers `Unknown`.
 
 pub mod ast;
 mod cover;

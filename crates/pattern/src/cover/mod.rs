@@ -62,7 +62,8 @@ pub enum Coverage {
 /// pattern allows it infinitely many values (a wildcard, `!=`, another regex, or no condition
 /// at all), and no counterexample was found; the wildcard values on one selector are too many or too long for
 /// the automaton budget; a wildcard selector needs more elements than the search models (more
-/// than four required conditions through one wildcard, or an index above 16 on its array); the
+/// than four witnesses through one wildcard: required conditions on it, plus the customer's
+/// `NOT EXISTS` on it; or an index above 16 on its array); the
 /// required pattern's DNF has more than 4096 alternatives; the search exceeds its step budget;
 /// or one side is a text pattern (terms, standalone regex, space-delimited) and neither a proof
 /// by substring containment nor a counterexample was found.
