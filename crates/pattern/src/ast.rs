@@ -20,6 +20,12 @@ impl Span {
     pub(crate) fn new(start: usize, end: usize) -> Span {
         Span { start, end }
     }
+
+    /// The same range in a new text where the byte at `from` (at or before this range) now
+    /// stands at `to`.
+    pub(crate) fn relocated(self, from: usize, to: usize) -> Span {
+        Span::new(self.start - from + to, self.end - from + to)
+    }
 }
 
 /// The root of a parsed filter pattern.
@@ -73,6 +79,33 @@ pub enum JsonExpr {
     Cond(Condition),
 }
 
+impl JsonExpr {
+    /// Where the expression is in the pattern.
+    pub fn span(&self) -> Span {
+        match self {
+            JsonExpr::And(_, span) | JsonExpr::Or(_, span) => *span,
+            JsonExpr::Cond(c) => c.span,
+        }
+    }
+
+    /// Relocates every span for a new pattern text in which the expression's text, which
+    /// started at byte `from`, starts at byte `to` (see [`Span::relocated`]).
+    pub(crate) fn relocate(&mut self, from: usize, to: usize) {
+        match self {
+            JsonExpr::And(items, span) | JsonExpr::Or(items, span) => {
+                *span = span.relocated(from, to);
+                items.iter_mut().for_each(|i| i.relocate(from, to));
+            }
+            JsonExpr::Cond(c) => {
+                c.span = c.span.relocated(from, to);
+                if let Test::Compare(_, Value::Regex(r)) = &mut c.test {
+                    r.relocate(from, to);
+                }
+            }
+        }
+    }
+}
+
 /// `selector test`, e.g. `$.eventName = CreateTrail` or `$.a NOT EXISTS`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
@@ -84,19 +117,28 @@ pub struct Condition {
     pub span: Span,
 }
 
-/// A property selector such as `$.userIdentity.type`, `$.items[0].id` or `$.['a.b']`.
+/// A property selector such as `$.userIdentity.type`, `$.items[0].id`, `$.['a.b']` or, with a
+/// wildcard, `$.items[*].id` and `$.*`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Selector {
-    /// The path below the root `$`; never empty.
+    /// The path below the root `$`; never empty, and (CloudWatch's quota) with at most one
+    /// [`Step::Any`].
     pub steps: Vec<Step>,
 }
 
 impl Selector {
-    /// The selector written in canonical form (`$.a.b[0]`, `$.['a.b']`).
+    /// The position of the wildcard step, if the selector has one.
+    pub fn wildcard(&self) -> Option<usize> {
+        self.steps.iter().position(|s| *s == Step::Any)
+    }
+
+    /// The selector written in canonical form (`$.a.b[0]`, `$.['a.b']`, `$.a[*]`, `$.*`).
     pub fn to_text(&self) -> String {
         let mut s = String::from("$");
-        for step in &self.steps {
+        for (i, step) in self.steps.iter().enumerate() {
             match step {
+                Step::Any if i == 0 => s.push_str(".*"),
+                Step::Any => s.push_str("[*]"),
                 Step::Key(k) if is_plain_key(k) => {
                     s.push('.');
                     s.push_str(k);
@@ -129,6 +171,9 @@ pub enum Step {
     Key(String),
     /// An array element.
     Index(usize),
+    /// `[*]` or `.*`: every element of an array and every member of an object (both notations
+    /// mean the same; see the crate docs).
+    Any,
 }
 
 /// The test of a JSON condition.

@@ -12,14 +12,30 @@
 //!   case-sensitively; with an unquoted number only JSON numbers, compared numerically; with
 //!   unquoted `true`/`false`/`null` only that JSON literal; with `%regex%` strings the regex
 //!   finds a match in (chosen: values are not converted between types);
+//! - except that a value of stars only (`*`, `"*"`) matches numbers as well as strings: AWS
+//!   "Filter pattern syntax …", JSON section, on numbers: "Use the asterisk ("*") as a wild card
+//!   to match numbers", and the older page's `{ $.latency = * }` example publishes the number 50
+//!   (chosen, docs silent: it does not match `true`, `false` or `null`, and a value with text
+//!   besides the stars, such as `4*`, still matches strings only);
 //! - `!=` matches a present scalar (string, number, boolean, null) for which `=` does not;
 //! - `<` `>` `<=` `>=` match only JSON numbers;
-//! - `IS NULL` / `IS TRUE` / `IS FALSE` match exactly JSON `null` / `true` / `false`.
+//! - `IS NULL` / `IS TRUE` / `IS FALSE` match exactly JSON `null` / `true` / `false`;
+//! - a wildcard step (`[*]`, `.*`) selects every element of an array and every member of an
+//!   object (same page, "Wildcard selector": "select any array element or any JSON object
+//!   field"), and a condition on such a selector holds when it holds for one of the values
+//!   selected: the docs' `{ $.arrayKey[*] = %val.{2}% }` matches because the element "value"
+//!   does, and `{ $.* = %111\.111\.111\.1[0-9]{1,2}% }` because the field `sourceIPAddress`
+//!   does. Chosen where the docs are silent: `!=`, `<`…, `IS` are existential in the same way
+//!   (`$.a[*] != x` holds when some element is a scalar other than `x`), `NOT EXISTS` holds when
+//!   the selector selects nothing at all, and both notations select both arrays' elements and
+//!   objects' members.
 //!
 //! Term patterns (AWS "Using filter patterns to match terms in unstructured log events"): a term
 //! or phrase matches where it occurs as a case-sensitive substring (chosen: CloudWatch does not
-//! document word boundaries). All required terms must occur, no excluded term may occur, and if
-//! there are optional `?` terms at least one of them must occur.
+//! document word boundaries). All required terms must occur and no excluded term may occur.
+//! Optional `?` terms count only in a pattern made of nothing else, where at least one of them
+//! must occur: "If you combine "?" with other filter patterns, all question mark terms will be
+//! ignored" (same page, "Example: Match optional terms").
 
 use std::collections::HashSet;
 
@@ -30,7 +46,7 @@ use crate::ast::{
 };
 use crate::parse::is_number;
 
-/// Follows `sel` from the event root.
+/// Follows `sel` (a selector without a wildcard) from the event root.
 pub(crate) fn resolve<'v>(root: &'v Json, sel: &Selector) -> Option<&'v Json> {
     let mut cur = root;
     for step in &sel.steps {
@@ -41,6 +57,23 @@ pub(crate) fn resolve<'v>(root: &'v Json, sel: &Selector) -> Option<&'v Json> {
         };
     }
     Some(cur)
+}
+
+/// Whether `f` holds for one of the values `steps` select below `cur` (several when a step is a
+/// wildcard); stops at the first. Allocates nothing.
+pub(crate) fn any_selected(cur: &Json, steps: &[Step], f: &mut dyn FnMut(&Json) -> bool) -> bool {
+    let Some((step, rest)) = steps.split_first() else {
+        return f(cur);
+    };
+    match (step, cur) {
+        (Step::Key(k), Json::Object(m)) => {
+            m.get(k.as_str()).is_some_and(|v| any_selected(v, rest, f))
+        }
+        (Step::Index(i), Json::Array(a)) => a.get(*i).is_some_and(|v| any_selected(v, rest, f)),
+        (Step::Any, Json::Object(m)) => m.values().any(|v| any_selected(v, rest, f)),
+        (Step::Any, Json::Array(a)) => a.iter().any(|v| any_selected(v, rest, f)),
+        _ => false,
+    }
 }
 
 /// Applies one test to what a selector resolved to (`None`: absent).
@@ -83,6 +116,7 @@ fn ordered(op: CmpOp, x: f64, n: f64) -> bool {
 fn equals(value: &Value, v: &Json) -> bool {
     match (value, v) {
         (Value::Str(g), Json::String(s)) => g.matches(s),
+        (Value::Str(g), Json::Number(_)) => g.is_any(),
         (Value::Regex(r), Json::String(s)) => r.is_match(s),
         (Value::Number(n), Json::Number(x)) => x.as_f64() == Some(*n),
         (Value::Bool(b), Json::Bool(x)) => b == x,
@@ -98,9 +132,12 @@ fn equals(value: &Value, v: &Json) -> bool {
 pub(crate) enum Program {
     All(Vec<Program>),
     Any(Vec<Program>),
-    /// One selector; true if the value is one of `exact` or passes one of `tests`.
+    /// One selector; true if the value is one of `exact` or passes one of `tests` (for a
+    /// selector with a wildcard: if one of the values selected does, or it selects nothing and
+    /// a test is `NOT EXISTS`).
     Field {
         selector: Selector,
+        wildcard: bool,
         exact: HashSet<String>,
         tests: Vec<Test>,
     },
@@ -153,6 +190,7 @@ impl Program {
         }
         Program::Field {
             selector: selector.clone(),
+            wildcard: selector.wildcard().is_some(),
             exact,
             tests: rest,
         }
@@ -165,6 +203,21 @@ impl Program {
             Program::Any(items) => items.iter().any(|p| p.matches(event)),
             Program::Field {
                 selector,
+                wildcard: true,
+                exact,
+                tests,
+            } => {
+                let hit = &mut |v: &Json| {
+                    matches!(v, Json::String(s) if exact.contains(s.as_str()))
+                        || tests.iter().any(|t| test_matches(t, Some(v)))
+                };
+                any_selected(event, &selector.steps, hit)
+                    || (tests.contains(&Test::NotExists)
+                        && !any_selected(event, &selector.steps, &mut |_| true))
+            }
+            Program::Field {
+                selector,
+                wildcard: false,
                 exact,
                 tests,
             } => {
@@ -180,23 +233,21 @@ impl Program {
     }
 }
 
+/// Whether the `?` terms of a term pattern take part: only when there is no other kind of term.
+pub(crate) fn optional_terms_count(terms: &[Term]) -> bool {
+    terms.iter().all(|t| t.kind == TermKind::Optional)
+}
+
 /// Evaluates a term pattern against message text.
 pub(crate) fn eval_terms(terms: &[Term], text: &str) -> bool {
-    let mut any_optional = false;
-    let mut optional_hit = false;
-    for t in terms {
-        let found = text.contains(t.text.as_str());
-        match t.kind {
-            TermKind::Required if !found => return false,
-            TermKind::Excluded if found => return false,
-            TermKind::Optional => {
-                any_optional = true;
-                optional_hit |= found;
-            }
-            _ => {}
-        }
+    if optional_terms_count(terms) {
+        return terms.is_empty() || terms.iter().any(|t| text.contains(t.text.as_str()));
     }
-    !any_optional || optional_hit
+    terms.iter().all(|t| match t.kind {
+        TermKind::Required => text.contains(t.text.as_str()),
+        TermKind::Excluded => !text.contains(t.text.as_str()),
+        TermKind::Optional => true,
+    })
 }
 
 /// Splits a message into space-delimited fields: runs of non-blank characters, where

@@ -103,9 +103,12 @@ pub(crate) fn polish(
     required: &FilterPattern,
 ) -> Json {
     let still = |e: &Json| required.matches(e) && !customer.matches(e);
+    restore_template_fields(&mut event, selectors, &still);
     restore_structure(&mut event, selectors, &still);
     for sel in selectors {
-        let ptr = pointer_of(sel);
+        let Some(ptr) = pointer_of(sel) else {
+            continue;
+        };
         let is_placeholder = matches!(
             event.pointer(&ptr),
             Some(Json::String(s)) if s.starts_with("other-value") || s.len() <= 2 || !s.chars().any(char::is_alphabetic)
@@ -163,6 +166,30 @@ pub(crate) fn polish(
     event
 }
 
+/// Gives back the template's top-level fields that no selector names and the event lacks (the
+/// search builds a wildcard's container, the root for `$.*`, from nothing), each only when that
+/// still proves the point.
+fn restore_template_fields(
+    event: &mut Json,
+    selectors: &[Selector],
+    still: &dyn Fn(&Json) -> bool,
+) {
+    let Json::Object(fields) = template() else {
+        return;
+    };
+    for (key, value) in fields {
+        let named = selectors
+            .iter()
+            .any(|s| s.steps.first() == Some(&Step::Key(key.clone())));
+        if named || event.get(&key).is_some() {
+            continue;
+        }
+        try_edit(event, still, |e| {
+            e[key.as_str()] = value;
+        });
+    }
+}
+
 /// Where the search made a field's parent something other than the record's object (e.g.
 /// `userIdentity` a string so that `$.userIdentity.type` is absent), puts the template's object
 /// back with the field set to a realistic value, when that still proves the point.
@@ -178,7 +205,9 @@ fn restore_structure(event: &mut Json, selectors: &[Selector], still: &dyn Fn(&J
         if event.get(top.as_str()).is_some_and(Json::is_object) {
             continue;
         }
-        let ptr = pointer_of(sel);
+        let Some(ptr) = pointer_of(sel) else {
+            continue;
+        };
         let leaf_values = pool(&sel.to_text())
             .iter()
             .map(|candidate| Some(Json::String((*candidate).to_string())))
@@ -220,17 +249,19 @@ fn try_edit(event: &mut Json, still: &dyn Fn(&Json) -> bool, edit: impl FnOnce(&
     }
 }
 
-/// A selector as the JSON pointer `/a/b/0` (keys escaped per RFC 6901).
-fn pointer_of(selector: &Selector) -> String {
+/// A selector as the JSON pointer `/a/b/0` (keys escaped per RFC 6901); `None` for a selector
+/// with a wildcard, which points at no single place.
+fn pointer_of(selector: &Selector) -> Option<String> {
     let mut p = String::new();
     for step in &selector.steps {
         p.push('/');
         match step {
             Step::Key(k) => p.push_str(&k.replace('~', "~0").replace('/', "~1")),
             Step::Index(i) => p.push_str(&i.to_string()),
+            Step::Any => return None,
         }
     }
-    p
+    Some(p)
 }
 
 #[cfg(test)]
@@ -246,7 +277,11 @@ mod tests {
                 Step::Index(2),
             ],
         };
-        assert_eq!(pointer_of(&sel), "/a/x~1y~0/2");
+        assert_eq!(pointer_of(&sel).as_deref(), Some("/a/x~1y~0/2"));
+        let wild = Selector {
+            steps: vec![Step::Key("a".into()), Step::Any],
+        };
+        assert_eq!(pointer_of(&wild), None);
     }
 
     #[test]

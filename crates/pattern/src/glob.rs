@@ -19,7 +19,16 @@ impl Glob {
         }
     }
 
-    /// The text as written (stars included).
+    /// A pattern matching exactly `text`, stars and all: a `*` in it is a character, not a
+    /// wildcard (no filter pattern text can write that; see [`crate::FilterPattern::and_exact`]).
+    pub fn literal(text: &str) -> Glob {
+        Glob {
+            segments: vec![text.to_string()],
+            has_star: false,
+        }
+    }
+
+    /// The text as written (stars included); for a [`Glob::literal`], the literal text.
     pub fn text(&self) -> String {
         self.segments.join("*")
     }
@@ -31,6 +40,12 @@ impl Glob {
         } else {
             self.segments.first().map(String::as_str)
         }
+    }
+
+    /// Whether the pattern is only stars (`*`, `**`): it matches every string, and in a JSON
+    /// condition every number too (see the crate docs).
+    pub fn is_any(&self) -> bool {
+        self.has_star && self.segments.iter().all(String::is_empty)
     }
 
     /// The literal segments between wildcards.
@@ -108,5 +123,10 @@ mod tests {
         assert_eq!(Glob::new("abc").exact(), Some("abc"));
         assert_eq!(Glob::new("a*").exact(), None);
         assert_eq!(Glob::new("*a*b").text(), "*a*b");
+        let lit = Glob::literal("a*b");
+        assert_eq!(lit.exact(), Some("a*b"));
+        assert!(lit.matches("a*b") && !lit.matches("axb") && !lit.is_any());
+        assert!(Glob::new("*").is_any() && Glob::new("**").is_any());
+        assert!(!Glob::new("").is_any() && !Glob::new("*a").is_any());
     }
 }

@@ -3,7 +3,7 @@
 //! unterminated strings, bad selectors, bad regexes) at the byte where they start.
 
 use crate::ast::{CmpOp, Selector, Span, Step};
-use crate::error::ParseError;
+use crate::error::{ErrorKind, ParseError};
 use crate::regexp::Regex;
 
 /// A token kind.
@@ -53,6 +53,7 @@ pub(crate) fn lex(pattern: &str) -> Result<Vec<Token>, ParseError> {
         pattern,
         pos: 0,
         regexes: 0,
+        after_op: false,
     };
     let mut out = Vec::new();
     while let Some(t) = lx.next()? {
@@ -65,11 +66,14 @@ struct Lexer<'p> {
     pattern: &'p str,
     pos: usize,
     regexes: usize,
+    /// Whether the last token was a comparison operator: a value follows, and a `$` there
+    /// starts an (unquoted) value, not a selector.
+    after_op: bool,
 }
 
 impl<'p> Lexer<'p> {
-    fn err(&self, at: usize, msg: impl Into<String>) -> ParseError {
-        ParseError::new(self.pattern, at, msg)
+    fn err(&self, at: usize, kind: ErrorKind, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.pattern, at, kind, msg)
     }
 
     fn peek(&self) -> Option<char> {
@@ -107,31 +111,51 @@ impl<'p> Lexer<'p> {
             ',' => Tok::Comma,
             '&' => {
                 if self.peek() != Some('&') {
-                    return Err(self.err(start, "single `&`: use `&&` for AND"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "single `&`: use `&&` for AND",
+                    ));
                 }
                 self.bump();
                 Tok::AndAnd
             }
             '|' => {
                 if self.peek() != Some('|') {
-                    return Err(self.err(start, "single `|`: use `||` for OR"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "single `|`: use `||` for OR",
+                    ));
                 }
                 self.bump();
                 Tok::OrOr
             }
             '=' => {
                 if self.peek() == Some('=') {
-                    return Err(self.err(start, "unknown operator `==`: use `=`"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "unknown operator `==`: use `=`",
+                    ));
                 }
                 Tok::Op(CmpOp::Eq)
             }
             '!' => {
                 if self.peek() != Some('=') {
-                    return Err(self.err(start, "unknown operator `!`: did you mean `!=`?"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "unknown operator `!`: did you mean `!=`?",
+                    ));
                 }
                 self.bump();
                 if self.peek() == Some('=') {
-                    return Err(self.err(start, "unknown operator `!==`: use `!=`"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "unknown operator `!==`: use `!=`",
+                    ));
                 }
                 Tok::Op(CmpOp::Ne)
             }
@@ -141,7 +165,11 @@ impl<'p> Lexer<'p> {
                     self.bump();
                 }
                 if matches!(self.peek(), Some('<' | '>')) {
-                    return Err(self.err(start, "unknown comparison operator"));
+                    return Err(self.err(
+                        start,
+                        ErrorKind::UnknownOperator,
+                        "unknown comparison operator",
+                    ));
                 }
                 Tok::Op(match (c, eq) {
                     ('<', false) => CmpOp::Lt,
@@ -152,7 +180,7 @@ impl<'p> Lexer<'p> {
             }
             '"' => Tok::Quoted(self.quoted(start, '"')?),
             '%' => self.regex(start)?,
-            '$' => Tok::Selector(self.selector(start)?),
+            '$' if !self.after_op => Tok::Selector(self.selector(start)?),
             _ => {
                 while self.peek().is_some_and(is_word_char) {
                     self.bump();
@@ -160,6 +188,7 @@ impl<'p> Lexer<'p> {
                 Tok::Word(self.pattern[start..self.pos].to_string())
             }
         };
+        self.after_op = matches!(tok, Tok::Op(_));
         Ok(Some(Token {
             tok,
             span: Span::new(start, self.pos),
@@ -172,10 +201,22 @@ impl<'p> Lexer<'p> {
         let mut s = String::new();
         loop {
             match self.bump() {
-                None => return Err(self.err(start, "unterminated quoted string")),
+                None => {
+                    return Err(self.err(
+                        start,
+                        ErrorKind::Unterminated,
+                        "unterminated quoted string",
+                    ))
+                }
                 Some('\\') => match self.bump() {
                     Some(c) => s.push(c),
-                    None => return Err(self.err(start, "unterminated quoted string")),
+                    None => {
+                        return Err(self.err(
+                            start,
+                            ErrorKind::Unterminated,
+                            "unterminated quoted string",
+                        ))
+                    }
                 },
                 Some(c) if c == close => return Ok(s),
                 Some(c) => s.push(c),
@@ -187,21 +228,33 @@ impl<'p> Lexer<'p> {
         let body = self.pos;
         let end = match self.pattern[body..].find('%') {
             Some(i) => body + i,
-            None => return Err(self.err(start, "unterminated regex: missing closing `%`")),
+            None => {
+                return Err(self.err(
+                    start,
+                    ErrorKind::Unterminated,
+                    "unterminated regex: missing closing `%`",
+                ))
+            }
         };
         self.regexes += 1;
         if self.regexes > MAX_REGEXES {
             return Err(self.err(
                 start,
+                ErrorKind::TooManyRegexes,
                 "too many regexes: a filter pattern may contain at most 2",
             ));
         }
-        let re = Regex::new(&self.pattern[body..end], body).map_err(|(at, m)| self.err(at, m))?;
+        let re = Regex::new(&self.pattern[body..end], body)
+            .map_err(|(at, m)| self.err(at, ErrorKind::BadRegex, m))?;
         self.pos = end + 1;
         Ok(Tok::Regex(re))
     }
 
-    /// Reads a selector after its `$`: one or more `.key`, `.['key']`, `['key']`, `[N]` steps.
+    /// Reads a selector after its `$`: one or more `.key`, `.['key']`, `['key']`, `[N]` steps,
+    /// and at most one wildcard step `.*` or `[*]`. AWS "Filter pattern syntax …", JSON section,
+    /// "Wildcard selector": "You can use the JSON wildcard to select any array element or any
+    /// JSON object field"; "Quotas": "You can only use up to one wildcard selector in a property
+    /// selector."
     fn selector(&mut self, start: usize) -> Result<Selector, ParseError> {
         let mut steps = Vec::new();
         loop {
@@ -212,6 +265,18 @@ impl<'p> Lexer<'p> {
                     self.bump();
                     steps.push(self.bracket(at)?);
                 }
+                Some('.') if self.peek2() == Some('*') => {
+                    self.bump();
+                    self.bump();
+                    if self.peek().is_some_and(is_key_char) {
+                        return Err(self.err(
+                            self.pos,
+                            ErrorKind::BadSelector,
+                            "bad selector: a wildcard `.*` stands for a whole field name",
+                        ));
+                    }
+                    steps.push(Step::Any);
+                }
                 Some('.') => {
                     self.bump();
                     let k0 = self.pos;
@@ -219,7 +284,11 @@ impl<'p> Lexer<'p> {
                         self.bump();
                     }
                     if self.pos == k0 {
-                        return Err(self.err(at, "bad selector: expected a field name after `.`"));
+                        return Err(self.err(
+                            at,
+                            ErrorKind::BadSelector,
+                            "bad selector: expected a field name after `.`",
+                        ));
                     }
                     steps.push(Step::Key(self.pattern[k0..self.pos].to_string()));
                 }
@@ -230,27 +299,47 @@ impl<'p> Lexer<'p> {
                 Some(c) if steps.is_empty() => {
                     return Err(self.err(
                         at,
+                        ErrorKind::BadSelector,
                         format!("bad selector: expected `.` or `[` after `$`, found `{c}`"),
                     ))
                 }
                 None if steps.is_empty() => {
-                    return Err(self.err(start, "bad selector: `$` must be followed by a field"))
+                    return Err(self.err(
+                        start,
+                        ErrorKind::BadSelector,
+                        "bad selector: `$` must be followed by a field",
+                    ))
                 }
                 _ => break,
+            }
+            if steps.iter().filter(|s| **s == Step::Any).count() > 1 {
+                return Err(self.err(
+                    self.pattern[at..].find('*').map_or(at, |i| at + i),
+                    ErrorKind::TooManyWildcards,
+                    "a property selector may hold at most one wildcard",
+                ));
             }
         }
         if self
             .peek()
             .is_some_and(|c| c == '$' || c == '\'' || c == '*')
         {
-            return Err(self.err(self.pos, "bad selector: unexpected character"));
+            return Err(self.err(
+                self.pos,
+                ErrorKind::BadSelector,
+                "bad selector: unexpected character",
+            ));
         }
         Ok(Selector { steps })
     }
 
-    /// After `[`: `N]`, `'key']` or `"key"]`.
+    /// After `[`: `N]`, `*]`, `'key']` or `"key"]`.
     fn bracket(&mut self, open: usize) -> Result<Step, ParseError> {
         let step = match self.peek() {
+            Some('*') => {
+                self.bump();
+                Step::Any
+            }
             Some(q @ ('\'' | '"')) => {
                 let qs = self.pos;
                 self.bump();
@@ -264,18 +353,25 @@ impl<'p> Lexer<'p> {
                 }
                 match self.pattern[d0..self.pos].parse::<usize>() {
                     Ok(n) if n <= u32::MAX as usize => Step::Index(n),
-                    _ => return Err(self.err(d0, "bad selector: array index too large")),
+                    _ => {
+                        return Err(self.err(
+                            d0,
+                            ErrorKind::BadSelector,
+                            "bad selector: array index too large",
+                        ))
+                    }
                 }
             }
             _ => {
                 return Err(self.err(
                     self.pos,
-                    "bad selector: expected an array index or a quoted key after `[`",
+                    ErrorKind::BadSelector,
+                    "bad selector: expected an array index, `*` or a quoted key after `[`",
                 ))
             }
         };
         if self.peek() != Some(']') {
-            return Err(self.err(open, "bad selector: missing `]`"));
+            return Err(self.err(open, ErrorKind::BadSelector, "bad selector: missing `]`"));
         }
         self.bump();
         Ok(step)
@@ -311,6 +407,35 @@ mod tests {
     }
 
     #[test]
+    fn wildcard_steps() {
+        for (p, want) in [
+            ("{$.a[*]=1}", vec![Step::Key("a".into()), Step::Any]),
+            ("{$.*=1}", vec![Step::Any]),
+            (
+                "{$.a.*.b=1}",
+                vec![Step::Key("a".into()), Step::Any, Step::Key("b".into())],
+            ),
+            ("{$[*]=1}", vec![Step::Any]),
+        ] {
+            assert_eq!(kinds(p)[1], Tok::Selector(Selector { steps: want }), "{p}");
+        }
+        assert_eq!(
+            Selector {
+                steps: vec![Step::Key("a".into()), Step::Any]
+            }
+            .to_text(),
+            "$.a[*]"
+        );
+        assert_eq!(
+            Selector {
+                steps: vec![Step::Any]
+            }
+            .to_text(),
+            "$.*"
+        );
+    }
+
+    #[test]
     fn spans() {
         let t = lex("{$.ab=1}").unwrap();
         assert_eq!(t[1].span, Span::new(1, 5));
@@ -319,25 +444,32 @@ mod tests {
 
     #[test]
     fn errors_with_offsets() {
-        let rows: &[(&str, usize)] = &[
-            ("{ $.a == 1 }", 6),
-            ("{ $.a = 1 | $.b = 2 }", 10),
-            ("{ $.a = 1 & $.b = 2 }", 10),
-            ("{ $.a ! 1 }", 6),
-            ("{ $.a = \"x }", 8),
-            ("{ $. = 1 }", 3),
-            ("{ $a = 1 }", 3),
-            ("{ $.a[x] = 1 }", 6),
-            ("{ $.a[0 = 1 }", 5),
-            ("{ $.a = %ab }", 8),
-            ("{ $.a = %a(b% }", 10),
-            ("{ $.a = %a% || $.b = %b% || $.c = %c% }", 34),
-            ("{ $.a <> 1 }", 6),
-            ("{ $.a$ = 1 }", 5),
+        let rows: &[(&str, ErrorKind, usize)] = &[
+            ("{ $.a == 1 }", ErrorKind::UnknownOperator, 6),
+            ("{ $.a = 1 | $.b = 2 }", ErrorKind::UnknownOperator, 10),
+            ("{ $.a = 1 & $.b = 2 }", ErrorKind::UnknownOperator, 10),
+            ("{ $.a ! 1 }", ErrorKind::UnknownOperator, 6),
+            ("{ $.a = \"x }", ErrorKind::Unterminated, 8),
+            ("{ $. = 1 }", ErrorKind::BadSelector, 3),
+            ("{ $a = 1 }", ErrorKind::BadSelector, 3),
+            ("{ $.a[x] = 1 }", ErrorKind::BadSelector, 6),
+            ("{ $.a[0 = 1 }", ErrorKind::BadSelector, 5),
+            ("{ $.a = %ab }", ErrorKind::Unterminated, 8),
+            ("{ $.a = %a(b% }", ErrorKind::BadRegex, 10),
+            (
+                "{ $.a = %a% || $.b = %b% || $.c = %c% }",
+                ErrorKind::TooManyRegexes,
+                34,
+            ),
+            ("{ $.a <> 1 }", ErrorKind::UnknownOperator, 6),
+            ("{ $.a$ = 1 }", ErrorKind::BadSelector, 5),
+            ("{ $.a[*][*] = 1 }", ErrorKind::TooManyWildcards, 9),
+            ("{ $.*.b.* = 1 }", ErrorKind::TooManyWildcards, 8),
+            ("{ $.*b = 1 }", ErrorKind::BadSelector, 5),
         ];
-        for (p, off) in rows {
+        for (p, kind, off) in rows {
             let e = lex(p).unwrap_err();
-            assert_eq!(e.offset(), *off, "{p}: {e}");
+            assert_eq!((e.kind(), e.offset()), (*kind, *off), "{p}: {e}");
         }
     }
 }

@@ -6,13 +6,17 @@
 use crate::ast::{
     Ast, CmpOp, Condition, DelimExpr, Delimited, Field, JsonExpr, Span, Term, TermKind, Test, Value,
 };
-use crate::error::ParseError;
+use crate::error::{ErrorKind, ParseError};
 use crate::glob::Glob;
 use crate::lexer::{lex, Tok, Token};
 use crate::regexp::Regex;
 
 /// CloudWatch's limit on a filter pattern, in characters (PutMetricFilter `filterPattern`).
 pub(crate) const MAX_PATTERN_CHARS: usize = 1024;
+
+/// Wildcard selectors per pattern. AWS "Filter pattern syntax …", JSON section, "Quotas": "up to
+/// three wildcard selectors in a filter pattern with compound expressions."
+const MAX_WILDCARD_SELECTORS: usize = 3;
 
 /// Maximum nesting of parentheses. The docs are silent; 1024 characters could nest ~500 deep,
 /// and we refuse beyond this depth so that no input can exhaust the stack.
@@ -24,6 +28,7 @@ pub(crate) fn parse_ast(pattern: &str) -> Result<Ast, ParseError> {
         return Err(ParseError::new(
             pattern,
             at,
+            ErrorKind::TooLong,
             format!("filter pattern is longer than {MAX_PATTERN_CHARS} characters"),
         ));
     }
@@ -44,6 +49,34 @@ pub(crate) fn parse_ast(pattern: &str) -> Result<Ast, ParseError> {
     }
 }
 
+/// Parses a lone property selector such as `$.userIdentity.arn` (blanks around it allowed).
+pub(crate) fn parse_selector(text: &str) -> Result<crate::ast::Selector, ParseError> {
+    let mut toks = lex(text)?.into_iter();
+    let selector = match toks.next() {
+        Some(Token {
+            tok: Tok::Selector(s),
+            ..
+        }) => s,
+        other => {
+            return Err(ParseError::new(
+                text,
+                other.map_or(0, |t| t.span.start),
+                ErrorKind::BadSelector,
+                "expected a property selector such as `$.userIdentity.arn`",
+            ))
+        }
+    };
+    match toks.next() {
+        None => Ok(selector),
+        Some(t) => Err(ParseError::new(
+            text,
+            t.span.start,
+            ErrorKind::TrailingText,
+            "unexpected text after the selector",
+        )),
+    }
+}
+
 fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
     let close = match trimmed[1..].find('%') {
         Some(i) => i + 1,
@@ -51,6 +84,7 @@ fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, Pa
             return Err(ParseError::new(
                 pattern,
                 lead,
+                ErrorKind::Unterminated,
                 "unterminated regex: missing closing `%`",
             ))
         }
@@ -59,12 +93,13 @@ fn standalone_regex(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, Pa
         return Err(ParseError::new(
             pattern,
             lead + close + 1,
+            ErrorKind::TrailingText,
             "a regex filter pattern must stand alone: nothing may follow the closing `%`",
         ));
     }
     Regex::new(&trimmed[1..close], lead + 1)
         .map(Ast::Regex)
-        .map_err(|(at, m)| ParseError::new(pattern, at, m))
+        .map_err(|(at, m)| ParseError::new(pattern, at, ErrorKind::BadRegex, m))
 }
 
 /// Term patterns: `ERROR`, `"exact phrase"`, `?optional`, `-excluded`, separated by blanks.
@@ -100,6 +135,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                 return Err(ParseError::new(
                     pattern,
                     start,
+                    ErrorKind::BadTerm,
                     format!("`{c}` must be followed by a term"),
                 ));
             }
@@ -110,7 +146,12 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
             let mut s = String::new();
             loop {
                 let Some(ch) = pattern[pos..].chars().next() else {
-                    return Err(ParseError::new(pattern, q, "unterminated quoted phrase"));
+                    return Err(ParseError::new(
+                        pattern,
+                        q,
+                        ErrorKind::Unterminated,
+                        "unterminated quoted phrase",
+                    ));
                 };
                 pos += ch.len_utf8();
                 match ch {
@@ -121,7 +162,12 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                             s.push(e);
                         }
                         None => {
-                            return Err(ParseError::new(pattern, q, "unterminated quoted phrase"))
+                            return Err(ParseError::new(
+                                pattern,
+                                q,
+                                ErrorKind::Unterminated,
+                                "unterminated quoted phrase",
+                            ))
                         }
                     },
                     _ => s.push(ch),
@@ -135,6 +181,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                 return Err(ParseError::new(
                     pattern,
                     pos,
+                    ErrorKind::BadTerm,
                     "expected a blank after the closing quote",
                 ));
             }
@@ -149,6 +196,7 @@ fn terms(pattern: &str, lead: usize, trimmed: &str) -> Result<Ast, ParseError> {
                     return Err(ParseError::new(
                         pattern,
                         pos,
+                        ErrorKind::BadTerm,
                         "quote inside an unquoted term: quote the whole term",
                     ));
                 }
@@ -171,6 +219,8 @@ struct Parser<'p> {
     toks: Vec<Token>,
     i: usize,
     depth: usize,
+    /// Selectors with a wildcard seen so far.
+    wildcards: usize,
 }
 
 impl<'p> Parser<'p> {
@@ -180,11 +230,12 @@ impl<'p> Parser<'p> {
             toks: lex(pattern)?,
             i: 0,
             depth: 0,
+            wildcards: 0,
         })
     }
 
-    fn err(&self, at: usize, msg: impl Into<String>) -> ParseError {
-        ParseError::new(self.pattern, at, msg)
+    fn err(&self, at: usize, kind: ErrorKind, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.pattern, at, kind, msg)
     }
 
     fn peek(&self) -> Option<&Token> {
@@ -205,7 +256,11 @@ impl<'p> Parser<'p> {
         let open = self.next().map(|t| t.span.start).unwrap_or(0);
         if let Some(t) = self.peek() {
             if t.tok == Tok::RBrace {
-                return Err(self.err(t.span.start, "empty JSON pattern: expected a condition"));
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::Empty,
+                    "empty JSON pattern: expected a condition",
+                ));
             }
         }
         let e = self.or()?;
@@ -213,20 +268,37 @@ impl<'p> Parser<'p> {
             Some(Token {
                 tok: Tok::RBrace, ..
             }) => {}
-            None => return Err(self.err(open, "unbalanced braces: this `{` is never closed")),
+            None => {
+                return Err(self.err(
+                    open,
+                    ErrorKind::Unbalanced,
+                    "unbalanced braces: this `{` is never closed",
+                ))
+            }
             Some(Token {
                 tok: Tok::RParen,
                 span,
             }) => {
                 return Err(self.err(
                     span.start,
+                    ErrorKind::Unbalanced,
                     "unbalanced parentheses: this `)` has no matching `(`",
                 ))
             }
-            Some(t) => return Err(self.err(t.span.start, "expected `&&`, `||` or `}`")),
+            Some(t) => {
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::UnexpectedToken,
+                    "expected `&&`, `||` or `}`",
+                ))
+            }
         }
         if let Some(t) = self.peek() {
-            return Err(self.err(t.span.start, "unexpected text after the closing `}`"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::TrailingText,
+                "unexpected text after the closing `}`",
+            ));
         }
         Ok(e)
     }
@@ -273,6 +345,7 @@ impl<'p> Parser<'p> {
         let Some(t) = self.next() else {
             return Err(self.err(
                 self.end(),
+                ErrorKind::ExpectedCondition,
                 "expected a condition, found the end of the pattern",
             ));
         };
@@ -280,10 +353,14 @@ impl<'p> Parser<'p> {
             Tok::LParen => {
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
-                    return Err(self.err(t.span.start, "parentheses nested too deeply"));
+                    return Err(self.err(
+                        t.span.start,
+                        ErrorKind::TooDeep,
+                        "parentheses nested too deeply",
+                    ));
                 }
                 if self.peek().is_some_and(|n| n.tok == Tok::RParen) {
-                    return Err(self.err(t.span.start, "empty parentheses"));
+                    return Err(self.err(t.span.start, ErrorKind::Empty, "empty parentheses"));
                 }
                 let e = self.or()?;
                 self.depth -= 1;
@@ -296,26 +373,47 @@ impl<'p> Parser<'p> {
                         tok: Tok::RBrace, ..
                     }) => Err(self.err(
                         t.span.start,
+                        ErrorKind::Unbalanced,
                         "unbalanced parentheses: this `(` is never closed",
                     )),
-                    Some(n) => Err(self.err(n.span.start, "expected `&&`, `||` or `)`")),
+                    Some(n) => Err(self.err(
+                        n.span.start,
+                        ErrorKind::UnexpectedToken,
+                        "expected `&&`, `||` or `)`",
+                    )),
                 }
             }
-            Tok::Selector(selector) => self.condition(selector, t.span),
+            Tok::Selector(selector) => {
+                if selector.wildcard().is_some() {
+                    self.wildcards += 1;
+                    if self.wildcards > MAX_WILDCARD_SELECTORS {
+                        return Err(self.err(
+                            t.span.start,
+                            ErrorKind::TooManyWildcards,
+                            format!("a filter pattern may hold at most {MAX_WILDCARD_SELECTORS} wildcard selectors"),
+                        ));
+                    }
+                }
+                self.condition(selector, t.span)
+            }
             Tok::AndAnd | Tok::OrOr => Err(self.err(
                 t.span.start,
+                ErrorKind::DanglingOperator,
                 "dangling operator: expected a condition before it",
             )),
             Tok::RParen | Tok::RBrace => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a condition (`$.field …` or `(`) here",
             )),
             Tok::Op(_) => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a selector such as `$.field` before the operator",
             )),
             _ => Err(self.err(
                 t.span.start,
+                ErrorKind::ExpectedCondition,
                 "expected a selector such as `$.field` (JSON selectors start with `$.`)",
             )),
         }
@@ -327,7 +425,11 @@ impl<'p> Parser<'p> {
         sel_span: Span,
     ) -> Result<JsonExpr, ParseError> {
         let Some(t) = self.next() else {
-            return Err(self.err(self.end(), "expected an operator after the selector"));
+            return Err(self.err(
+                self.end(),
+                ErrorKind::ExpectedOperator,
+                "expected an operator after the selector",
+            ));
         };
         let test = match t.tok {
             Tok::Op(op) => Test::Compare(op, self.value(op, true)?),
@@ -339,7 +441,7 @@ impl<'p> Parser<'p> {
                     Some(Tok::Word(w)) if w.eq_ignore_ascii_case("FALSE") => Test::IsFalse,
                     _ => {
                         let at = n.map_or(self.end(), |n| n.span.start);
-                        return Err(self.err(at, "expected NULL, TRUE or FALSE after IS"));
+                        return Err(self.err(at, ErrorKind::BadKeyword, "expected NULL, TRUE or FALSE after IS"));
                     }
                 }
             }
@@ -349,13 +451,13 @@ impl<'p> Parser<'p> {
                     Some(Tok::Word(w)) if w.eq_ignore_ascii_case("EXISTS") => Test::NotExists,
                     _ => {
                         let at = n.map_or(self.end(), |n| n.span.start);
-                        return Err(self.err(at, "expected EXISTS after NOT"));
+                        return Err(self.err(at, ErrorKind::BadKeyword, "expected EXISTS after NOT"));
                     }
                 }
             }
             _ => {
                 return Err(self.err(
-                    t.span.start,
+                    t.span.start, ErrorKind::ExpectedOperator,
                     "expected an operator (`=`, `!=`, `<`, `>`, `<=`, `>=`, `IS`, `NOT EXISTS`) after the selector",
                 ))
             }
@@ -375,7 +477,11 @@ impl<'p> Parser<'p> {
     /// (they mean the JSON values; quoted they are strings).
     fn value(&mut self, op: CmpOp, json: bool) -> Result<Value, ParseError> {
         let Some(t) = self.next() else {
-            return Err(self.err(self.end(), "expected a value after the operator"));
+            return Err(self.err(
+                self.end(),
+                ErrorKind::ExpectedValue,
+                "expected a value after the operator",
+            ));
         };
         let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
         let v = match t.tok {
@@ -385,14 +491,36 @@ impl<'p> Parser<'p> {
                 "true" if json => Value::Bool(true),
                 "false" if json => Value::Bool(false),
                 "null" if json => Value::Null,
+                _ if json => {
+                    if let Some((i, c)) = w.char_indices().find(|(_, c)| must_quote(*c)) {
+                        return Err(self.err(
+                            t.span.start + i,
+                            ErrorKind::MustQuote,
+                            format!("`{c}` in a value: quote the value (\"…\")"),
+                        ));
+                    }
+                    Value::Str(Glob::new(&w))
+                }
                 _ => Value::Str(Glob::new(&w)),
             },
             Tok::Regex(r) => Value::Regex(r),
-            Tok::Op(_) => return Err(self.err(t.span.start, "unknown operator")),
-            _ => return Err(self.err(t.span.start, "expected a value after the operator")),
+            Tok::Op(_) => {
+                return Err(self.err(t.span.start, ErrorKind::UnknownOperator, "unknown operator"))
+            }
+            _ => {
+                return Err(self.err(
+                    t.span.start,
+                    ErrorKind::ExpectedValue,
+                    "expected a value after the operator",
+                ))
+            }
         };
         if ordering && !matches!(v, Value::Number(_)) {
-            return Err(self.err(t.span.start, "`<`, `>`, `<=` and `>=` need a number"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::ExpectedNumber,
+                "`<`, `>`, `<=` and `>=` need a number",
+            ));
         }
         Ok(v)
     }
@@ -412,7 +540,11 @@ impl<'p> Parser<'p> {
         let mut conditions = Vec::new();
         loop {
             let Some(t) = self.next() else {
-                return Err(self.err(open, "unbalanced brackets: this `[` is never closed"));
+                return Err(self.err(
+                    open,
+                    ErrorKind::Unbalanced,
+                    "unbalanced brackets: this `[` is never closed",
+                ));
             };
             match t.tok {
                 Tok::Word(ref w) if w == "..." => fields.push(Field::Ellipsis(t.span)),
@@ -421,7 +553,11 @@ impl<'p> Parser<'p> {
                         .iter()
                         .any(|f| matches!(f, Field::Named(n, _) if n == w))
                     {
-                        return Err(self.err(t.span.start, format!("duplicate field name `{w}`")));
+                        return Err(self.err(
+                            t.span.start,
+                            ErrorKind::DuplicateField,
+                            format!("duplicate field name `{w}`"),
+                        ));
                     }
                     fields.push(Field::Named(w.clone(), t.span));
                     if self.peek().is_some_and(|n| matches!(n.tok, Tok::Op(_))) {
@@ -430,11 +566,16 @@ impl<'p> Parser<'p> {
                     }
                 }
                 Tok::RBracket if fields.is_empty() => {
-                    return Err(self.err(t.span.start, "empty space-delimited pattern"))
+                    return Err(self.err(
+                        t.span.start,
+                        ErrorKind::Empty,
+                        "empty space-delimited pattern",
+                    ))
                 }
                 _ => {
                     return Err(self.err(
                         t.span.start,
+                        ErrorKind::UnexpectedToken,
                         "expected a field name (letters, digits, `_`) or `...`",
                     ))
                 }
@@ -446,12 +587,28 @@ impl<'p> Parser<'p> {
                 Some(Token {
                     tok: Tok::RBracket, ..
                 }) => break,
-                None => return Err(self.err(open, "unbalanced brackets: this `[` is never closed")),
-                Some(n) => return Err(self.err(n.span.start, "expected `,` or `]`")),
+                None => {
+                    return Err(self.err(
+                        open,
+                        ErrorKind::Unbalanced,
+                        "unbalanced brackets: this `[` is never closed",
+                    ))
+                }
+                Some(n) => {
+                    return Err(self.err(
+                        n.span.start,
+                        ErrorKind::UnexpectedToken,
+                        "expected `,` or `]`",
+                    ))
+                }
             }
         }
         if let Some(t) = self.peek() {
-            return Err(self.err(t.span.start, "unexpected text after the closing `]`"));
+            return Err(self.err(
+                t.span.start,
+                ErrorKind::TrailingText,
+                "unexpected text after the closing `]`",
+            ));
         }
         Ok(Delimited { fields, conditions })
     }
@@ -495,12 +652,18 @@ impl<'p> Parser<'p> {
                     let idx = names.iter().position(|n| *n == w && n != "...");
                     match idx {
                         Some(i) => (i, span.start),
-                        None => return Err(self.err(span.start, format!("unknown field `{w}`"))),
+                        None => {
+                            return Err(self.err(
+                                span.start,
+                                ErrorKind::UnknownField,
+                                format!("unknown field `{w}`"),
+                            ))
+                        }
                     }
                 }
                 other => {
                     let at = other.map_or(self.end(), |t| t.span.start);
-                    return Err(self.err(at, "expected a field name"));
+                    return Err(self.err(at, ErrorKind::UnexpectedToken, "expected a field name"));
                 }
             },
         };
@@ -510,7 +673,11 @@ impl<'p> Parser<'p> {
             }) => op,
             other => {
                 let at = other.map_or(self.end(), |t| t.span.start);
-                return Err(self.err(at, "expected a comparison operator"));
+                return Err(self.err(
+                    at,
+                    ErrorKind::ExpectedOperator,
+                    "expected a comparison operator",
+                ));
             }
         };
         let value = self.value(op, false)?;
@@ -519,14 +686,26 @@ impl<'p> Parser<'p> {
     }
 }
 
+/// Characters an unquoted JSON value may not hold. The older "Filter and pattern syntax" page:
+/// "Strings that have unicode and other characters such as '@,' '$,' '\\,' etc. must be enclosed
+/// in double quotes to be valid." The current page asks for quotes around anything but
+/// alphanumerics and `_`, yet its own `{ $.sourceIPAddress != 123.123.* }` and the CIS
+/// Benchmark's `$.eventSource = kms.amazonaws.com` are unquoted, so we reject only the characters
+/// the docs name (chosen; space-delimited values are not checked, the docs are silent there).
+fn must_quote(c: char) -> bool {
+    matches!(c, '@' | '$' | '\\') || !c.is_ascii()
+}
+
 fn is_field_name(w: &str) -> bool {
     w.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
 
-/// An unquoted number: `-?digits(.digits)?([eE][+-]?digits)?`.
+/// An unquoted number: `[+-]?digits(.digits)?([eE][+-]?digits)?`. AWS "Filter pattern syntax …",
+/// section "Using filter patterns to match terms in JSON log events", numeric values: "You can
+/// use integers that contain plus ("+") or minus ("-") symbols and follow scientific notation."
 pub(crate) fn is_number(w: &str) -> bool {
     let b = w.as_bytes();
-    let mut i = usize::from(b.first() == Some(&b'-'));
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
     let digits = |i: &mut usize| {
         let s = *i;
         while *i < b.len() && b[*i].is_ascii_digit() {
@@ -613,6 +792,11 @@ mod tests {
         for (w, ok) in [
             ("1", true),
             ("-1.5", true),
+            ("+1000", true),
+            ("+1e+3", true),
+            ("+", false),
+            ("+-1", false),
+            ("--1", false),
             ("1e3", true),
             ("1E-3", true),
             ("1.", false),

@@ -4,6 +4,13 @@
 //!   Guide, matching-terms-json-log-events.html), with its example event.
 //! - [OLD-JSON]: the older "Filter and pattern syntax" page, section "Using metric filters to
 //!   match terms in JSON log events", compound-expression example event.
+//! - [OLD]: the older "Filter and pattern syntax" page (the version kept in
+//!   awsdocs/amazon-cloudwatch-logs-user-guide, doc_source/FilterAndPatternSyntax.md), in the
+//!   section the row names.
+//! - [SYNTAX-JSON]: "Filter pattern syntax for metric filters, subscription filters, filter log
+//!   events, and Live Tail" (FilterAndPatternSyntax.html), section "Using filter patterns to match
+//!   terms in JSON log events" ("Writing filter patterns that match strings" / "… numeric
+//!   values", and the examples on its JSON log event).
 //! - [TEXT]: "Filter pattern syntax for metric filters, subscription filters, filter log
 //!   events, and Live Tail" (FilterAndPatternSyntax.html), section "Using filter patterns to
 //!   match terms in unstructured log events", with its example messages.
@@ -102,6 +109,33 @@ fn json_examples() {
             true,
         ),
         (
+            "[SYNTAX-JSON] \"Filter pattern that uses a wildcard to match values of any element \
+             in the array using regex\" (also [JSON] \"Monitor application data with wildcards\")",
+            r#"{ $.arrayKey[*] = %val.{2}% }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"… any element with a specific prefix and subnet using regex (IP \
+             address)\": matches sourceIPAddress (also [JSON] \"Track network traffic patterns\")",
+            r#"{ $.* = %111\.111\.111\.1[0-9]{1,2}% }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": any JSON object field",
+            r#"{ $.* = "c" }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": any array element",
+            r#"{ $.objectList[*].id = 2 }"#,
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] \"Wildcard selector\": no element has the value",
+            r#"{ $.arrayKey[*] = "no such value" }"#,
+            false,
+        ),
+        (
             "[JSON] selector on an array matches neither = nor !=",
             r#"{ $.arrayKey = "value" }"#,
             false,
@@ -171,6 +205,103 @@ fn compound_examples() {
     }
 }
 
+#[test]
+fn numeric_examples() {
+    // [SYNTAX-JSON] "Writing filter patterns that match numeric values": "You can use integers
+    // that contain plus ("+") or minus ("-") symbols and follow scientific notation." The page
+    // gives the patterns, not an event; this event makes each row's outcome checkable.
+    let event = json!({
+        "bandwidth": 80,
+        "latency": 40,
+        "refreshRate": 60,
+        "responseTime": 5,
+        "errorCode": 400,
+        "number": [1000, 0.5],
+        "delta": -3,
+        "count": 100
+    });
+    let rows: &[(&str, &str, bool)] = &[
+        ("[SYNTAX-JSON] greater than", "{ $.bandwidth > 75 }", true),
+        ("[SYNTAX-JSON] less than", "{ $.latency < 50 }", true),
+        (
+            "[SYNTAX-JSON] greater than or equal",
+            "{ $.refreshRate >= 60 }",
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] less than or equal",
+            "{ $.responseTime <= 5 }",
+            true,
+        ),
+        ("[SYNTAX-JSON] equal", "{ $.errorCode = 400}", true),
+        ("[SYNTAX-JSON] not equal", "{ $.errorCode != 500 }", true),
+        (
+            "[SYNTAX-JSON] scientific notation and plus symbol",
+            "{ $.number[0] = 1e+3 }",
+            true,
+        ),
+        (
+            "[SYNTAX-JSON] scientific notation and minus symbol",
+            "{ $.number[0] != 1e-3 }",
+            true,
+        ),
+        (
+            "[OLD] \"Numeric Comparisons\": a plus sign",
+            "{ $.latency > +1000 }",
+            false,
+        ),
+        (
+            "[OLD] \"Numeric Comparisons\": a plus sign",
+            "{ $.latency < +1000 }",
+            true,
+        ),
+        (
+            "a signed number is a number, not the string \"+100\"",
+            "{ $.count = +100 }",
+            true,
+        ),
+        (
+            "a signed number is a number, not the string \"+100\"",
+            "{ $.count != +100 }",
+            false,
+        ),
+        ("minus sign", "{ $.delta = -3 }", true),
+        ("minus sign", "{ $.delta > -3.5 }", true),
+    ];
+    for (source, p, want) in rows {
+        let f = parse(p).unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(f.matches(&event), *want, "{source}: {p}");
+    }
+}
+
+#[test]
+fn a_lone_wildcard_matches_numbers() {
+    // [SYNTAX-JSON] on numbers: "Use the asterisk ("*") as a wild card to match numbers." [OLD]
+    // "Using values in log events to increment a metric's value": `{ $.latency = * }` with
+    // metricValue $.latency "publishes a numeric value of 50" for this event.
+    let event = json!({"latency": 50, "requestType": "GET"});
+    let rows: &[(&str, &str, bool)] = &[
+        (
+            "[OLD] metric value from a number",
+            "{ $.latency = * }",
+            true,
+        ),
+        ("[OLD] the same, quoted", r#"{ $.latency = "*" }"#, true),
+        ("[SYNTAX-JSON] and strings", "{ $.requestType = * }", true),
+        ("a missing field", "{ $.size = * }", false),
+        ("!= * on a number", "{ $.latency != * }", false),
+    ];
+    for (source, p, want) in rows {
+        let f = parse(p).unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(f.matches(&event), *want, "{source}: {p}");
+        assert_eq!(
+            f.matches_text(&event.to_string()),
+            *want,
+            "{source}: {p} (text)"
+        );
+    }
+}
+
 const MESSAGES: &[&str] = &[
     "[ERROR 400] BAD REQUEST",
     "[ERROR 401] UNAUTHORIZED REQUEST",
@@ -192,6 +323,12 @@ fn unstructured_examples() {
             &[0, 1, 2, 3, 4],
         ),
         ("[TEXT] optional terms (OR)", "?SUCCESS ?MISSING", &[2, 5]),
+        (
+            "[TEXT] \"You cant' combine the question mark (\"?\") with other filter patterns, such \
+             as include and exclude terms … all question mark terms will be ignored\"",
+            "?SUCCESS ?MISSING -ARGUMENTS",
+            &[0, 1, 4, 5],
+        ),
         ("[TEXT] exact phrase", "\"INTERNAL SERVER ERROR\"", &[4]),
         ("[TEXT] include and exclude", "ERROR -ARGUMENTS", &[0, 1, 4]),
         ("[TEXT] match everything", "\" \"", &[0, 1, 2, 3, 4, 5]),
@@ -213,6 +350,22 @@ fn unstructured_examples() {
             .collect();
         assert_eq!(got, *want, "{source}: {p}");
     }
+}
+
+#[test]
+fn optional_terms_beside_other_terms_are_ignored() {
+    // [TEXT] "Example: Match optional terms", the note's example and the log events it matches:
+    // "the following filter pattern matches all events containing the word REQUEST, but the
+    // question mark ("?") filter terms are ignored and have no effect."
+    let f = parse("?ERROR ?ARGUMENTS REQUEST").unwrap();
+    for line in [
+        "[INFO] REQUEST FAILED",
+        "[WARN] UNAUTHORIZED REQUEST",
+        "[ERROR] 400 BAD REQUEST",
+    ] {
+        assert!(f.matches_text(line), "{line}");
+    }
+    assert!(!f.matches_text("[ERROR 419] MISSING ARGUMENTS"));
 }
 
 #[test]
@@ -249,9 +402,10 @@ fn cdk_examples() {
             true,
         ),
         (
-            "[CDK] FilterPattern.exists renders = \"*\"",
+            "[CDK] FilterPattern.exists renders = \"*\"; its JsonPattern example publishes \
+             metricValue $.latency, a number",
             r#"{ $.latency = "*" }"#,
-            false,
+            true,
         ),
         (
             "[CDK] FilterPattern.exists on a string",

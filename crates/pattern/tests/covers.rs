@@ -135,15 +135,41 @@ fn table() {
         ("\"eventName\"", t45, Want::Covers),
         ("Trail", t45, Want::Not),
         ("-CreateTrail", "{ $.eventName = CreateTrail }", Want::Not),
-        // Regexes: a found counterexample is still a sound answer; otherwise Unknown.
+        // Regexes against a required side that allows finitely many exact values: decided on
+        // each of them, with `=` or `!=`.
         ("{ $.eventName = %Trail$% }", t45, Want::Not),
-        ("{ $.eventName = %Trail|Logging% }", t45, Want::Unknown),
+        ("{ $.eventName = %Trail|Logging% }", t45, Want::Covers),
+        ("{ $.eventName != %^Describe% }", t45, Want::Covers),
+        ("{ $.eventName != %Trail$% }", t45, Want::Not),
+        ("{ $.eventSource = organizations.amazonaws.com && $.eventName = %Handshake$|Policy|Account|Organization% }", cis("organizations-changes"), Want::Covers),
+        ("{ $.eventSource = organizations.amazonaws.com && $.eventName = %Handshake$|Policy|Account% }", cis("organizations-changes"), Want::Not),
+        ("{ $.n = %5% || $.n > 4 }", "{ $.n = 5 }", Want::Covers),
+        ("{ $.n = %5% }", "{ $.n = 5 }", Want::Not),
+        ("{ $.eventName = *Trail }", "{ $.eventName = CreateTrail && $.eventName = %Create% }", Want::Covers),
+        // A selector the required side needs to be an object is decided too.
+        ("{ $.userIdentity = %Root% || $.userIdentity.type = Root }", "{ $.userIdentity.type = Root }", Want::Covers),
+        // A pattern covers itself (its conditions force it), regexes or not.
+        ("{ $.eventName = %^Create% && $.errorCode = %Denied% }", "{ $.eventName = %^Create% && $.errorCode = %Denied% }", Want::Covers),
+        // ... and a selector that can only be absent (here under a string) needs no more.
+        ("{ $.x = 1 }", "{ $.a = x && $.a.b = %^x% }", Want::Covers),
+        ("{ ($.* = x && $.* = \"y\" && $.a = x) || ($.a.b = %^x% && $.b = x) }", "{ $.* = x && $.* = \"y\" && $.a = x }", Want::Covers),
+        // Where the required side allows infinitely many values, Unknown unless a
+        // counterexample turns up.
+        ("{ $.eventName = %Trail% }", "{ $.eventName = *Trail }", Want::Unknown),
+        ("{ $.eventName = *Trail }", "{ $.eventName = %Trail% }", Want::Unknown),
+        ("{ $.eventName = %Trail% }", "{ $.eventName != CreateTrail }", Want::Not),
         // Numbers and booleans.
         ("{ $.n > 5 }", "{ $.n > 6 }", Want::Covers),
         ("{ $.n > 6 }", "{ $.n > 5 }", Want::Not),
         ("{ $.n >= 5 || $.n < 5 }", "{ $.n = 3 }", Want::Covers),
         ("{ $.n != 5 }", "{ $.n > 5 }", Want::Covers),
         ("{ $.ok IS TRUE }", "{ $.ok = true }", Want::Covers),
+        // `= *` matches numbers as well as strings, not booleans.
+        ("{ $.latency = * }", "{ $.latency > 100 }", Want::Covers),
+        ("{ $.errorCode = \"*\" }", "{ $.errorCode = 400 || $.errorCode = AccessDenied }", Want::Covers),
+        ("{ $.ok = * }", "{ $.ok IS TRUE }", Want::Not),
+        ("\"latency\"", "{ $.latency = * }", Want::Covers),
+        ("\"\\\"latency\\\":\\\"\"", "{ $.latency = * }", Want::Not),
         ("{ $.ok IS TRUE }", "{ $.ok != false }", Want::Not),
         // Arrays and prefixes.
         ("{ $.a[1] = x }", "{ $.a[1] = x && $.a[0] = y }", Want::Covers),
@@ -153,12 +179,123 @@ fn table() {
         ("{ $.a != 1 }", "{ $.a.b = 1 }", Want::Not),
         ("{ $.a NOT EXISTS }", "{ $.a.b NOT EXISTS }", Want::Not),
         ("{ $.a.b NOT EXISTS }", "{ $.a NOT EXISTS }", Want::Covers),
+        // Wildcard selectors: existential, `NOT EXISTS` when nothing is selected.
+        ("{ $.a[*] = x }", "{ $.a[0] = x }", Want::Covers),
+        ("{ $.a[*] = x }", "{ $.a[3] = x }", Want::Covers),
+        ("{ $.a[0] = x }", "{ $.a[*] = x }", Want::Not),
+        ("{ $.a[0] = x || $.a[1] = x }", "{ $.a[*] = x }", Want::Not),
+        ("{ $.a[*] = x || $.a[*] = y }", "{ $.a[*] = x }", Want::Covers),
+        ("{ $.a[*] = x }", "{ $.a[*] = x && $.a[*] = y }", Want::Covers),
+        ("{ $.a[*] = x && $.a[*] = y }", "{ $.a[*] = x }", Want::Not),
+        ("{ $.a[*] = x* }", "{ $.a[*] = xy || $.a.* = xz }", Want::Covers),
+        ("{ $.a[*] != x }", "{ $.a[0] = y }", Want::Covers),
+        ("{ $.a[*] != x }", "{ $.a[0] = x }", Want::Not),
+        ("{ $.a[*] NOT EXISTS || $.a[*] = x }", "{ $.a[0] = y }", Want::Not),
+        ("{ $.a[*] NOT EXISTS || $.a[*] = x || $.a[*] = y }", "{ $.a[0] = y }", Want::Covers),
+        ("{ $.a[0] NOT EXISTS }", "{ $.a[*] NOT EXISTS }", Want::Covers),
+        ("{ $.a[*] NOT EXISTS }", "{ $.a[0] NOT EXISTS }", Want::Not),
+        ("{ $.a[*].b = 1 }", "{ $.a[1].b = 1 }", Want::Covers),
+        ("{ $.a[1].b = 1 }", "{ $.a[*].b = 1 }", Want::Not),
+        ("{ $.a[*].b = 1 }", "{ $.a.k.b = 1 && $.c = 2 }", Want::Covers),
+        ("{ $.a[*].b = 1 && $.a[*].c = 2 }", "{ $.a[0].b = 1 && $.a[0].c = 2 }", Want::Covers),
+        ("{ $.a[0].b = 1 && $.a[0].c = 2 }", "{ $.a[*].b = 1 && $.a[*].c = 2 }", Want::Not),
+        ("{ $.a[*] = x && $.a[*] = y }", "{ $.a[0] = x && $.a[1] = y }", Want::Covers),
+        ("{ $.a[0] = x || $.a[1] = x || $.a[*] NOT EXISTS }", "{ $.a[2] NOT EXISTS }", Want::Not),
+        // (A child of a scalar can only be absent: found while making the search skip
+        // candidates no test tells apart.)
+        ("{ ($.a.b = x || $.c[*] = x) && $.a = x }", "{ $.a = x || $.a = x }", Want::Not),
+        // `$.*`: any field of the record.
+        ("{ $.* = CreateTrail }", t45, Want::Not),
+        ("{ $.* = *Trail || $.* = *Logging }", t45, Want::Covers),
+        ("{ $.eventName = CreateTrail }", "{ $.* = CreateTrail }", Want::Not),
+        ("{ $.userIdentity.* = Root }", t43, Want::Covers),
+        ("{ $.userIdentity.* = Root }", "{ $.userIdentity.arn = Root }", Want::Covers),
+        ("{ $.userIdentity.type = Root }", "{ $.userIdentity.* = Root }", Want::Not),
+        // (The template record's userIdentity has type IAMUser: the counterexample must not.)
+        ("{ $.userIdentity.* = IAMUser }", t45, Want::Not),
+        ("{ $.* IS NULL }", "{ $.responseElements IS NULL }", Want::Covers),
         // Unsatisfiable required pattern is covered by anything.
         ("{ $.x = 1 }", "{ $.a = 1 && $.a = 2 }", Want::Covers),
     ];
     for (c, r, want) in rows {
         check(c, r, *want);
     }
+}
+
+#[test]
+fn a_regex_against_the_cis_event_names() {
+    let t45 = cis("cloudtrail-changes");
+    // The issue's `%^(Create|Update|Delete)Trail$%` is not a CloudWatch regex (no parentheses,
+    // "Supported regular expressions (regex) syntax"); these are.
+    check(
+        "{ $.eventName = %^CreateTrail$|^UpdateTrail$|^DeleteTrail$% || $.eventName = StartLogging || $.eventName = StopLogging }",
+        t45,
+        Want::Covers,
+    );
+    check(
+        "{ $.eventName = %^[CUD][a-z]+Trail$% || $.eventName = %^St[a-z]+Logging$% }",
+        t45,
+        Want::Covers,
+    );
+    // A miss names one of the event names the regex does not match.
+    let customer = parse("{ $.eventName = %^Create.*% }").unwrap();
+    let required = parse(t45).unwrap();
+    let Coverage::DoesNotCover { counterexample } = covers(&customer, &required) else {
+        panic!("expected DoesNotCover");
+    };
+    let name = counterexample["eventName"].as_str().unwrap();
+    assert!(
+        ["UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"].contains(&name),
+        "{counterexample}"
+    );
+    check("{ $.eventName = %^Create.*% }", t45, Want::Not);
+}
+
+#[test]
+fn and_exact_pins_a_field_like_a_written_condition() {
+    let t45 = cis("cloudtrail-changes");
+    let cis45 = parse(t45).unwrap();
+    // Records delivered for one account.
+    let inner = &t45[1..t45.len() - 1];
+    let mine = parse(&format!(r#"{{ ({inner}) && $.recipientAccountId = "A" }}"#)).unwrap();
+    let for_a = cis45.and_exact("$.recipientAccountId", "A").unwrap();
+    let for_b = cis45.and_exact("$.recipientAccountId", "B").unwrap();
+    assert_eq!(covers(&mine, &for_a), Coverage::Covers);
+    assert_eq!(covers(&for_a, &mine), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&mine, &for_b) else {
+        panic!("expected DoesNotCover");
+    };
+    assert_eq!(counterexample["recipientAccountId"], "B");
+    assert!(for_b.matches(&counterexample) && !mine.matches(&counterexample));
+    // An alarm on one value of the dimension User = $.userIdentity.arn sees only those records.
+    let filter = parse("{ $.userIdentity.type = Root }").unwrap();
+    let alarm = filter
+        .and_exact("$.userIdentity.arn", "arn:aws:iam::1:root")
+        .unwrap();
+    let root_usage = parse(cis("root-usage")).unwrap();
+    assert_eq!(covers(&filter, &root_usage), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&alarm, &root_usage) else {
+        panic!("expected DoesNotCover");
+    };
+    assert_ne!(counterexample["userIdentity"]["arn"], "arn:aws:iam::1:root");
+    assert_eq!(
+        covers(
+            &alarm,
+            &root_usage
+                .and_exact("$.userIdentity.arn", "arn:aws:iam::1:root")
+                .unwrap()
+        ),
+        Coverage::Covers
+    );
+    // The value is literal: a glob covers it, it does not cover the glob.
+    let base = parse("{ $.eventName = CreateTrail }").unwrap();
+    let literal = base.and_exact("$.userIdentity.arn", "arn:*").unwrap();
+    let glob = parse(r#"{ $.eventName = CreateTrail && $.userIdentity.arn = "arn:*" }"#).unwrap();
+    assert_eq!(covers(&glob, &literal), Coverage::Covers);
+    let Coverage::DoesNotCover { counterexample } = covers(&literal, &glob) else {
+        panic!("expected DoesNotCover");
+    };
+    assert!(glob.matches(&counterexample) && !literal.matches(&counterexample));
 }
 
 #[test]

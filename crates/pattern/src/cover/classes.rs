@@ -10,13 +10,14 @@
 //! alphabet of their literal characters plus one character none of them uses (all other
 //! characters behave like it). Regexes cannot be split this way: their candidates are only
 //! heuristic and the set is marked incomplete, which makes the search answer `Unknown` rather
-//! than `Covers`.
+//! than `Covers` — unless the conjunction searched [`pins`] the selector to one exact value,
+//! which is always a candidate of its own, so that the regex is decided on that very value.
 
 use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value as Json;
 
-use crate::ast::{Test, Value};
+use crate::ast::{CmpOp, Test, Value};
 use crate::glob::Glob;
 
 /// Product-automaton states explored per selector before giving up on completeness.
@@ -57,6 +58,20 @@ pub(crate) struct Candidates {
     pub complete: bool,
     /// Why the set is incomplete, for the `Unknown` reason.
     pub incomplete_reason: Option<String>,
+}
+
+/// Whether `test` holds for one JSON value only (up to what every test can tell: `= 5` holds
+/// for `5` and `5.0`), a value every candidate set holds with its exact truth for every test:
+/// an exact string constant (a singleton class), a numeric constant (a split point), or one of
+/// `true`, `false`, `null`.
+pub(crate) fn pins(test: &Test) -> bool {
+    match test {
+        Test::IsNull | Test::IsTrue | Test::IsFalse => true,
+        Test::Compare(CmpOp::Eq, Value::Str(g)) => g.exact().is_some(),
+        Test::Compare(CmpOp::Eq, Value::Number(n)) => n.is_finite(),
+        Test::Compare(CmpOp::Eq, Value::Bool(_) | Value::Null) => true,
+        _ => false,
+    }
 }
 
 /// Computes candidates for a selector tested by `tests`, which has key children

@@ -7,8 +7,12 @@
 //! represent every equivalence class of values ([`classes`]). Answers are sound:
 //! - `DoesNotCover` only with a counterexample that has been checked with the evaluator
 //!   (`required` matches it, `customer` does not);
-//! - `Covers` only when every search was exhaustive over complete candidate sets (or, for text
-//!   patterns, proven by substring containment, see [`text`]);
+//! - `Covers` only when, for every conjunction, the conjunction's own conditions force the
+//!   customer pattern true, or its search was exhaustive over candidate sets complete for the
+//!   values the conjunction allows (a selector the conjunction pins to exact values — every CIS
+//!   pattern's event names — is decided on those values even where a `%regex%` makes its
+//!   candidate set incomplete, and so is one the search only ever found absent), or, for text
+//!   patterns, coverage was proven by substring containment (see [`text`]);
 //! - otherwise `Unknown` with the reason (a regex or a too-large wildcard set on a selector,
 //!   a text pattern that cannot be compared, an exhausted budget).
 
@@ -21,7 +25,7 @@ use serde_json::Value as Json;
 
 use crate::ast::{Ast, JsonExpr};
 use crate::FilterPattern;
-use search::{Outcome, Universe, STEP_BUDGET};
+use search::{Outcome, Searched, Universe, STEP_BUDGET};
 
 /// Conjunctions of the required pattern's DNF we are willing to examine.
 const MAX_CONJUNCTIONS: usize = 4096;
@@ -47,11 +51,22 @@ pub enum Coverage {
 
 /// Whether `customer` matches every event that `required` matches.
 ///
-/// Answers `Unknown` (with the reason) when: a selector carries a `%regex%` and no
-/// counterexample was found; the wildcard values on one selector are too many or too long for
-/// the automaton budget; the required pattern's DNF has more than 4096 alternatives; the search
-/// exceeds its step budget; or one side is a text pattern (terms, standalone regex,
-/// space-delimited) and neither a proof by substring containment nor a counterexample was found.
+/// Wildcard selectors (`$.a[*]`, `$.*`) are decided exactly: the search gives their container
+/// as many concrete elements as a counterexample can need (see the `search` module).
+///
+/// A `%regex%` (with `=` or `!=`) is decided exactly where the required pattern allows the
+/// selector finitely many exact values: CIS 4.5's five event names are each matched against
+/// the customer's regex, giving `Covers` or `DoesNotCover` with a missed name.
+///
+/// Answers `Unknown` (with the reason) when: a selector carries a `%regex%`, the required
+/// pattern allows it infinitely many values (a wildcard, `!=`, another regex, or no condition
+/// at all), and no counterexample was found; the wildcard values on one selector are too many or too long for
+/// the automaton budget; a wildcard selector needs more elements than the search models (more
+/// than four witnesses through one wildcard: required conditions on it, plus the customer's
+/// `NOT EXISTS` on it; or an index above 16 on its array); the
+/// required pattern's DNF has more than 4096 alternatives; the search exceeds its step budget;
+/// or one side is a text pattern (terms, standalone regex, space-delimited) and neither a proof
+/// by substring containment nor a counterexample was found.
 pub fn covers(customer: &FilterPattern, required: &FilterPattern) -> Coverage {
     if matches!(customer.ast(), Ast::MatchAll(_)) {
         return Coverage::Covers;
@@ -87,12 +102,19 @@ fn json_required(
         Ast::Json(e) => Some(e),
         _ => None,
     };
-    let (universe, conj_atoms) = Universe::new(&conjunctions, customer_expr);
+    let (universe, conj_formulas) = Universe::new(&conjunctions, customer_expr);
     let mut steps = STEP_BUDGET;
     let mut unknown: Option<String> = None;
     let mut verify = |e: &Json| required.matches(e) && !customer.matches(e);
-    for (conj, atoms) in conjunctions.iter().zip(&conj_atoms) {
-        let (outcome, active) = universe.search(atoms, &mut steps, &mut verify, TEXT_LEAVES);
+    for (conj, formulas) in conjunctions.iter().zip(&conj_formulas) {
+        if universe.entails(formulas) {
+            continue;
+        }
+        let Searched {
+            outcome,
+            active,
+            present,
+        } = universe.search(formulas, &mut steps, &mut verify, TEXT_LEAVES);
         match outcome {
             Outcome::Found(event) => {
                 if required.matches(&event) && !customer.matches(&event) {
@@ -119,7 +141,11 @@ fn json_required(
             }
             Outcome::Exhausted => match customer.ast() {
                 Ast::Json(_) => {
-                    if let Some(n) = active.iter().find(|&&n| !universe.nodes[n].complete) {
+                    let decided = universe.decided(formulas);
+                    if let Some(n) = active
+                        .iter()
+                        .find(|&&n| !universe.nodes[n].complete && !decided[n] && present[n])
+                    {
                         let node = &universe.nodes[*n];
                         unknown.get_or_insert_with(|| {
                             format!(

@@ -6,14 +6,16 @@
 //! - a JSON conjunction guarantees some substrings of the event text: `"key":` for every key
 //!   on the path of a field it requires to be present, and `"key":"value"` (or the literal
 //!   pieces of a wildcard value, with the quote on their anchored side) for string equality;
-//! - a term pattern guarantees its required terms (and, when it has optional terms, whatever
-//!   all of them contain), and excludes its excluded terms.
+//! - a term pattern guarantees its required terms (and, when it has only optional terms,
+//!   whatever all of them contain), and excludes its excluded terms; `?` terms beside other
+//!   terms are ignored, as CloudWatch ignores them.
 //!
 //! Otherwise we look for a counterexample and answer `Unknown` if none is found.
 
 use serde_json::Value as Json;
 
 use crate::ast::{Ast, CmpOp, Condition, Step, Term, TermKind, Test, Value};
+use crate::eval::optional_terms_count;
 use crate::{Coverage, FilterPattern};
 
 /// JSON-escapes `s` without the surrounding quotes (escaping is per character, so the escape
@@ -45,6 +47,8 @@ pub(crate) fn guaranteed(conj: &[&Condition]) -> Vec<String> {
             Test::IsFalse | Test::Compare(CmpOp::Eq, Value::Bool(false)) => {
                 out.push(prefix + "false")
             }
+            // Stars only: a string or a number, so nothing but the key is certain.
+            Test::Compare(CmpOp::Eq, Value::Str(g)) if g.is_any() => {}
             Test::Compare(CmpOp::Eq, Value::Str(g)) => match g.exact() {
                 Some(s) => out.push(format!("{prefix}\"{}\"", esc(s))),
                 None => {
@@ -71,19 +75,14 @@ pub(crate) fn guaranteed(conj: &[&Condition]) -> Vec<String> {
 pub(crate) fn terms_proven(terms: &[Term], conj: &[&Condition]) -> bool {
     let have = guaranteed(conj);
     let implied = |t: &str| have.iter().any(|h| h.contains(t));
-    let mut optional = None;
-    for t in terms {
-        match t.kind {
-            TermKind::Required if !implied(&t.text) => return false,
-            TermKind::Excluded => return false,
-            TermKind::Optional => {
-                let o = optional.get_or_insert(false);
-                *o |= implied(&t.text);
-            }
-            TermKind::Required => {}
-        }
+    if optional_terms_count(terms) {
+        return terms.is_empty() || terms.iter().any(|t| implied(&t.text));
     }
-    optional != Some(false)
+    terms.iter().all(|t| match t.kind {
+        TermKind::Required => implied(&t.text),
+        TermKind::Excluded => false,
+        TermKind::Optional => true,
+    })
 }
 
 /// Whether every text the `required` terms match is matched by the `customer` terms.
@@ -97,26 +96,26 @@ fn terms_imply(customer: &[Term], required: &[Term]) -> bool {
     };
     let (r_req, r_opt, r_exc) = (
         texts(TermKind::Required),
-        texts(TermKind::Optional),
+        // Ignored beside other terms, as CloudWatch ignores them.
+        if optional_terms_count(required) {
+            texts(TermKind::Optional)
+        } else {
+            Vec::new()
+        },
         texts(TermKind::Excluded),
     );
     let implied = |t: &str| {
         r_req.iter().any(|x| x.contains(t))
             || (!r_opt.is_empty() && r_opt.iter().all(|x| x.contains(t)))
     };
-    let mut optional = None;
-    for t in customer {
-        match t.kind {
-            TermKind::Required if !implied(&t.text) => return false,
-            TermKind::Excluded if !r_exc.iter().any(|x| t.text.contains(x)) => return false,
-            TermKind::Optional => {
-                let o = optional.get_or_insert(false);
-                *o |= implied(&t.text);
-            }
-            _ => {}
-        }
+    if optional_terms_count(customer) {
+        return customer.is_empty() || customer.iter().any(|t| implied(&t.text));
     }
-    optional != Some(false)
+    customer.iter().all(|t| match t.kind {
+        TermKind::Required => implied(&t.text),
+        TermKind::Excluded => r_exc.iter().any(|x| t.text.contains(x)),
+        TermKind::Optional => true,
+    })
 }
 
 /// Coverage when the required pattern is a text pattern.
@@ -150,7 +149,7 @@ fn text_events(ast: &Ast) -> Vec<Json> {
                 .collect();
             let opts: Vec<&str> = terms
                 .iter()
-                .filter(|t| t.kind == TermKind::Optional)
+                .filter(|t| t.kind == TermKind::Optional && optional_terms_count(terms))
                 .map(|t| t.text.as_str())
                 .collect();
             if opts.is_empty() {
@@ -201,6 +200,12 @@ mod tests {
             ("-DEBUGGING", "ERROR -DEBUG", true),
             ("-DEBUG", "ERROR -DEBUGGING", false),
             ("-DEBUG", "ERROR", false),
+            // `?` terms beside other terms are ignored, on either side.
+            ("REQUEST", "?ERROR ?ARGUMENTS REQUEST", true),
+            ("?ERROR", "?ERROR ?ARGUMENTS REQUEST", false),
+            ("?ERROR ?WARN REQUEST", "REQUEST", true),
+            ("?ERROR ?WARN -DEBUG", "REQUEST", false),
+            ("?ERROR ?WARN -DEBUG", "REQUEST -DEBUG", true),
         ];
         for (c, r, want) in rows {
             assert_eq!(terms_imply(&terms(c), &terms(r)), *want, "{c} vs {r}");
@@ -225,5 +230,11 @@ mod tests {
             assert!(g.iter().any(|h| h == want), "{want} in {g:?}");
         }
         assert!(!g.iter().any(|h| h.contains("\"d\"")));
+        // `= *` also matches a number, whose text has no quotes.
+        let f = crate::parse("{ $.n = * }").unwrap();
+        let Ast::Json(crate::ast::JsonExpr::Cond(c)) = f.ast() else {
+            panic!()
+        };
+        assert_eq!(guaranteed(&[c]), vec!["\"n\":".to_string()]);
     }
 }
