@@ -76,7 +76,8 @@ impl Default for CollectPlan {
 impl CollectPlan {
     /// The plan that reads what `controls` need, in `regions`.
     pub fn for_controls(regions: Option<Vec<String>>, controls: &[&Control]) -> Self {
-        let any = |wanted: fn(&Check) -> bool| controls.iter().any(|control| wanted(&control.check));
+        let any =
+            |wanted: fn(&Check) -> bool| controls.iter().any(|control| wanted(&control.check));
         CollectPlan {
             regions,
             needs: Needs {

@@ -307,6 +307,8 @@ fn lookup<'a>(event: &'a Value, selector: &Selector) -> Option<&'a Value> {
         .try_fold(event, |value, step| match step {
             Step::Key(key) => value.get(key),
             Step::Index(index) => value.get(index),
+            // A wildcard names no one field to show.
+            Step::Any => None,
         })
 }
 

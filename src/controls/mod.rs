@@ -15,8 +15,8 @@ mod coverage;
 mod delivery;
 mod emitters;
 mod evidence;
-mod securityhub;
 pub mod scan_coverage;
+mod securityhub;
 mod selectors;
 
 pub use benchmark::{known_versions, Benchmark, CisVersion, Requirement, UnknownVersion};

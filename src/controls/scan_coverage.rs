@@ -11,7 +11,6 @@ use super::catalog::{Check, Control, Severity};
 pub static SCAN_COVERAGE: Control = Control {
     id: "scan-coverage",
     title: "trailwatch should scan every active account of the organization",
-    cis: &[],
     security_hub: None,
     severity: Severity::Medium,
     check: Check::ScanCoverage,

@@ -536,7 +536,11 @@ fn delivery_gives_one_finding_per_trail() {
     let mut second = trail("second");
     second.log_group_arn = None;
     snapshot.trails.push(second);
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
+    let findings = evaluate(
+        &snapshot,
+        &[control("trail-cw-logs").unwrap()],
+        CisVersion::newest(),
+    );
     let verdicts: Vec<_> = findings
         .iter()
         .map(|f| (f.resource.name.as_str(), f.status))
@@ -552,14 +556,22 @@ fn an_organization_trail_of_another_account_gets_no_delivery_finding_here() {
     organization.arn = format!("arn:aws:cloudtrail:us-east-1:{OTHER_ACCOUNT}:trail/org");
     organization.is_organization_trail = true;
     snapshot.trails.push(organization);
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
+    let findings = evaluate(
+        &snapshot,
+        &[control("trail-cw-logs").unwrap()],
+        CisVersion::newest(),
+    );
     let names: Vec<_> = findings.iter().map(|f| f.resource.name.as_str()).collect();
     assert_eq!(names, ["main"]);
     // Its only trail being another account's, the account has no finding of its own, and no
     // false "no trail".
     snapshot.trails.remove(0);
     assert_eq!(
-        evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest()),
+        evaluate(
+            &snapshot,
+            &[control("trail-cw-logs").unwrap()],
+            CisVersion::newest()
+        ),
         []
     );
 }
@@ -572,7 +584,11 @@ fn unlisted_region_adds_an_account_level_not_available() {
         region: "eu-west-1".into(),
         ..read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied)
     });
-    let findings = evaluate(&snapshot, &[control("trail-cw-logs").unwrap()], CisVersion::newest());
+    let findings = evaluate(
+        &snapshot,
+        &[control("trail-cw-logs").unwrap()],
+        CisVersion::newest(),
+    );
     assert_eq!(findings.len(), 2);
     assert_eq!(findings[1].status, NotAvailable);
     assert_eq!(findings[1].resource.id, format!("AWS::::Account:{ACCOUNT}"));
@@ -589,8 +605,16 @@ fn snapshot_round_trips_through_json() {
     let back: Snapshot = serde_json::from_str(&text).unwrap();
     assert_eq!(back, snapshot);
     assert_eq!(
-        evaluate(&back, &[control("cloudtrail-changes").unwrap()], CisVersion::newest()),
-        evaluate(&snapshot, &[control("cloudtrail-changes").unwrap()], CisVersion::newest())
+        evaluate(
+            &back,
+            &[control("cloudtrail-changes").unwrap()],
+            CisVersion::newest()
+        ),
+        evaluate(
+            &snapshot,
+            &[control("cloudtrail-changes").unwrap()],
+            CisVersion::newest()
+        )
     );
 }
 

@@ -19,6 +19,7 @@ use crate::collect::access::{MemberRole, Roles};
 use crate::collect::organization::{self, MemberState, OrgAccount};
 use crate::collect::Reach;
 use crate::controls::scan_coverage::SCAN_COVERAGE;
+use crate::controls::CisVersion;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use crate::model::snapshot::{ReadError, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
@@ -341,6 +342,8 @@ pub fn coverage_asff(findings: &[Finding], region: &str) -> Result<Vec<AsffFindi
     let context = AsffContext {
         region: region.to_string(),
         observed_at: plan::now_rfc3339(),
+        // Not a CIS control: no benchmark version names it.
+        cis_version: CisVersion::newest(),
     };
     Ok(asff::from_findings(findings, &context)?)
 }

@@ -310,7 +310,7 @@ mod tests {
     //! findings.
 
     use super::*;
-    use crate::controls::{control, evaluate};
+    use crate::controls::{control, evaluate, CisVersion};
     use crate::model::findings::{ComplianceStatus, Finding};
     use crate::model::snapshot::*;
     use crate::securityhub::asff::{self, AsffContext, AsffResource};
@@ -604,6 +604,7 @@ mod tests {
             read_errors: vec![],
             api_calls: 3,
             api_calls_by_operation: Default::default(),
+            securityhub: None,
         }
     }
 
@@ -620,10 +621,15 @@ mod tests {
 
     /// The evaluator's one finding for `control_id`, and its ASFF.
     fn evaluated(snapshot: &Snapshot, control_id: &str) -> (Finding, AsffFinding) {
-        let findings = evaluate(snapshot, &[control(control_id).unwrap()]);
+        let findings = evaluate(
+            snapshot,
+            &[control(control_id).unwrap()],
+            CisVersion::newest(),
+        );
         let context = AsffContext {
             region: "us-east-1".to_string(),
             observed_at: "2026-11-23T12:00:00Z".to_string(),
+            cis_version: CisVersion::newest(),
         };
         let asff = asff::from_findings(&findings, &context).unwrap();
         assert_eq!(findings.len(), 1);

@@ -179,6 +179,7 @@ async fn a_denied_list_regions_falls_back_to_the_known_regions_and_says_so() {
     let findings = trailwatch::controls::evaluate(
         &snapshot,
         &[trailwatch::controls::control("trail-cw-logs").unwrap()],
+        trailwatch::controls::CisVersion::newest(),
     );
     let scope: Vec<_> = findings
         .iter()

@@ -93,6 +93,7 @@ fn settings() -> RunSettings {
         controls: controls::select("default").unwrap(),
         securityhub_region: Some("us-east-1".to_string()),
         publish: Publish::Import,
+        cis_version: controls::CisVersion::newest(),
     }
 }
 

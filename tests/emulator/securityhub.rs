@@ -39,6 +39,7 @@ fn asff_now(findings: &[Finding]) -> Vec<AsffFinding> {
     let context = AsffContext {
         region: "us-east-1".to_string(),
         observed_at: plan::now_rfc3339(),
+        cis_version: trailwatch::controls::CisVersion::newest(),
     };
     asff::from_findings(findings, &context).unwrap()
 }
