@@ -53,6 +53,8 @@ Test-only controls are spelled so that no real account would carry them by accid
   and can be AssumeRole'd into (PENDING_CLOSURE accounts still work; the others do not). Without
   it accounts are ACTIVE, and CloseAccount makes them CLOSED (Status SUSPENDED) at once; the tag
   wins while it is set, so tag PENDING_CLOSURE, CloseAccount, untag walks an account through.
+* Organizations account tag ``trailwatch-test:throttle-assume-role`` (any value): every AssumeRole
+  into the account is answered Throttling, for retry paths.
 * Organizations account tag ``trailwatch-test:deny-assume-role`` = role names (space- or
   comma-separated; ``*`` for every role): AssumeRole into those roles of that account is denied
   (AccessDenied), for cases that are not about trust policies.
@@ -1345,7 +1347,23 @@ def _duration_error(response, caller, role_arn):
 _stock_assume_role = TokenResponse.assume_role
 
 
+# Test control: an account tagged `trailwatch-test:throttle-assume-role` answers every AssumeRole
+# into it with Throttling, as STS does under load: a transient failure, for retry paths.
+THROTTLE_ASSUME_TAG = "trailwatch-test:throttle-assume-role"
+
+
+class AssumeRoleThrottled(ServiceException):
+    code = "Throttling"
+    message = "Rate exceeded"
+
+
 def assume_role(self):
+    target = ROLE_ARN.match(self._get_param("RoleArn") or "")
+    account = _org_account(target.group(1)) if target else None
+    if account is not None and THROTTLE_ASSUME_TAG in account.tags:
+        status, headers, body = self.serialized(ActionResult(AssumeRoleThrottled()))
+        headers["status"] = 400
+        return body, headers
     errors = _assume_role_validation_errors(self)
     if errors:
         count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"

@@ -1,11 +1,15 @@
 //! The function's configuration, read once per cold start from the environment `template.yaml`
 //! sets: `TRAILWATCH_REGIONS`, `TRAILWATCH_CONTROLS`, `TRAILWATCH_CIS_VERSION`,
-//! `TRAILWATCH_SECURITYHUB_REGION`, `TRAILWATCH_DRY_RUN`. The standard AWS environment (`AWS_REGION`, `AWS_ENDPOINT_URL`,
-//! credentials) is the SDK configuration's business.
+//! `TRAILWATCH_SECURITYHUB_REGION`, `TRAILWATCH_DRY_RUN`, and for an organization stack
+//! `TRAILWATCH_ORGANIZATION`, `TRAILWATCH_QUEUE_URL`, `TRAILWATCH_MEMBER_ROLE_NAME`,
+//! `TRAILWATCH_EXTERNAL_ID`, `TRAILWATCH_ACCOUNTS`. The standard AWS environment (`AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, credentials) is the SDK configuration's business.
 
 use super::errors::LambdaError;
+use crate::collect::access::MemberRole;
 use crate::controls::{self, CisVersion, Control};
 use crate::run;
+use std::collections::BTreeSet;
 
 /// Comma list of regions to scan; unset or empty: the account's enabled regions.
 pub const ENV_REGIONS: &str = "TRAILWATCH_REGIONS";
@@ -17,6 +21,18 @@ pub const ENV_CIS_VERSION: &str = "TRAILWATCH_CIS_VERSION";
 pub const ENV_SECURITYHUB_REGION: &str = "TRAILWATCH_SECURITYHUB_REGION";
 /// `true` to plan the import without calling `BatchImportFindings`.
 pub const ENV_DRY_RUN: &str = "TRAILWATCH_DRY_RUN";
+/// `true`: the scheduled run coordinates an organization run over `TRAILWATCH_QUEUE_URL`.
+pub const ENV_ORGANIZATION: &str = "TRAILWATCH_ORGANIZATION";
+/// The SQS queue the coordinator sends one message per account to (and that triggers workers).
+pub const ENV_QUEUE_URL: &str = "TRAILWATCH_QUEUE_URL";
+/// The member role assumed in each account; unset or empty: `trailwatch-scan`.
+pub const ENV_MEMBER_ROLE_NAME: &str = "TRAILWATCH_MEMBER_ROLE_NAME";
+/// The `sts:ExternalId` the member roles require; unset or empty: none.
+pub const ENV_EXTERNAL_ID: &str = "TRAILWATCH_EXTERNAL_ID";
+/// Comma list of the account ids to scan; unset or empty: every active account.
+pub const ENV_ACCOUNTS: &str = "TRAILWATCH_ACCOUNTS";
+/// The member role's name when none is configured.
+pub const DEFAULT_MEMBER_ROLE: &str = "trailwatch-scan";
 
 /// The function's configuration, from its environment.
 #[derive(Debug, Clone)]
@@ -28,6 +44,17 @@ pub struct Config {
     /// `None`: the SDK configuration's region (the function's `AWS_REGION`).
     pub securityhub_region: Option<String>,
     pub dry_run: bool,
+    /// `Some` in an organization stack.
+    pub organization: Option<OrgConfig>,
+}
+
+/// An organization stack's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgConfig {
+    pub queue_url: String,
+    pub role: MemberRole,
+    /// `None`: every active account.
+    pub accounts: Option<BTreeSet<String>>,
 }
 
 impl Config {
@@ -65,14 +92,66 @@ impl Config {
                 invalid(ENV_DRY_RUN, format!("expected true or false, got {text:?}"))
             })?,
         };
+        let organization = match value(ENV_ORGANIZATION) {
+            None => false,
+            Some(text) => parse_bool(&text).ok_or_else(|| {
+                invalid(
+                    ENV_ORGANIZATION,
+                    format!("expected true or false, got {text:?}"),
+                )
+            })?,
+        };
+        let organization = if organization {
+            let queue_url = value(ENV_QUEUE_URL).ok_or_else(|| {
+                invalid(
+                    ENV_QUEUE_URL,
+                    format!("required when {ENV_ORGANIZATION} is true"),
+                )
+            })?;
+            let accounts = value(ENV_ACCOUNTS)
+                .map(|list| account_ids(&list))
+                .transpose()
+                .map_err(|error| invalid(ENV_ACCOUNTS, error))?;
+            Some(OrgConfig {
+                queue_url,
+                role: MemberRole {
+                    name: value(ENV_MEMBER_ROLE_NAME).unwrap_or(DEFAULT_MEMBER_ROLE.to_string()),
+                    external_id: value(ENV_EXTERNAL_ID),
+                },
+                accounts,
+            })
+        } else {
+            None
+        };
         Ok(Config {
             regions,
             controls,
             cis_version,
             securityhub_region,
             dry_run,
+            organization,
         })
     }
+}
+
+/// A comma list of 12-digit account ids.
+fn account_ids(list: &str) -> Result<BTreeSet<String>, String> {
+    let ids: BTreeSet<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+                Ok(id.to_string())
+            } else {
+                Err(format!("{id:?} is not an account id (12 digits)"))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err("no account id given".to_string());
+    }
+    Ok(ids)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`), any case.
@@ -108,5 +187,50 @@ mod tests {
             error.contains("TRAILWATCH_CIS_VERSION: unknown CIS version \"2.1\"; known: 1.2.0,"),
             "{error}"
         );
+    }
+
+    fn organization(vars: &[(&str, &str)]) -> Result<Option<OrgConfig>, String> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .map(|config| config.organization)
+        .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn an_organization_stack_needs_its_queue_and_takes_its_role_and_accounts() {
+        assert_eq!(organization(&[]), Ok(None));
+        assert_eq!(organization(&[(ENV_ORGANIZATION, "false")]), Ok(None));
+        let error = organization(&[(ENV_ORGANIZATION, "true")]).unwrap_err();
+        assert!(error.contains("TRAILWATCH_QUEUE_URL: required"), "{error}");
+        let queue = "https://sqs.us-east-1.amazonaws.com/111122223333/trailwatch";
+        let config = organization(&[(ENV_ORGANIZATION, "TRUE"), (ENV_QUEUE_URL, queue)])
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.role.name, DEFAULT_MEMBER_ROLE);
+        assert_eq!((config.role.external_id, config.accounts), (None, None));
+        let config = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MEMBER_ROLE_NAME, "audit"),
+            (ENV_EXTERNAL_ID, "s3cret"),
+            (ENV_ACCOUNTS, "111111111111, 222222222222"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.role.name, "audit");
+        assert_eq!(config.role.external_id.as_deref(), Some("s3cret"));
+        assert_eq!(config.accounts.unwrap().len(), 2);
+        let error = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_ACCOUNTS, "1234"),
+        ])
+        .unwrap_err();
+        assert!(error.contains("\"1234\" is not an account id"), "{error}");
+        let error = organization(&[(ENV_ORGANIZATION, "maybe")]).unwrap_err();
+        assert!(error.contains("TRAILWATCH_ORGANIZATION"), "{error}");
     }
 }

@@ -1,5 +1,6 @@
-//! What an invocation asks for: the EventBridge scheduled event, or a direct invoke with
-//! optional overrides. Anything else is a [`LambdaError::Event`] that says what is expected.
+//! What an invocation asks for: the EventBridge scheduled event, a direct invoke with optional
+//! overrides, or (an organization stack's workers) a batch of SQS records, one account each.
+//! Anything else is a [`LambdaError::Event`] that says what is expected.
 
 use super::errors::LambdaError;
 use serde::Deserialize;
@@ -17,6 +18,17 @@ pub enum Invocation {
     },
     /// A direct invoke, with overrides of the configuration.
     Direct(Overrides),
+    /// A batch from the organization stack's queue: one record per account to scan.
+    Sqs(Vec<SqsRecord>),
+}
+
+/// One SQS record as Lambda delivers it (the fields trailwatch reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SqsRecord {
+    /// What `batchItemFailures` names to have the record retried.
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    pub body: String,
 }
 
 impl Invocation {
@@ -25,6 +37,7 @@ impl Invocation {
         match self {
             Invocation::Scheduled { .. } => "scheduled",
             Invocation::Direct(_) => "direct",
+            Invocation::Sqs(_) => "sqs",
         }
     }
 }
@@ -39,8 +52,9 @@ pub struct Overrides {
 }
 
 const EXPECTED_EVENTS: &str = "trailwatch takes the EventBridge scheduled event \
-(source aws.events, detail-type Scheduled Event) or a direct invoke \
-{\"regions\": [...], \"controls\": [...], \"dry_run\": true|false} (every key optional)";
+(source aws.events, detail-type Scheduled Event), a direct invoke \
+{\"regions\": [...], \"controls\": [...], \"dry_run\": true|false} (every key optional), \
+or an SQS batch from its organization queue";
 
 /// Reads an invocation event. Never panics: an unexpected shape is a [`LambdaError::Event`].
 pub fn parse_event(event: &Value) -> Result<Invocation, LambdaError> {
@@ -72,10 +86,21 @@ pub fn parse_event(event: &Value) -> Result<Invocation, LambdaError> {
             detail_type.map_or("(none)".to_string(), |s| format!("{s:?}")),
         )));
     }
-    if object.contains_key("Records") {
-        return Err(LambdaError::Event(format!(
-            "record batches (SQS, SNS, S3) are not handled; {EXPECTED_EVENTS}"
-        )));
+    if let Some(records) = object.get("Records") {
+        let from_sqs = records.as_array().is_some_and(|records| {
+            !records.is_empty()
+                && records.iter().all(|record| {
+                    record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
+                })
+        });
+        if !from_sqs {
+            return Err(LambdaError::Event(format!(
+                "record batches other than SQS (SNS, S3, an empty batch) are not handled; {EXPECTED_EVENTS}"
+            )));
+        }
+        let records: Vec<SqsRecord> = serde_json::from_value(records.clone())
+            .map_err(|error| LambdaError::Event(format!("SQS records: {error}")))?;
+        return Ok(Invocation::Sqs(records));
     }
     let overrides: Overrides = serde_json::from_value(event.clone())
         .map_err(|error| LambdaError::Event(format!("{error}; {EXPECTED_EVENTS}")))?;

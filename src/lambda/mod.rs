@@ -3,12 +3,14 @@
 //!
 //! [`config`] reads the function's environment once per cold start; [`event`] decides what an
 //! invocation asks for; [`handle`] resolves both into [`RunSettings`], runs the one pipeline
-//! ([`crate::run::run_account`]) and returns its [`RunSummary`]. Failures are [`LambdaError`]s,
-//! each kind its own `errorType`.
+//! ([`crate::run::run_account`]) — or, in an organization stack, coordinates it or scans the
+//! accounts of an SQS batch ([`fanout`]) — and answers a [`Response`]. Failures are
+//! [`LambdaError`]s, each kind its own `errorType`.
 
 pub mod config;
 pub mod errors;
 pub mod event;
+pub mod fanout;
 
 pub use config::Config;
 pub use errors::LambdaError;
@@ -16,31 +18,72 @@ pub use event::{parse_event, Invocation, Overrides};
 
 use crate::controls;
 use crate::run::{self, Publish, RunSettings, RunSummary};
+use fanout::{BatchResponse, CoordinatorSummary};
+use serde::Serialize;
 use serde_json::Value;
+
+/// What an invocation answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// A single-account stack's run.
+    Run(Box<RunSummary>),
+    /// An organization stack's coordinator.
+    Coordinated(Box<CoordinatorSummary>),
+    /// An organization stack's worker: the records to retry.
+    Batch(BatchResponse),
+}
 
 /// One invocation: parse the event, run, summarize.
 pub async fn handle(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     event: &Value,
-) -> Result<RunSummary, LambdaError> {
+) -> Result<Response, LambdaError> {
     let invocation = parse_event(event).inspect_err(|error| {
         tracing::error!(error = %error, "rejected the invocation event");
     })?;
     if let Invocation::Scheduled { time, rule } = &invocation {
         tracing::info!(time = ?time, rule = ?rule, "scheduled run");
     }
-    let settings = resolve(config, &invocation)?;
-    let summary = run(sdk, invocation.trigger(), &settings)
-        .await
-        .inspect_err(|error| {
-            tracing::error!(error = %error, "run failed");
-        })?;
+    let response = match (&invocation, &config.organization) {
+        (Invocation::Sqs(records), Some(org)) => {
+            Response::Batch(Box::pin(fanout::work(sdk, config, org, records)).await)
+        }
+        (Invocation::Sqs(_), None) => {
+            let error = LambdaError::Event(format!(
+                "an SQS batch is an organization stack's work; set {} (and {})",
+                config::ENV_ORGANIZATION,
+                config::ENV_QUEUE_URL
+            ));
+            tracing::error!(error = %error, "rejected the invocation event");
+            return Err(error);
+        }
+        (_, Some(org)) => {
+            let settings = resolve(config, &invocation)?;
+            let summary = Box::pin(fanout::coordinate(
+                sdk,
+                org,
+                invocation.trigger(),
+                &settings,
+            ))
+            .await
+            .inspect_err(|error| tracing::error!(error = %error, "run failed"))?;
+            Response::Coordinated(Box::new(summary))
+        }
+        (_, None) => {
+            let settings = resolve(config, &invocation)?;
+            let summary = Box::pin(run(sdk, invocation.trigger(), &settings))
+                .await
+                .inspect_err(|error| tracing::error!(error = %error, "run failed"))?;
+            Response::Run(Box::new(summary))
+        }
+    };
     tracing::info!(
-        summary = %serde_json::to_string(&summary).unwrap_or_default(),
+        response = %serde_json::to_string(&response).unwrap_or_default(),
         "run complete"
     );
-    Ok(summary)
+    Ok(response)
 }
 
 /// Runs the pipeline and publishes (or plans) the findings; a publish that could not start is
@@ -236,7 +279,8 @@ mod tests {
             sample("malformed.json"),
             json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}),
             json!({"source": "aws.events", "detail-type": "Something Else"}),
-            json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}),
+            json!({"Records": [{"EventSource": "aws:sns", "Sns": {}}]}),
+            json!({"Records": []}),
             json!([1, 2]),
             json!("scan"),
             json!(null),

@@ -251,6 +251,19 @@ pub async fn publish(
     Some(Box::pin(securityhub::publish(&client, target, findings, &options)).await)
 }
 
+/// Every trailwatch finding `target`'s Security Hub holds, read with `sdk`'s credentials.
+pub async fn held_findings(
+    sdk: &aws_config::SdkConfig,
+    target: &PublishTarget,
+) -> Result<Vec<AsffFinding>, PublishError> {
+    let client = aws_sdk_securityhub::Client::from_conf(
+        aws_sdk_securityhub::config::Builder::from(sdk)
+            .region(aws_config::Region::new(target.region.clone()))
+            .build(),
+    );
+    securityhub::read::held(&client, target).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

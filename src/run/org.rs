@@ -42,6 +42,9 @@ pub struct OrgSettings {
     pub max_in_flight: usize,
 }
 
+/// The control id of the coverage findings.
+pub const COVERAGE_ID: &str = SCAN_COVERAGE.id;
+
 /// The default of `--max-accounts-in-flight`: each account's scan keeps its own calls under the
 /// per-account API rates, so the bound is the scanning process, not AWS.
 pub const DEFAULT_MAX_IN_FLIGHT: u16 = 16;

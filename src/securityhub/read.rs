@@ -21,6 +21,16 @@ use aws_sdk_securityhub::types as sdk;
 use std::collections::HashSet;
 
 /// Reads every trailwatch finding Security Hub holds for the target account.
+/// Every trailwatch finding Security Hub holds for the target account (the reads paced at the
+/// documented rate).
+pub async fn held(
+    client: &aws_sdk_securityhub::Client,
+    target: &PublishTarget,
+) -> Result<Vec<AsffFinding>, PublishError> {
+    let mut pacer = Pacer::new(super::GET_FINDINGS_CALLS_PER_SECOND);
+    read_existing(client, target, &mut pacer, &mut PublishReport::default()).await
+}
+
 pub(super) async fn read_existing(
     client: &aws_sdk_securityhub::Client,
     target: &PublishTarget,

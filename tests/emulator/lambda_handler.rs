@@ -8,7 +8,7 @@ use crate::support::{fresh_account, on_main_stack, ChainSpec, TestAccount, Trail
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use trailwatch::lambda::config::{ENV_CONTROLS, ENV_DRY_RUN, ENV_REGIONS};
-use trailwatch::lambda::{self, Config, LambdaError};
+use trailwatch::lambda::{self, Config, LambdaError, Response};
 use trailwatch::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
 use trailwatch::run::RunSummary;
 use trailwatch::securityhub::asff::{self, AsffContext};
@@ -36,9 +36,19 @@ fn scheduled_event() -> Value {
 }
 
 async fn run(account: &TestAccount, event: &Value) -> RunSummary {
-    lambda::handle(&account.sdk, &config(false), event)
-        .await
-        .expect("handler run")
+    run_summary(
+        lambda::handle(&account.sdk, &config(false), event)
+            .await
+            .expect("handler run"),
+    )
+}
+
+/// The run summary a single-account stack answers.
+fn run_summary(response: Response) -> RunSummary {
+    match response {
+        Response::Run(summary) => *summary,
+        other => panic!("not a single-account run: {other:?}"),
+    }
 }
 
 /// A compliant CloudTrail-changes chain (its trail delivers to CloudWatch Logs).
@@ -137,9 +147,11 @@ fn reruns_update_in_place_and_what_is_gone_is_archived() {
         // Nor does a stack configured with fewer controls archive the others': another publisher
         // (a CLI run, a second stack) may own them.
         let fewer = config_with(false, "cloudtrail-changes");
-        let fourth = lambda::handle(&account.sdk, &fewer, &scheduled_event())
-            .await
-            .unwrap();
+        let fourth = run_summary(
+            lambda::handle(&account.sdk, &fewer, &scheduled_event())
+                .await
+                .unwrap(),
+        );
         assert_eq!((fourth.stale, fourth.archived), (0, 0), "{fourth:?}");
         assert_eq!(active(&held(&account).await).len(), total - 1);
     });
@@ -184,9 +196,11 @@ fn a_dry_run_plans_but_imports_nothing() {
     on_main_stack(|| async {
         let account = fresh_account().await;
         seed_compliant_chain(&account).await;
-        let summary = lambda::handle(&account.sdk, &config(true), &scheduled_event())
-            .await
-            .unwrap();
+        let summary = run_summary(
+            lambda::handle(&account.sdk, &config(true), &scheduled_event())
+                .await
+                .unwrap(),
+        );
         assert!(summary.dry_run);
         assert!(summary.new >= 5 && summary.batches == 1, "{summary:?}");
         assert_eq!(summary.published, 0);

@@ -13,6 +13,7 @@ mod cis_versions;
 mod collect;
 mod harness;
 mod lambda_handler;
+mod lambda_organization;
 mod lambda_runtime;
 mod offline_cli;
 mod organization;

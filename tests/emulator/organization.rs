@@ -38,7 +38,7 @@ fn cis_inner(id: &str) -> &'static str {
 /// The management account's monitoring: organization trail → `CloudTrail/org` → one filter per
 /// monitoring control (CloudTrail's narrowed to `narrowed_to`) → alarm → `org-alerts` → a
 /// confirmed subscription.
-async fn seed_management(management: &TestAccount, narrowed_to: &str) {
+pub(crate) async fn seed_management(management: &TestAccount, narrowed_to: &str) {
     let group = management
         .create_log_group("us-east-1", "CloudTrail/org")
         .await;

@@ -12,6 +12,8 @@ pub const MEMBER_ROLE: &str = "trailwatch-scan";
 pub const STATE_TAG: &str = "trailwatch-test:state";
 /// Wrapper control: AssumeRole into the named roles of an account is denied.
 pub const DENY_ASSUME_TAG: &str = "trailwatch-test:deny-assume-role";
+/// Wrapper control: every AssumeRole into the account is answered Throttling.
+pub const THROTTLE_ASSUME_TAG: &str = "trailwatch-test:throttle-assume-role";
 
 /// An organization: its management account and members.
 pub struct Organization {

@@ -1,0 +1,426 @@
+//! The organization run on Lambda + SQS: the scheduled invocation coordinates, the queue's
+//! invocations scan.
+//!
+//! The coordinator ([`coordinate`]) does the organization run's first step in the central
+//! account — list the accounts, scan the central account itself, read the organization trails'
+//! chains once — and sends one [`AccountMessage`] per member account to the queue
+//! (`SendMessageBatch`, 10 entries and 256 KiB a call), each carrying those chains so no worker
+//! reads them again. A worker ([`work`]) scans each account of its batch through the member role
+//! and imports its findings into that account's Security Hub. A record that fails transiently
+//! (throttling, a network failure, Security Hub unreadable) is returned in `batchItemFailures`
+//! for SQS to retry, then the queue's DLQ; an account whose role cannot be assumed gets a
+//! coverage finding in the central account and its record succeeds — it would fail again.
+
+use super::config::{Config, OrgConfig};
+use super::errors::LambdaError;
+use super::event::SqsRecord;
+use crate::collect::access::Roles;
+use crate::collect::organization::OrgAccount;
+use crate::controls::{self, CisVersion};
+use crate::model::snapshot::SharedChains;
+use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
+use crate::run::{Publish, RunSettings, RunSummary};
+use crate::securityhub::PublishTarget;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The message kind a worker accepts.
+pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
+/// Most entries one `SendMessageBatch` takes.
+const BATCH_ENTRIES: usize = 10;
+/// Most bytes one SQS message or batch may carry (the historical limit, which every region and
+/// the emulator accept).
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// One account to scan, as the coordinator sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountMessage {
+    /// [`MESSAGE_KIND`].
+    pub kind: String,
+    pub account: OrgAccount,
+    /// The central account, where coverage findings go.
+    pub scanning_account: String,
+    pub partition: String,
+    pub securityhub_region: String,
+    /// The run as the coordinator resolved it.
+    pub regions: Option<Vec<String>>,
+    pub controls: Vec<String>,
+    pub cis_version: String,
+    pub dry_run: bool,
+    /// Whether the central account holds an active coverage finding for this account (to
+    /// archive once it scans cleanly).
+    pub coverage_held: bool,
+    /// The organization trails' chains; `None` when they did not fit in a message (the worker
+    /// then follows them through the member roles itself).
+    pub shared: Option<SharedChains>,
+}
+
+/// What the coordinator did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoordinatorSummary {
+    pub trigger: String,
+    pub scanning_account: String,
+    /// Messages sent (one per member account to scan) and those SQS refused.
+    pub messages_sent: usize,
+    pub messages_failed: Vec<String>,
+    /// Whether the chains went with the messages.
+    pub shared_in_messages: bool,
+    /// The central account itself, and the accounts skipped or excluded.
+    pub reports: Vec<AccountReport>,
+}
+
+/// What an SQS-triggered invocation answers (`ReportBatchItemFailures`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// The organization settings of an organization stack.
+fn org_settings(org: &OrgConfig) -> OrgSettings {
+    OrgSettings {
+        role: org.role.clone(),
+        accounts: org.accounts.clone(),
+        exclude: BTreeSet::new(),
+        max_in_flight: 1,
+    }
+}
+
+/// The scheduled run of an organization stack: scan the central account, send the members.
+pub async fn coordinate(
+    sdk: &aws_config::SdkConfig,
+    org: &OrgConfig,
+    trigger: &str,
+    settings: &RunSettings,
+) -> Result<CoordinatorSummary, LambdaError> {
+    let prepared = org::prepare(sdk, settings, &org_settings(org)).await?;
+    let region = prepared.own_run.securityhub_region.clone();
+    let target = PublishTarget {
+        account_id: prepared.scanning_account.clone(),
+        partition: prepared.partition.clone(),
+        region: region.clone(),
+    };
+    let coverage_held = held_coverage(sdk, &target).await;
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let mut shared_in_messages = true;
+    for account in &prepared.members {
+        let mut message = AccountMessage {
+            kind: MESSAGE_KIND.to_string(),
+            account: account.clone(),
+            scanning_account: prepared.scanning_account.clone(),
+            partition: prepared.partition.clone(),
+            securityhub_region: region.clone(),
+            regions: settings.regions.clone(),
+            controls: settings.controls.iter().map(|c| c.id.to_string()).collect(),
+            cis_version: settings.cis_version.to_string(),
+            dry_run: settings.publish == Publish::DryRun,
+            coverage_held: coverage_held.contains(&account.id),
+            shared: Some(prepared.shared.clone()),
+        };
+        let mut body = serde_json::to_string(&message).map_err(message_error)?;
+        if body.len() > BATCH_BYTES {
+            message.shared = None;
+            shared_in_messages = false;
+            body = serde_json::to_string(&message).map_err(message_error)?;
+        }
+        bodies.push((account.id.clone(), body));
+    }
+    if !shared_in_messages {
+        tracing::warn!(
+            "the organization trails' chains do not fit in an SQS message: workers follow them themselves"
+        );
+    }
+    let failed = send(sdk, &org.queue_url, &bodies).await;
+    for report in &prepared.reports {
+        tracing::info!(account_id = %report.account_id, outcome = %report.describe(), "account");
+    }
+    for account_id in &failed {
+        tracing::error!(account_id = %account_id, "the account's message could not be sent: it is not scanned this run");
+    }
+    Ok(CoordinatorSummary {
+        trigger: trigger.to_string(),
+        scanning_account: prepared.scanning_account,
+        messages_sent: bodies.len() - failed.len(),
+        messages_failed: failed,
+        shared_in_messages,
+        reports: prepared.reports,
+    })
+}
+
+fn message_error(error: serde_json::Error) -> LambdaError {
+    LambdaError::Config(format!("an account message does not serialize: {error}"))
+}
+
+/// The accounts with an active coverage finding in the central account. A read that fails means
+/// none is known: a worker then leaves a held one as it is (it is updated or archived later).
+async fn held_coverage(sdk: &aws_config::SdkConfig, target: &PublishTarget) -> BTreeSet<String> {
+    match crate::run::held_findings(sdk, target).await {
+        Ok(held) => held
+            .iter()
+            .filter(|finding| {
+                finding.generator_id == crate::securityhub::asff::generator_id(org::COVERAGE_ID)
+                    && finding.record_state == crate::securityhub::ACTIVE
+            })
+            .filter_map(|finding| finding.resources.first())
+            .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
+            .map(str::to_string)
+            .collect(),
+        Err(error) => {
+            tracing::warn!(error = %error, "the held coverage findings could not be read");
+            BTreeSet::new()
+        }
+    }
+}
+
+/// Sends the messages in batches of at most [`BATCH_ENTRIES`] entries and [`BATCH_BYTES`];
+/// returns the account ids of the entries SQS refused (after one retry of each).
+async fn send(
+    sdk: &aws_config::SdkConfig,
+    queue_url: &str,
+    bodies: &[(String, String)],
+) -> Vec<String> {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let mut batches: Vec<Vec<&(String, String)>> = Vec::new();
+    let mut bytes = 0;
+    for entry in bodies {
+        let fits = batches.last().is_some_and(|batch| {
+            batch.len() < BATCH_ENTRIES && bytes + entry.1.len() <= BATCH_BYTES
+        });
+        if !fits {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += entry.1.len();
+        batches.last_mut().expect("a batch").push(entry);
+    }
+    let mut failed = Vec::new();
+    for batch in batches {
+        let mut pending: Vec<&(String, String)> = batch;
+        for attempt in 1..=2 {
+            let entries: Vec<SendMessageBatchRequestEntry> = pending
+                .iter()
+                .enumerate()
+                .filter_map(|(position, (_, body))| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(position.to_string())
+                        .message_body(body)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let refused: Vec<usize> = match client
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(output) => output
+                    .failed()
+                    .iter()
+                    .filter_map(|entry| entry.id().parse().ok())
+                    .collect(),
+                Err(error) => {
+                    tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&error), attempt, "sqs:SendMessageBatch failed");
+                    (0..pending.len()).collect()
+                }
+            };
+            pending = refused
+                .iter()
+                .filter_map(|position| pending.get(*position).copied())
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+        }
+        failed.extend(pending.iter().map(|(account_id, _)| account_id.clone()));
+    }
+    failed
+}
+
+/// A batch from the queue: each record one account, scanned through its member role.
+pub async fn work(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    org: &OrgConfig,
+    records: &[SqsRecord],
+) -> BatchResponse {
+    let mut failures = Vec::new();
+    for record in records {
+        if !scan_record(sdk, config, org, record).await {
+            failures.push(BatchItemFailure {
+                item_identifier: record.message_id.clone(),
+            });
+        }
+    }
+    BatchResponse {
+        batch_item_failures: failures,
+    }
+}
+
+/// One record; `false` when it should be retried.
+async fn scan_record(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    org: &OrgConfig,
+    record: &SqsRecord,
+) -> bool {
+    let message: AccountMessage = match serde_json::from_str(&record.body) {
+        Ok(message) if message_is_ours(&message) => message,
+        Ok(_) | Err(_) => {
+            // It will never parse: retrying would only send it to the DLQ later.
+            tracing::error!(message_id = %record.message_id, "not a trailwatch account message; dropped");
+            return true;
+        }
+    };
+    let settings = match message_settings(&message, config) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!(message_id = %record.message_id, error = %error, "the message's run settings are invalid; dropped");
+            return true;
+        }
+    };
+    let roles = Roles::new(sdk, org.role.clone(), &message.partition);
+    let empty = SharedChains::default();
+    let shared = message.shared.as_ref().unwrap_or(&empty);
+    let (report, run) = org::scan_member(
+        &roles,
+        &message.partition,
+        shared,
+        &settings,
+        &message.account,
+    )
+    .await;
+    let summary = run
+        .as_ref()
+        .map(|run| RunSummary::new("sqs", &settings, run));
+    tracing::info!(
+        account_id = %report.account_id,
+        outcome = %report.describe(),
+        summary = %summary.as_ref().and_then(|s| serde_json::to_string(s).ok()).unwrap_or_default(),
+        "account"
+    );
+    let retry = match &report.outcome {
+        Outcome::NotScanned {
+            transient: true, ..
+        }
+        | Outcome::PublishFailed { .. } => true,
+        Outcome::NotScanned { .. } | Outcome::Scanned { .. } => false,
+        Outcome::Skipped { .. } | Outcome::Excluded => false,
+    };
+    if retry {
+        return false;
+    }
+    let coverage = org::coverage_findings(
+        &message.scanning_account,
+        &message.partition,
+        &message.securityhub_region,
+        std::slice::from_ref(&report),
+    );
+    if coverage.is_empty() && !message.coverage_held {
+        return true;
+    }
+    let target = PublishTarget {
+        account_id: message.scanning_account.clone(),
+        partition: message.partition.clone(),
+        region: message.securityhub_region.clone(),
+    };
+    let published = org::publish_coverage(
+        sdk,
+        settings.publish,
+        &target,
+        &coverage,
+        [message.account.id.clone()].into(),
+    )
+    .await;
+    match published {
+        Ok(None) | Ok(Some(Ok(_))) => true,
+        Ok(Some(Err(error))) => {
+            tracing::error!(account_id = %message.account.id, error = %error, "the coverage finding could not be published; retrying");
+            false
+        }
+        Err(error) => {
+            tracing::error!(account_id = %message.account.id, error = %error, "the coverage finding could not be built");
+            true
+        }
+    }
+}
+
+fn message_is_ours(message: &AccountMessage) -> bool {
+    message.kind == MESSAGE_KIND
+}
+
+/// The run a message asks for.
+fn message_settings(message: &AccountMessage, config: &Config) -> Result<RunSettings, String> {
+    Ok(RunSettings {
+        regions: message.regions.clone(),
+        controls: controls::select(&message.controls.join(",")).map_err(|e| e.to_string())?,
+        securityhub_region: Some(message.securityhub_region.clone()),
+        publish: if message.dry_run || config.dry_run {
+            Publish::DryRun
+        } else {
+            Publish::Import
+        },
+        cis_version: CisVersion::parse(&message.cis_version).map_err(|e| e.to_string())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::organization::MemberState;
+
+    #[test]
+    fn a_message_round_trips_and_carries_the_run() {
+        let message = AccountMessage {
+            kind: MESSAGE_KIND.to_string(),
+            account: OrgAccount {
+                id: "111122223333".to_string(),
+                name: "prod".to_string(),
+                state: MemberState::Active,
+            },
+            scanning_account: "999988887777".to_string(),
+            partition: "aws".to_string(),
+            securityhub_region: "eu-west-1".to_string(),
+            regions: Some(vec!["eu-west-1".to_string()]),
+            controls: vec!["cloudtrail-changes".to_string()],
+            cis_version: "1.4.0".to_string(),
+            dry_run: false,
+            coverage_held: true,
+            shared: Some(SharedChains::default()),
+        };
+        let body = serde_json::to_string(&message).unwrap();
+        let back: AccountMessage = serde_json::from_str(&body).unwrap();
+        assert_eq!(back, message);
+        let config = Config::from_lookup(|_| None).unwrap();
+        let settings = message_settings(&back, &config).unwrap();
+        assert_eq!(settings.controls[0].id, "cloudtrail-changes");
+        assert_eq!(settings.cis_version.to_string(), "1.4.0");
+        assert_eq!(settings.publish, Publish::Import);
+        let mut wrong = message.clone();
+        wrong.controls = vec!["nope".to_string()];
+        assert!(message_settings(&wrong, &config)
+            .unwrap_err()
+            .contains("unknown control"));
+    }
+
+    #[test]
+    fn the_batch_response_has_the_shape_lambda_reads() {
+        let response = BatchResponse {
+            batch_item_failures: vec![BatchItemFailure {
+                item_identifier: "059f36b4-87a3-44ab-83d2-661975830a7d".to_string(),
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})
+        );
+    }
+}

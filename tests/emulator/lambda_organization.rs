@@ -1,0 +1,167 @@
+//! The organization stack's Lambda logic called directly (no runtime) against the emulator: the
+//! scheduled invocation coordinates — scans the management account, sends one SQS message per
+//! member — and an SQS event made of those messages is scanned by the same handler: findings in
+//! each member's own Security Hub, a member whose role refuses the scan named in the management
+//! account's, a member whose AssumeRole is throttled returned in `batchItemFailures`.
+
+use crate::organization::seed_management;
+use crate::support::hub::held_findings;
+use crate::support::org::{Organization, DENY_ASSUME_TAG, MEMBER_ROLE, THROTTLE_ASSUME_TAG};
+use crate::support::{on_main_stack, TestAccount};
+use serde_json::{json, Value};
+use trailwatch::lambda::config::{
+    ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
+};
+use trailwatch::lambda::fanout::{AccountMessage, MESSAGE_KIND};
+use trailwatch::lambda::{self, Config, Response};
+
+fn scheduled_event() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduled.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn config(queue_url: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        ENV_ORGANIZATION => Some("true".to_string()),
+        ENV_QUEUE_URL => Some(queue_url.to_string()),
+        ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
+        ENV_REGIONS => Some("us-east-1".to_string()),
+        ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
+        _ => None,
+    })
+    .expect("valid configuration")
+}
+
+/// Every message on the queue, as the SQS event source would deliver them (received, not yet
+/// deleted: what Lambda hands the function).
+pub(crate) async fn sqs_event(account: &TestAccount, queue_url: &str, expected: usize) -> Value {
+    let client = aws_sdk_sqs::Client::new(&account.sdk);
+    let mut records = Vec::new();
+    for _ in 0..20 {
+        let received = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .expect("sqs:ReceiveMessage");
+        for message in received.messages() {
+            records.push(json!({
+                "messageId": message.message_id().unwrap(),
+                "receiptHandle": message.receipt_handle().unwrap(),
+                "body": message.body().unwrap(),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": message.md5_of_body().unwrap_or_default(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:trailwatch", account.id),
+                "awsRegion": "us-east-1",
+            }));
+        }
+        if records.len() >= expected {
+            break;
+        }
+    }
+    assert_eq!(records.len(), expected, "messages on the queue");
+    json!({ "Records": records })
+}
+
+pub(crate) async fn create_queue(account: &TestAccount) -> String {
+    aws_sdk_sqs::Client::new(&account.sdk)
+        .create_queue()
+        .queue_name("trailwatch-accounts")
+        .send()
+        .await
+        .expect("sqs:CreateQueue")
+        .queue_url()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
+    on_main_stack(|| async {
+        let organization = Organization::create(4).await;
+        let [plain, refusing, throttled, other] = [0, 1, 2, 3].map(|n| &organization.members[n]);
+        seed_management(&organization.management, &other.id).await;
+        organization
+            .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
+            .await;
+        organization.tag(throttled, THROTTLE_ASSUME_TAG, "1").await;
+        let management = &organization.management;
+        let queue = create_queue(management).await;
+        let config = config(&queue);
+
+        let coordinated = lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let Response::Coordinated(summary) = coordinated else {
+            panic!("not a coordinator run: {coordinated:?}");
+        };
+        assert_eq!(summary.messages_sent, 4, "{summary:?}");
+        assert!(summary.messages_failed.is_empty());
+        assert!(summary.shared_in_messages);
+        // The management account was scanned by the coordinator itself.
+        assert!(summary
+            .reports
+            .iter()
+            .any(|report| report.account_id == management.id));
+        assert!(!held_findings(&management.sdk).await.is_empty());
+
+        let event = sqs_event(management, &queue, 4).await;
+        let messages: Vec<AccountMessage> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| serde_json::from_str(record["body"].as_str().unwrap()).unwrap())
+            .collect();
+        assert!(messages.iter().all(|message| message.kind == MESSAGE_KIND
+            && message.scanning_account == management.id
+            && message
+                .shared
+                .as_ref()
+                .is_some_and(|shared| shared.trails.len() == 1)));
+        let throttled_message = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|record| record["body"].as_str().unwrap().contains(&throttled.id))
+            .unwrap()["messageId"]
+            .clone();
+
+        let worked = lambda::handle(&management.sdk, &config, &event)
+            .await
+            .expect("worker run");
+        let Response::Batch(batch) = worked else {
+            panic!("not a worker run: {worked:?}");
+        };
+        let retried: Vec<&str> = batch
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        assert_eq!(retried, [throttled_message.as_str().unwrap()]);
+        let response = serde_json::to_value(Response::Batch(batch)).unwrap();
+        assert!(response["batchItemFailures"][0]["itemIdentifier"].is_string());
+
+        // Each scanned member's findings are in its own Security Hub, under its own account.
+        for member in [plain, other] {
+            let findings = held_findings(&member.sdk).await;
+            assert_eq!(findings.len(), 4, "member {}: {findings:#?}", member.id);
+            assert!(findings
+                .iter()
+                .all(|finding| finding.aws_account_id() == Some(member.id.as_str())));
+        }
+        // The refusing member is named in the management account's Security Hub, the throttled
+        // one is not (it will be retried).
+        let coverage: Vec<String> = held_findings(&management.sdk)
+            .await
+            .iter()
+            .filter(|finding| finding.generator_id() == Some("trailwatch/scan-coverage"))
+            .map(|finding| finding.resources()[0].id().unwrap().to_string())
+            .collect();
+        assert_eq!(coverage, [format!("AWS::::Account:{}", refusing.id)]);
+        assert!(held_findings(&throttled.sdk).await.is_empty());
+    });
+}
