@@ -152,16 +152,19 @@ class MotoWrapperTest(unittest.TestCase):
 
     # --- composite alarms, per protocol ---------------------------------------------------------
 
-    def check_composite_alarms(self, put_metric, put_composite, describe, delete, names):
+    def check_composite_alarms(self, put_metric, put_composite, describe, delete, names, region):
+        # Actions name topics of the alarm's own region: AWS (and the wrapper) refuse others.
         child, parent = names
+        alerts = f"arn:aws:sns:{region}:123456789012:alerts"
+        ok = f"arn:aws:sns:{region}:123456789012:ok"
         put_metric(
             AlarmName=child, MetricName="M", Namespace="N", Statistic="Sum", Period=300,
             EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
         )
         put_composite(
             AlarmName=parent, AlarmRule=f'ALARM("{child}")',
-            AlarmActions=["arn:aws:sns:us-east-1:123456789012:alerts"],
-            OKActions=["arn:aws:sns:us-east-1:123456789012:ok"],
+            AlarmActions=[alerts],
+            OKActions=[ok],
         )
         composite = describe(AlarmTypes=["CompositeAlarm"])
         self.assertEqual(composite.get("MetricAlarms", []), [])
@@ -170,8 +173,8 @@ class MotoWrapperTest(unittest.TestCase):
         self.assertEqual(alarm["AlarmRule"], f'ALARM("{child}")')
         self.assertTrue(alarm["AlarmArn"].endswith(f":alarm:{parent}"), alarm["AlarmArn"])
         self.assertIs(alarm["ActionsEnabled"], True)
-        self.assertEqual(alarm["AlarmActions"], ["arn:aws:sns:us-east-1:123456789012:alerts"])
-        self.assertEqual(alarm["OKActions"], ["arn:aws:sns:us-east-1:123456789012:ok"])
+        self.assertEqual(alarm["AlarmActions"], [alerts])
+        self.assertEqual(alarm["OKActions"], [ok])
         self.assertEqual(alarm["InsufficientDataActions"], [])
         self.assertEqual(alarm["StateValue"], "INSUFFICIENT_DATA")
         self.assertIsInstance(alarm["StateUpdatedTimestamp"], datetime.datetime)
@@ -203,7 +206,7 @@ class MotoWrapperTest(unittest.TestCase):
         self.assertEqual(client.meta.service_model.resolved_protocol, "json")
         self.check_composite_alarms(
             client.put_metric_alarm, client.put_composite_alarm, client.describe_alarms,
-            client.delete_alarms, ("json-child", "json-parent"),
+            client.delete_alarms, ("json-child", "json-parent"), "eu-west-1",
         )
 
     def over(self, protocol, region):
@@ -220,11 +223,11 @@ class MotoWrapperTest(unittest.TestCase):
 
     def test_composite_alarms_over_query(self):
         names = ("query-child", "query-parent")
-        self.check_composite_alarms(*self.over("query", "eu-west-2"), names)
+        self.check_composite_alarms(*self.over("query", "eu-west-2"), names, "eu-west-2")
 
     def test_composite_alarms_over_cbor(self):
         names = ("cbor-child", "cbor-parent")
-        self.check_composite_alarms(*self.over("cbor", "eu-west-3"), names)
+        self.check_composite_alarms(*self.over("cbor", "eu-west-3"), names, "eu-west-3")
 
     # --- the CBOR bridge ------------------------------------------------------------------------
 

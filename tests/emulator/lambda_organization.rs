@@ -4,9 +4,10 @@
 //! each member's own Security Hub, a member whose role refuses the scan named in the management
 //! account's, a member whose AssumeRole is throttled returned in `batchItemFailures`.
 
-use crate::organization::seed_management;
 use crate::support::hub::held_findings;
-use crate::support::org::{Organization, DENY_ASSUME_TAG, MEMBER_ROLE, THROTTLE_ASSUME_TAG};
+use crate::support::org::{
+    seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, THROTTLE_ASSUME_TAG,
+};
 use crate::support::{on_main_stack, TestAccount};
 use serde_json::{json, Value};
 use trailwatch::lambda::config::{

@@ -5,13 +5,17 @@
 //! One test, in order: an unsupported event is a clear function error (and the function keeps
 //! serving); a scheduled run publishes every finding, and a finding the emulator rejects is
 //! retried and reported; a rerun keeps the Ids and `CreatedAt` and duplicates nothing; a deleted
-//! trail's finding is archived; the direct-invoke sample (a dry run) writes nothing.
+//! trail's finding is archived; the direct-invoke sample (a dry run) writes nothing. Then an
+//! organization stack: the scheduled event fans out on SQS, and an SQS event made of those
+//! messages is scanned, a failing account returned in `batchItemFailures`.
 //!
 //! cargo-lambda comes from `.venv/bin/cargo-lambda` (`scripts/setup.sh`); `watch` builds the debug
 //! binary on the first invocation, so the first call may wait for a build. Its log goes to
 //! `target/tmp/cargo-lambda-watch-<port>.log` (`--ignore-changes`: it never rebuilds on its own).
 
-use crate::support::hub::held_by_id;
+use crate::lambda_organization::{create_queue, sqs_event};
+use crate::support::hub::{held_by_id, held_findings};
+use crate::support::org::{seed_management, Organization, MEMBER_ROLE, THROTTLE_ASSUME_TAG};
 use crate::support::{
     fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec,
 };
@@ -75,6 +79,11 @@ impl LocalRuntime {
 
     /// Invokes the function with a sample event: its JSON response, or the error output.
     fn invoke(&mut self, event: &str) -> Result<Value, String> {
+        self.invoke_file(&Path::new(ROOT).join("events").join(event))
+    }
+
+    /// Invokes the function with the event in `path`.
+    fn invoke_file(&mut self, path: &Path) -> Result<Value, String> {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!(
                 "cargo lambda watch exited ({status}); see {}",
@@ -85,7 +94,8 @@ impl LocalRuntime {
             .current_dir(ROOT)
             .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.port.to_string()])
-            .args(["--data-file", &format!("events/{event}")])
+            .arg("--data-file")
+            .arg(path)
             .args(["--output-format", "json"])
             .arg("trailwatch-lambda")
             .env("PATH", venv_path())
@@ -192,6 +202,17 @@ fn free_port() -> u16 {
 
 /// The function's environment: the account's credentials on the emulator, one region scanned.
 async fn function_env(account: &TestAccount) -> Vec<(&'static str, String)> {
+    let mut env = credentials_env(account).await;
+    env.extend([
+        ("TRAILWATCH_REGIONS", "us-east-1".to_string()),
+        ("TRAILWATCH_CONTROLS", "default".to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ]);
+    env
+}
+
+/// The emulator's endpoint and `account`'s credentials, as the function's environment.
+async fn credentials_env(account: &TestAccount) -> Vec<(&'static str, String)> {
     let credentials = account
         .sdk
         .credentials_provider()
@@ -211,9 +232,6 @@ async fn function_env(account: &TestAccount) -> Vec<(&'static str, String)> {
             credentials.session_token().unwrap_or_default().to_string(),
         ),
         ("AWS_REGION", "us-east-1".to_string()),
-        ("TRAILWATCH_REGIONS", "us-east-1".to_string()),
-        ("TRAILWATCH_CONTROLS", "default".to_string()),
-        ("RUST_LOG", "info".to_string()),
     ]
 }
 
@@ -315,5 +333,59 @@ fn the_function_runs_in_the_lambda_runtime_against_the_emulator() {
         assert_eq!(dry["dry_run"], true);
         assert_eq!(count(&dry["api_calls"], "batch_import_findings"), 0);
         assert_eq!(held(&account).await, after_third);
+        drop(runtime);
+
+        organization_stack().await;
     });
+}
+
+/// An organization stack under the same runtime: the scheduled event makes the coordinator send
+/// one message per member, an SQS event made of those messages has the members scanned, and the
+/// member whose AssumeRole is throttled comes back in `batchItemFailures`.
+async fn organization_stack() {
+    let organization = Organization::create(3).await;
+    let [plain, throttled, narrowed_to] = [0, 1, 2].map(|n| &organization.members[n]);
+    let management = &organization.management;
+    seed_management(management, &narrowed_to.id).await;
+    organization.tag(throttled, THROTTLE_ASSUME_TAG, "1").await;
+    let queue = create_queue(management).await;
+    let mut env = credentials_env(management).await;
+    env.extend([
+        ("TRAILWATCH_ORGANIZATION", "true".to_string()),
+        ("TRAILWATCH_QUEUE_URL", queue.clone()),
+        ("TRAILWATCH_MEMBER_ROLE_NAME", MEMBER_ROLE.to_string()),
+        ("TRAILWATCH_REGIONS", "us-east-1".to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ]);
+    let mut runtime = LocalRuntime::start(&env);
+
+    let coordinated = runtime
+        .invoke_when_ready("scheduled.json")
+        .expect("coordinator run");
+    assert_eq!(coordinated["messages_sent"], 3, "{coordinated}");
+    assert_eq!(coordinated["scanning_account"], management.id.as_str());
+
+    let event = sqs_event(management, &queue, 3).await;
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sqs-{}.json", management.id));
+    std::fs::write(&file, event.to_string()).unwrap();
+    let worked = runtime.invoke_file(&file).expect("worker run");
+    let failures = worked["batchItemFailures"].as_array().expect("{worked}");
+    assert_eq!(failures.len(), 1, "{worked}");
+    let retried = failures[0]["itemIdentifier"].as_str().unwrap();
+    let record = event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|record| record["messageId"] == retried)
+        .unwrap();
+    assert!(record["body"].as_str().unwrap().contains(&throttled.id));
+
+    for member in [plain, narrowed_to] {
+        let findings = held_findings(&member.sdk).await;
+        assert_eq!(findings.len(), 4, "member {}", member.id);
+        assert!(findings
+            .iter()
+            .all(|finding| finding.aws_account_id() == Some(member.id.as_str())));
+    }
+    assert!(held_findings(&throttled.sdk).await.is_empty());
 }

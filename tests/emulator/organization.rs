@@ -10,8 +10,10 @@
 //! the organization trail.
 
 use crate::support::hub::held_findings;
-use crate::support::org::{Organization, DENY_ASSUME_TAG, MEMBER_ROLE, STATE_TAG};
-use crate::support::{on_main_stack, AlarmSpec, ChainSpec, TestAccount, TrailSpec};
+use crate::support::org::{
+    cis_inner, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG,
+};
+use crate::support::{on_main_stack, ChainSpec, TestAccount, TrailSpec};
 use aws_sdk_securityhub::types::AwsSecurityFinding;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -22,58 +24,6 @@ use trailwatch::run::{Publish, RunSettings};
 
 const CLOUDTRAIL: &str = "cloudtrail-changes";
 const KMS: &str = "kms-cmk-disable-delete";
-const CONFIG: &str = "config-changes";
-const NACL: &str = "nacl-changes";
-const MONITORING: [&str; 4] = [CLOUDTRAIL, KMS, CONFIG, NACL];
-
-fn cis_inner(id: &str) -> &'static str {
-    controls::control(id)
-        .and_then(|control| control.required_pattern())
-        .unwrap()
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-}
-
-/// The management account's monitoring: organization trail → `CloudTrail/org` → one filter per
-/// monitoring control (CloudTrail's narrowed to `narrowed_to`) → alarm → `org-alerts` → a
-/// confirmed subscription.
-pub(crate) async fn seed_management(management: &TestAccount, narrowed_to: &str) {
-    let group = management
-        .create_log_group("us-east-1", "CloudTrail/org")
-        .await;
-    management
-        .create_trail(&TrailSpec::new("org").organization().log_group(&group))
-        .await;
-    let topic = management.create_topic("us-east-1", "org-alerts").await;
-    management
-        .subscribe(&topic, "email", "soc@example.com")
-        .await;
-    for id in MONITORING {
-        let pattern = if id == CLOUDTRAIL {
-            format!(
-                "{{ ({}) && $.recipientAccountId = \"{narrowed_to}\" }}",
-                cis_inner(id)
-            )
-        } else {
-            format!("{{ {} }}", cis_inner(id))
-        };
-        let metric = format!("org-{id}");
-        management
-            .put_metric_filter(
-                "us-east-1",
-                "CloudTrail/org",
-                &format!("org-{id}"),
-                &pattern,
-                &metric,
-                "CISBenchmark",
-            )
-            .await;
-        let mut alarm = AlarmSpec::new(&format!("org-{id}"), &metric, "CISBenchmark");
-        alarm.alarm_actions.push(topic.clone());
-        management.put_alarm("us-east-1", &alarm).await;
-    }
-}
 
 /// A complete chain of the member's own for every monitoring control: one filter ORing them.
 async fn seed_own_chains(member: &TestAccount) {

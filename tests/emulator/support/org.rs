@@ -3,8 +3,9 @@
 //! member's role, trusting the management account, as AWS does), and tests put accounts in the
 //! states they need with the wrapper's account tags (see tools/moto_wrapper.py).
 
-use super::{shared_server, TestAccount};
+use super::{shared_server, AlarmSpec, TestAccount, TrailSpec};
 use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
+use trailwatch::controls;
 
 /// The member role every member gets: trailwatch's default `--role-name`.
 pub const MEMBER_ROLE: &str = "trailwatch-scan";
@@ -25,6 +26,20 @@ impl Organization {
     /// A fresh management account creates an organization (all features) and `members` accounts,
     /// each with the role [`MEMBER_ROLE`].
     pub async fn create(members: usize) -> Organization {
+        let (management, ids) = Self::create_ids(members).await;
+        let mut accounts = Vec::new();
+        for id in ids {
+            accounts.push(shared_server().account(&id).await);
+        }
+        Organization {
+            management,
+            members: accounts,
+        }
+    }
+
+    /// The management account and the ids of `members` new member accounts, without a session
+    /// in each (for organizations too large to seed account by account).
+    pub async fn create_ids(members: usize) -> (TestAccount, Vec<String>) {
         let management = shared_server().fresh_account().await;
         let client = management.organizations();
         client
@@ -33,7 +48,7 @@ impl Organization {
             .send()
             .await
             .expect("organizations:CreateOrganization");
-        let mut accounts = Vec::new();
+        let mut ids = Vec::new();
         for n in 0..members {
             let status = client
                 .create_account()
@@ -43,17 +58,15 @@ impl Organization {
                 .send()
                 .await
                 .expect("organizations:CreateAccount");
-            let id = status
-                .create_account_status()
-                .and_then(|status| status.account_id())
-                .expect("the new account's id")
-                .to_string();
-            accounts.push(shared_server().account(&id).await);
+            ids.push(
+                status
+                    .create_account_status()
+                    .and_then(|status| status.account_id())
+                    .expect("the new account's id")
+                    .to_string(),
+            );
         }
-        Organization {
-            management,
-            members: accounts,
-        }
+        (management, ids)
     }
 
     /// Tags a member account (Organizations TagResource, by the management account).
@@ -73,5 +86,63 @@ impl TestAccount {
     /// An Organizations client acting as this account.
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::new(&self.sdk)
+    }
+}
+
+/// The default monitoring controls.
+pub const MONITORING: [&str; 4] = [
+    "cloudtrail-changes",
+    "kms-cmk-disable-delete",
+    "config-changes",
+    "nacl-changes",
+];
+
+/// The inside of a control's CIS pattern (without the braces).
+pub fn cis_inner(id: &str) -> &'static str {
+    controls::control(id)
+        .and_then(|control| control.required_pattern())
+        .unwrap()
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+}
+
+/// The management account's monitoring: organization trail → `CloudTrail/org` → one filter per
+/// monitoring control (CloudTrail's narrowed to `narrowed_to`) → alarm → `org-alerts` → a
+/// confirmed subscription.
+pub async fn seed_management(management: &TestAccount, narrowed_to: &str) {
+    let group = management
+        .create_log_group("us-east-1", "CloudTrail/org")
+        .await;
+    management
+        .create_trail(&TrailSpec::new("org").organization().log_group(&group))
+        .await;
+    let topic = management.create_topic("us-east-1", "org-alerts").await;
+    management
+        .subscribe(&topic, "email", "soc@example.com")
+        .await;
+    for id in MONITORING {
+        let pattern = if id == "cloudtrail-changes" {
+            format!(
+                "{{ ({}) && $.recipientAccountId = \"{narrowed_to}\" }}",
+                cis_inner(id)
+            )
+        } else {
+            format!("{{ {} }}", cis_inner(id))
+        };
+        let metric = format!("org-{id}");
+        management
+            .put_metric_filter(
+                "us-east-1",
+                "CloudTrail/org",
+                &format!("org-{id}"),
+                &pattern,
+                &metric,
+                "CISBenchmark",
+            )
+            .await;
+        let mut alarm = AlarmSpec::new(&format!("org-{id}"), &metric, "CISBenchmark");
+        alarm.alarm_actions.push(topic.clone());
+        management.put_alarm("us-east-1", &alarm).await;
     }
 }
