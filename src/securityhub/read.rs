@@ -15,7 +15,7 @@ use super::asff::{
     Remediation, StatusReason, PRODUCT_PREFIX,
 };
 use super::pacer::Pacer;
-use super::{PublishError, PublishReport, PublishTarget, ACTIVE};
+use super::{PublishError, PublishTarget, ACTIVE};
 use aws_sdk_securityhub::error::DisplayErrorContext;
 use aws_sdk_securityhub::types as sdk;
 use std::collections::HashSet;
@@ -25,7 +25,6 @@ pub(super) async fn read_existing(
     client: &aws_sdk_securityhub::Client,
     target: &PublishTarget,
     pacer: &mut Pacer,
-    report: &mut PublishReport,
 ) -> Result<Vec<AsffFinding>, PublishError> {
     let product_arn = target.product_arn();
     let filter = |comparison: sdk::StringFilterComparison, value: &str| {
@@ -54,13 +53,14 @@ pub(super) async fn read_existing(
         .send();
     let mut found = Vec::new();
     let mut tokens = RepeatedTokenGuard::default();
+    let mut pages_read = 0;
     loop {
         // The paginator sends a page's request when it is polled: pace before each poll.
         pacer.wait().await;
         let Some(page) = pages.next().await else {
             break;
         };
-        report.get_findings_calls += 1;
+        pages_read += 1;
         let page = page
             .map_err(|error| PublishError::GetFindings(DisplayErrorContext(&error).to_string()))?;
         found.extend(
@@ -72,7 +72,7 @@ pub(super) async fn read_existing(
         if tokens.repeats(page.next_token()) {
             tracing::warn!(
                 account_id = %target.account_id,
-                get_findings_calls = report.get_findings_calls,
+                pages_read,
                 "GetFindings answered a NextToken it had given before; paging stops, with every page read once"
             );
             break;
