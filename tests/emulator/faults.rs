@@ -334,7 +334,10 @@ fn throttling_and_503s_change_no_verdict_and_every_retry_is_counted() {
         let baseline_verdicts = verdicts(&baseline.scan.findings);
         assert_realistic_baseline(&account, &baseline_verdicts);
         assert_eq!(clean.faulted(), 0);
-        assert!(clean.max_in_flight > 1, "the scan's calls overlap: {clean:#?}");
+        assert!(
+            clean.max_in_flight > 1,
+            "the scan's calls overlap: {clean:#?}"
+        );
         assert_eq!(baseline.scan.snapshot.read_errors, []);
         assert_every_request_counted(&baseline, &clean);
         let after_baseline = held(&account).await;
