@@ -45,7 +45,6 @@ pub(super) async fn import_all(
         let mut rejected: Vec<(AsffFinding, String, String)> = Vec::new();
         for batch in pending {
             pacer.wait().await;
-            report.import_calls += 1;
             let ids: Vec<&str> = batch.iter().map(|finding| finding.id.as_str()).collect();
             let mut failures: HashMap<String, (String, String)> =
                 match import_batch(client, &batch).await {

@@ -31,6 +31,7 @@ pub mod limits;
 pub mod pacer;
 pub mod plan;
 pub mod read;
+mod requests;
 pub mod scope;
 
 use asff::AsffFinding;
@@ -129,11 +130,13 @@ pub struct PublishReport {
     pub failed: Vec<FailedFinding>,
     /// Batches of the first attempt (planned ones in a dry run).
     pub batches: usize,
-    /// `BatchImportFindings` calls made, retries included.
+    /// `BatchImportFindings` requests sent: one per batch and per retry of rejected findings,
+    /// and every retry the SDK made of each (throttling, 5xx, transport errors).
     pub import_calls: usize,
-    /// `GetFindings` calls made.
+    /// `GetFindings` requests sent: one per page, and every retry the SDK made of each.
     pub get_findings_calls: usize,
-    /// Findings sent again after a failure.
+    /// Findings sent again after a failure (a `FailedFindings` entry, or a call that failed
+    /// after the SDK's retries).
     pub retried: usize,
     /// Dry run only: the batches that would have been imported, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -169,8 +172,13 @@ pub async fn publish(
         dry_run: options.dry_run,
         ..PublishReport::default()
     };
+    // Every request counted, the SDK's retries included (see `requests`).
+    let requests = requests::RequestCounter::default();
+    let client = &requests.counting(client);
     let mut read_pacer = pacer::Pacer::new(options.get_findings_calls_per_second);
-    let existing = read::read_existing(client, target, &mut read_pacer, &mut report).await?;
+    let existing = read::read_existing(client, target, &mut read_pacer).await;
+    report.get_findings_calls = requests.of("GetFindings");
+    let existing = existing?;
     report.existing = existing.len();
 
     // Both inputs of the plan within the limits, so is everything it plans: a shortened Id is
@@ -203,6 +211,7 @@ pub async fn publish(
         report.planned = batches;
     } else {
         import::import_all(client, batches, options, &mut report).await;
+        report.import_calls = requests.of("BatchImportFindings");
     }
     for failed in &report.failed {
         tracing::error!(

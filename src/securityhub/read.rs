@@ -15,12 +15,11 @@ use super::asff::{
     Remediation, StatusReason, PRODUCT_PREFIX,
 };
 use super::pacer::Pacer;
-use super::{PublishError, PublishReport, PublishTarget, ACTIVE};
+use super::{PublishError, PublishTarget, ACTIVE};
 use aws_sdk_securityhub::error::DisplayErrorContext;
 use aws_sdk_securityhub::types as sdk;
 use std::collections::HashSet;
 
-/// Reads every trailwatch finding Security Hub holds for the target account.
 /// Every trailwatch finding Security Hub holds for the target account (the reads paced at the
 /// documented rate).
 pub async fn held(
@@ -28,14 +27,13 @@ pub async fn held(
     target: &PublishTarget,
 ) -> Result<Vec<AsffFinding>, PublishError> {
     let mut pacer = Pacer::new(super::GET_FINDINGS_CALLS_PER_SECOND);
-    read_existing(client, target, &mut pacer, &mut PublishReport::default()).await
+    read_existing(client, target, &mut pacer).await
 }
 
 pub(super) async fn read_existing(
     client: &aws_sdk_securityhub::Client,
     target: &PublishTarget,
     pacer: &mut Pacer,
-    report: &mut PublishReport,
 ) -> Result<Vec<AsffFinding>, PublishError> {
     let product_arn = target.product_arn();
     let filter = |comparison: sdk::StringFilterComparison, value: &str| {
@@ -64,13 +62,14 @@ pub(super) async fn read_existing(
         .send();
     let mut found = Vec::new();
     let mut tokens = RepeatedTokenGuard::default();
+    let mut pages_read = 0;
     loop {
         // The paginator sends a page's request when it is polled: pace before each poll.
         pacer.wait().await;
         let Some(page) = pages.next().await else {
             break;
         };
-        report.get_findings_calls += 1;
+        pages_read += 1;
         let page = page
             .map_err(|error| PublishError::GetFindings(DisplayErrorContext(&error).to_string()))?;
         found.extend(
@@ -82,7 +81,7 @@ pub(super) async fn read_existing(
         if tokens.repeats(page.next_token()) {
             tracing::warn!(
                 account_id = %target.account_id,
-                get_findings_calls = report.get_findings_calls,
+                pages_read,
                 "GetFindings answered a NextToken it had given before; paging stops, with every page read once"
             );
             break;

@@ -7,10 +7,12 @@
 //! benchmark versions and CIS 4.16 (Security Hub enabled); [`scan_cli`] and
 //! [`offline_cli`] the command line; [`lambda_handler`] the Lambda's logic called directly;
 //! [`securityhub`] publishing edge cases (GetFindings paging, field limits, what an update
-//! sends); [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
+//! sends); [`faults`] runs through the fault proxy (throttling, 503s, resets, slow answers);
+//! [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
 
 mod cis_versions;
 mod collect;
+mod faults;
 mod harness;
 mod lambda_handler;
 mod lambda_organization;

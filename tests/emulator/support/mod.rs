@@ -30,6 +30,8 @@
 //!   from STS AssumeRole into `arn:aws:iam::<id>:role/…` act as account `<id>`; [`fresh_account`]
 //!   does that with a new id for each call, so tests run in parallel on one server without seeing
 //!   each other's resources.
+//! - [`proxy::FaultProxy`] runs `tools/fault_proxy.py` (latency, throttling, 5xx, resets, slow
+//!   answers) in front of the shared server, one per test.
 //! - [`TestAccount::denying`] gives the same account through credentials whose AssumeRole session
 //!   policy denies some actions (the wrapper enforces such denies): AccessDenied cases.
 //! - A region that the wrapper's ListRegions reports DISABLED (`af-south-1`, `ap-east-1`,
@@ -49,6 +51,7 @@
 
 pub mod hub;
 pub mod org;
+pub mod proxy;
 pub mod seed;
 pub mod stack;
 
