@@ -11,5 +11,6 @@ pub mod collect;
 pub mod controls;
 pub mod lambda;
 pub mod model;
+mod requests;
 pub mod run;
 pub mod securityhub;

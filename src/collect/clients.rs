@@ -1,5 +1,5 @@
-//! SDK clients, built once per service and region, sharing one retry policy and one API-call
-//! counter — also with the clients of other accounts the same collection reads.
+//! SDK clients, built once per service and region, sharing one retry policy and one request
+//! counter (`crate::requests`) — also with the clients of other accounts the same collection reads.
 //!
 //! Every client is configured from the caller's `SdkConfig` (credentials, endpoint override such
 //! as `AWS_ENDPOINT_URL`) with its region replaced, the standard retry mode with more attempts than
@@ -7,55 +7,14 @@
 //! interceptor that counts every HTTP request sent — so retries count: the number is what the
 //! account's API rate limits saw.
 
+use crate::requests::RequestCounter;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Attempts per call, throttling retries included (the SDK default is 3).
 const MAX_ATTEMPTS: u32 = 6;
-
-/// Counts the requests sent (each attempt of each call), in all and per operation.
-#[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<Calls>);
-
-#[derive(Debug, Default)]
-struct Calls {
-    total: AtomicU64,
-    by_operation: Mutex<BTreeMap<String, u64>>,
-}
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "trailwatch::collect::CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.total.fetch_add(1, Ordering::Relaxed);
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            let operation = format!("{}:{}", service_prefix(metadata.service()), metadata.name());
-            let mut by_operation = self
-                .0
-                .by_operation
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            *by_operation.entry(operation).or_default() += 1;
-        }
-        Ok(())
-    }
-}
 
 /// One client per region for one service.
 struct PerRegion<C>(Mutex<HashMap<String, C>>);
@@ -80,7 +39,7 @@ impl<C: Clone> PerRegion<C> {
 /// The clients of one collection.
 pub(crate) struct Clients {
     sdk: SdkConfig,
-    counter: CallCounter,
+    counter: RequestCounter,
     retry: RetryConfig,
     cloudtrail: PerRegion<aws_sdk_cloudtrail::Client>,
     logs: PerRegion<aws_sdk_cloudwatchlogs::Client>,
@@ -100,18 +59,9 @@ macro_rules! build_client {
     }};
 }
 
-/// The IAM prefix of a service as the SDK's operation metadata names it (`CloudTrail` →
-/// `cloudtrail`, `CloudWatch Logs` → `logs`).
-fn service_prefix(service: &str) -> String {
-    match service {
-        "CloudWatch Logs" => "logs".to_string(),
-        other => other.to_ascii_lowercase(),
-    }
-}
-
 impl Clients {
     pub(crate) fn new(sdk: &SdkConfig) -> Self {
-        Self::counting_into(sdk, CallCounter::default())
+        Self::counting_into(sdk, RequestCounter::default())
     }
 
     /// Clients for another account's credentials whose calls count with this collection's.
@@ -119,7 +69,7 @@ impl Clients {
         Self::counting_into(sdk, self.counter.clone())
     }
 
-    fn counting_into(sdk: &SdkConfig, counter: CallCounter) -> Self {
+    fn counting_into(sdk: &SdkConfig, counter: RequestCounter) -> Self {
         Clients {
             sdk: sdk.clone(),
             counter,
@@ -133,17 +83,12 @@ impl Clients {
 
     /// Requests sent so far by every client of this collection.
     pub(crate) fn api_calls(&self) -> u64 {
-        self.counter.0.total.load(Ordering::Relaxed)
+        self.counter.total()
     }
 
     /// Requests sent so far, per `service:Operation`.
     pub(crate) fn api_calls_by_operation(&self) -> BTreeMap<String, u64> {
-        self.counter
-            .0
-            .by_operation
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.counter.by_operation()
     }
 
     /// The region of the caller's configuration, where global calls (STS, Account) go.

@@ -31,7 +31,6 @@ pub mod limits;
 pub mod pacer;
 pub mod plan;
 pub mod read;
-mod requests;
 pub mod scope;
 
 use asff::AsffFinding;
@@ -172,12 +171,18 @@ pub async fn publish(
         dry_run: options.dry_run,
         ..PublishReport::default()
     };
-    // Every request counted, the SDK's retries included (see `requests`).
-    let requests = requests::RequestCounter::default();
-    let client = &requests.counting(client);
+    // Every request counted, the SDK's retries included (`crate::requests`).
+    let requests = crate::requests::RequestCounter::default();
+    let client = &aws_sdk_securityhub::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(requests.clone())
+            .build(),
+    );
     let mut read_pacer = pacer::Pacer::new(options.get_findings_calls_per_second);
     let existing = read::read_existing(client, target, &mut read_pacer).await;
-    report.get_findings_calls = requests.of("GetFindings");
+    report.get_findings_calls = requests.of("securityhub:GetFindings") as usize;
     let existing = existing?;
     report.existing = existing.len();
 
@@ -211,7 +216,7 @@ pub async fn publish(
         report.planned = batches;
     } else {
         import::import_all(client, batches, options, &mut report).await;
-        report.import_calls = requests.of("BatchImportFindings");
+        report.import_calls = requests.of("securityhub:BatchImportFindings") as usize;
     }
     for failed in &report.failed {
         tracing::error!(
