@@ -57,7 +57,27 @@ pub struct Roles {
     base: SdkConfig,
     role: MemberRole,
     partition: String,
-    assumed: tokio::sync::Mutex<HashMap<String, Result<SdkConfig, AssumeError>>>,
+    /// Per account: the assumed configuration and when its credentials expire, or why the role
+    /// refused (transient failures are not kept: the next caller tries again).
+    assumed: tokio::sync::Mutex<HashMap<String, Result<Assumed, AssumeError>>>,
+}
+
+/// Credentials are assumed again this long before they expire, so that no read of a long run
+/// (a CLI scan of a large organization can outlast the one-hour default session) fails with
+/// `ExpiredToken`.
+const REFRESH_BEFORE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+#[derive(Clone)]
+struct Assumed {
+    sdk: SdkConfig,
+    expires: Option<SystemTime>,
+}
+
+impl Assumed {
+    fn fresh(&self) -> bool {
+        self.expires
+            .is_none_or(|expires| SystemTime::now() + REFRESH_BEFORE_EXPIRY < expires)
+    }
 }
 
 impl Roles {
@@ -85,19 +105,21 @@ impl Roles {
 
     /// An SDK configuration acting as `account_id` through its member role.
     pub async fn sdk_for(&self, account_id: &str) -> Result<SdkConfig, AssumeError> {
-        if let Some(known) = self.assumed.lock().await.get(account_id) {
-            return known.clone();
+        match self.assumed.lock().await.get(account_id) {
+            Some(Ok(assumed)) if assumed.fresh() => return Ok(assumed.sdk.clone()),
+            Some(Err(refused)) => return Err(refused.clone()),
+            Some(Ok(_)) | None => {}
         }
         let assumed = self.assume(account_id).await;
-        self.assumed
-            .lock()
-            .await
-            .entry(account_id.to_string())
-            .or_insert(assumed)
-            .clone()
+        if matches!(&assumed, Err(error) if error.is_transient()) {
+            return assumed.map(|assumed| assumed.sdk);
+        }
+        let mut cache = self.assumed.lock().await;
+        cache.insert(account_id.to_string(), assumed.clone());
+        assumed.map(|assumed| assumed.sdk)
     }
 
-    async fn assume(&self, account_id: &str) -> Result<SdkConfig, AssumeError> {
+    async fn assume(&self, account_id: &str) -> Result<Assumed, AssumeError> {
         let role_arn = self.role_arn(account_id);
         let answer = aws_sdk_sts::Client::new(&self.base)
             .assume_role()
@@ -108,13 +130,13 @@ impl Roles {
             .await;
         let output = answer.map_err(|error| AssumeError {
             role_arn: role_arn.clone(),
-            kind: classify(
-                error.code(),
-                matches!(
-                    error,
-                    aws_smithy_runtime_api::client::result::SdkError::DispatchFailure(_)
-                ),
-            ),
+            // STS answers from the scanning account's own region: a failure without an error
+            // code (no connection, a timeout) is the network's, worth another attempt — not a
+            // region the member cannot be read in.
+            kind: match error.code() {
+                None => ReadErrorKind::Other,
+                code => classify(code, false),
+            },
             code: error.code().map(str::to_string),
             message: error
                 .message()
@@ -137,11 +159,14 @@ impl Roles {
             expires,
             "trailwatch-member-role",
         );
-        Ok(self
-            .base
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build())
+        Ok(Assumed {
+            sdk: self
+                .base
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(credentials))
+                .build(),
+            expires,
+        })
     }
 }
 

@@ -25,7 +25,7 @@
 pub mod access;
 mod alarms;
 mod clients;
-mod errors;
+pub(crate) mod errors;
 mod hub;
 mod logs;
 pub mod organization;

@@ -20,7 +20,7 @@ use crate::controls::{self, CisVersion};
 use crate::model::snapshot::SharedChains;
 use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
 use crate::run::{Publish, RunSettings, RunSummary};
-use crate::securityhub::PublishTarget;
+use crate::securityhub::{FailedFinding, PublishTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -107,7 +107,9 @@ pub async fn coordinate(
         region: region.clone(),
     };
     let coverage_held = held_coverage(sdk, &target).await;
-    let mut bodies: Vec<(String, String)> = Vec::new();
+    // Messages go out batch by batch as they are built: one batch is held at a time, however
+    // many accounts the organization has.
+    let mut sender = Sender::new(sdk, &org.queue_url);
     let mut shared_in_messages = true;
     for account in &prepared.members {
         let mut message = AccountMessage {
@@ -120,25 +122,35 @@ pub async fn coordinate(
             controls: settings.controls.iter().map(|c| c.id.to_string()).collect(),
             cis_version: settings.cis_version.to_string(),
             dry_run: settings.publish == Publish::DryRun,
-            coverage_held: coverage_held.contains(&account.id),
-            shared: Some(prepared.shared.clone()),
+            // Unknown (the read failed): the worker looks, and archives a stale one.
+            coverage_held: coverage_held
+                .as_ref()
+                .is_none_or(|held| held.contains(&account.id)),
+            shared: shared_in_messages.then(|| prepared.shared.clone()),
         };
         let mut body = serde_json::to_string(&message).map_err(message_error)?;
         if body.len() > BATCH_BYTES {
             message.shared = None;
+            if shared_in_messages {
+                tracing::warn!(
+                    "the organization trails' chains do not fit in an SQS message: workers follow them themselves"
+                );
+            }
             shared_in_messages = false;
             body = serde_json::to_string(&message).map_err(message_error)?;
         }
-        bodies.push((account.id.clone(), body));
+        sender.push(account.id.clone(), body).await;
     }
-    if !shared_in_messages {
-        tracing::warn!(
-            "the organization trails' chains do not fit in an SQS message: workers follow them themselves"
-        );
-    }
-    let failed = send(sdk, &org.queue_url, &bodies).await;
+    let (messages_sent, failed) = sender.finish().await;
     for report in &prepared.reports {
-        tracing::info!(account_id = %report.account_id, outcome = %report.describe(), "account");
+        match &report.outcome {
+            Outcome::PublishFailed { .. } => {
+                tracing::error!(account_id = %report.account_id, outcome = %report.describe(), "account")
+            }
+            _ => {
+                tracing::info!(account_id = %report.account_id, outcome = %report.describe(), "account")
+            }
+        }
     }
     for account_id in &failed {
         tracing::error!(account_id = %account_id, "the account's message could not be sent: it is not scanned this run");
@@ -146,7 +158,7 @@ pub async fn coordinate(
     Ok(CoordinatorSummary {
         trigger: trigger.to_string(),
         scanning_account: prepared.scanning_account,
-        messages_sent: bodies.len() - failed.len(),
+        messages_sent,
         messages_failed: failed,
         shared_in_messages,
         reports: prepared.reports,
@@ -157,68 +169,95 @@ fn message_error(error: serde_json::Error) -> LambdaError {
     LambdaError::Config(format!("an account message does not serialize: {error}"))
 }
 
-/// The accounts with an active coverage finding in the central account. A read that fails means
-/// none is known: a worker then leaves a held one as it is (it is updated or archived later).
-async fn held_coverage(sdk: &aws_config::SdkConfig, target: &PublishTarget) -> BTreeSet<String> {
+/// The accounts with an active coverage finding in the central account; `None` when the read
+/// failed (then every worker looks for itself).
+async fn held_coverage(
+    sdk: &aws_config::SdkConfig,
+    target: &PublishTarget,
+) -> Option<BTreeSet<String>> {
     match crate::run::held_findings(sdk, target).await {
-        Ok(held) => held
-            .iter()
-            .filter(|finding| {
-                finding.generator_id == crate::securityhub::asff::generator_id(org::COVERAGE_ID)
-                    && finding.record_state == crate::securityhub::ACTIVE
-            })
-            .filter_map(|finding| finding.resources.first())
-            .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
-            .map(str::to_string)
-            .collect(),
+        Ok(held) => Some(
+            held.iter()
+                .filter(|finding| {
+                    finding.generator_id == crate::securityhub::asff::generator_id(org::COVERAGE_ID)
+                        && finding.record_state == crate::securityhub::ACTIVE
+                })
+                .filter_map(|finding| finding.resources.first())
+                .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
+                .map(str::to_string)
+                .collect(),
+        ),
         Err(error) => {
             tracing::warn!(error = %error, "the held coverage findings could not be read");
-            BTreeSet::new()
+            None
         }
     }
 }
 
-/// Sends the messages in batches of at most [`BATCH_ENTRIES`] entries and [`BATCH_BYTES`];
-/// returns the account ids of the entries SQS refused (after one retry of each).
-async fn send(
-    sdk: &aws_config::SdkConfig,
-    queue_url: &str,
-    bodies: &[(String, String)],
-) -> Vec<String> {
-    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-    let client = aws_sdk_sqs::Client::new(sdk);
-    let mut batches: Vec<Vec<&(String, String)>> = Vec::new();
-    let mut bytes = 0;
-    for entry in bodies {
-        let fits = batches.last().is_some_and(|batch| {
-            batch.len() < BATCH_ENTRIES && bytes + entry.1.len() <= BATCH_BYTES
-        });
-        if !fits {
-            batches.push(Vec::new());
-            bytes = 0;
+/// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and [`BATCH_BYTES`],
+/// each batch as soon as it is full; an entry SQS refuses is sent once more.
+struct Sender<'a> {
+    client: aws_sdk_sqs::Client,
+    queue_url: &'a str,
+    /// The batch being filled: account id and message body.
+    batch: Vec<(String, String)>,
+    bytes: usize,
+    sent: usize,
+    /// Accounts whose message SQS refused twice.
+    failed: Vec<String>,
+}
+
+impl<'a> Sender<'a> {
+    fn new(sdk: &aws_config::SdkConfig, queue_url: &'a str) -> Self {
+        Sender {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url,
+            batch: Vec::new(),
+            bytes: 0,
+            sent: 0,
+            failed: Vec::new(),
         }
-        bytes += entry.1.len();
-        batches.last_mut().expect("a batch").push(entry);
     }
-    let mut failed = Vec::new();
-    for batch in batches {
-        let mut pending: Vec<&(String, String)> = batch;
+
+    async fn push(&mut self, account_id: String, body: String) {
+        if self.batch.len() == BATCH_ENTRIES || self.bytes + body.len() > BATCH_BYTES {
+            self.flush().await;
+        }
+        self.bytes += body.len();
+        self.batch.push((account_id, body));
+    }
+
+    /// Messages sent, and the accounts whose message could not be.
+    async fn finish(mut self) -> (usize, Vec<String>) {
+        self.flush().await;
+        (self.sent, self.failed)
+    }
+
+    async fn flush(&mut self) {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut pending = std::mem::take(&mut self.batch);
+        self.bytes = 0;
+        let entries = pending.len();
         for attempt in 1..=2 {
-            let entries: Vec<SendMessageBatchRequestEntry> = pending
+            if pending.is_empty() {
+                break;
+            }
+            let request: Vec<SendMessageBatchRequestEntry> = pending
                 .iter()
                 .enumerate()
-                .filter_map(|(position, (_, body))| {
+                .map(|(position, (_, body))| {
                     SendMessageBatchRequestEntry::builder()
                         .id(position.to_string())
                         .message_body(body)
                         .build()
-                        .ok()
+                        .expect("id and body are set")
                 })
                 .collect();
-            let refused: Vec<usize> = match client
+            let refused: BTreeSet<usize> = match self
+                .client
                 .send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries))
+                .queue_url(self.queue_url)
+                .set_entries(Some(request))
                 .send()
                 .await
             {
@@ -232,17 +271,17 @@ async fn send(
                     (0..pending.len()).collect()
                 }
             };
-            pending = refused
-                .iter()
-                .filter_map(|position| pending.get(*position).copied())
+            pending = pending
+                .into_iter()
+                .enumerate()
+                .filter(|(position, _)| refused.contains(position))
+                .map(|(_, entry)| entry)
                 .collect();
-            if pending.is_empty() {
-                break;
-            }
         }
-        failed.extend(pending.iter().map(|(account_id, _)| account_id.clone()));
+        self.sent += entries - pending.len();
+        self.failed
+            .extend(pending.into_iter().map(|(account_id, _)| account_id));
     }
-    failed
 }
 
 /// A batch from the queue: each record one account, scanned through its member role.
@@ -308,14 +347,20 @@ async fn scan_record(
         "account"
     );
     let retry = match &report.outcome {
-        Outcome::NotScanned {
-            transient: true, ..
+        Outcome::NotScanned { transient, .. } | Outcome::PublishFailed { transient, .. } => {
+            *transient
         }
-        | Outcome::PublishFailed { .. } => true,
-        Outcome::NotScanned { .. } | Outcome::Scanned { .. } => false,
+        // Findings Security Hub refused for a passing reason (throttling, an internal error)
+        // are sent again with the record's next delivery; the others are in the logs.
+        Outcome::Scanned { .. } => run
+            .as_ref()
+            .and_then(|run| run.published.as_ref())
+            .and_then(|published| published.as_ref().ok())
+            .is_some_and(|published| published.failed.iter().any(FailedFinding::is_transient)),
         Outcome::Skipped { .. } | Outcome::Excluded => false,
     };
     if retry {
+        tracing::warn!(account_id = %report.account_id, message_id = %record.message_id, "the account is retried with the record's next delivery");
         return false;
     }
     let coverage = org::coverage_findings(
@@ -323,6 +368,7 @@ async fn scan_record(
         &message.partition,
         &message.securityhub_region,
         std::slice::from_ref(&report),
+        org::Retries::Later,
     );
     if coverage.is_empty() && !message.coverage_held {
         return true;

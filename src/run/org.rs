@@ -21,7 +21,7 @@ use crate::collect::Reach;
 use crate::controls::scan_coverage::SCAN_COVERAGE;
 use crate::controls::CisVersion;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::model::snapshot::{ReadError, SharedChains};
+use crate::model::snapshot::{ReadError, ReadErrorKind, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::scope::Scope;
 use crate::securityhub::{plan, PublishError, PublishReport, PublishTarget};
@@ -68,6 +68,9 @@ pub enum Outcome {
     PublishFailed {
         summary: Box<RunSummary>,
         reason: String,
+        /// Throttling or a network failure: another attempt may publish; otherwise (Security
+        /// Hub not enabled, access denied) the account gets a [`SCAN_COVERAGE`] finding.
+        transient: bool,
     },
     /// Could not be scanned; `transient` failures (throttling, network) may pass on a retry,
     /// the others get a [`SCAN_COVERAGE`] finding in the scanning account.
@@ -130,6 +133,20 @@ pub fn plan_accounts(
             }));
         } else {
             scan.push(account.clone());
+        }
+    }
+    // An account asked for by id that the organization does not list is named, not forgotten.
+    let listed: BTreeSet<&str> = accounts.iter().map(|account| account.id.as_str()).collect();
+    for id in org.accounts.iter().flatten() {
+        if !listed.contains(id.as_str()) && !org.exclude.contains(id) {
+            left.push(AccountReport {
+                account_id: id.clone(),
+                name: String::new(),
+                outcome: Outcome::NotScanned {
+                    reason: "organizations:ListAccounts does not list it: not an account of this organization".to_string(),
+                    transient: false,
+                },
+            });
         }
     }
     (scan, left)
@@ -211,6 +228,7 @@ fn report_of(
         Some(Err(error)) => Outcome::PublishFailed {
             summary,
             reason: error.to_string(),
+            transient: error.is_transient(),
         },
         _ => Outcome::Scanned { summary },
     };
@@ -250,12 +268,26 @@ pub async fn scan_member(
         Err(error) => (not_scanned(error.to_string(), false), None),
         Ok(run) => {
             let snapshot = &run.scan.snapshot;
-            let unlisted = snapshot.unlisted_regions();
-            if !snapshot.regions.is_empty() && unlisted.len() == snapshot.regions.len() {
-                let reason = every_region_failed(snapshot.read_errors.iter());
+            if snapshot.regions.is_empty() {
+                let reason = "no region of the account could be listed or probed (account:ListRegions and cloudtrail:DescribeTrails failed)".to_string();
+                return (not_scanned(reason, false), None);
+            }
+            if snapshot.unlisted_regions().len() == snapshot.regions.len() {
+                let failures: Vec<&ReadError> = snapshot
+                    .read_errors
+                    .iter()
+                    .filter(|error| error.operation == "cloudtrail:DescribeTrails")
+                    .collect();
+                // Throttled or failed for a reason without a verdict in every region, after the
+                // SDK's retries: worth another attempt, not a fact about the account.
+                let transient = !failures.is_empty()
+                    && failures.iter().all(|error| {
+                        matches!(error.kind, ReadErrorKind::Throttled | ReadErrorKind::Other)
+                    });
+                let reason = every_region_failed(&failures);
                 // Published as they are (every one NOT_AVAILABLE with its reason), and named in
                 // the scanning account: nothing of the account was seen.
-                return (not_scanned(reason, false), Some(run));
+                return (not_scanned(reason, transient), Some(run));
             }
             (
                 report_of(&account.id, &account.name, settings, &run),
@@ -265,9 +297,9 @@ pub async fn scan_member(
     }
 }
 
-fn every_region_failed<'a>(errors: impl Iterator<Item = &'a ReadError>) -> String {
-    let listed: Vec<String> = errors
-        .filter(|error| error.operation == "cloudtrail:DescribeTrails")
+fn every_region_failed(failures: &[&ReadError]) -> String {
+    let listed: Vec<String> = failures
+        .iter()
         .map(|error| {
             format!(
                 "{}: {}",
@@ -282,42 +314,67 @@ fn every_region_failed<'a>(errors: impl Iterator<Item = &'a ReadError>) -> Strin
     )
 }
 
-/// Step 3's findings: one per account that could not be scanned (transient failures excluded:
-/// they are retried), in the scanning account, naming the account and the reason.
+/// Whether a transient failure is tried again later: on the Lambda, SQS redelivers its record;
+/// a CLI run does not, so there it counts like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    Later,
+    None,
+}
+
+/// Step 3's findings: one per account that could not be scanned or whose findings could not be
+/// published (transient failures excluded when they are retried), in the scanning account, naming
+/// the account and the reason.
 pub fn coverage_findings(
     scanning_account: &str,
     partition: &str,
     region: &str,
     reports: &[AccountReport],
+    retries: Retries,
 ) -> Vec<Finding> {
+    let counts = |transient: bool| !transient || retries == Retries::None;
     reports
         .iter()
         .filter_map(|report| match &report.outcome {
-            Outcome::NotScanned {
+            Outcome::NotScanned { reason, transient } if counts(*transient) => Some((
+                report,
+                "could not be scanned, so none of its CIS monitoring controls were checked",
                 reason,
-                transient: false,
-            } => Some(Finding {
-                control_id: SCAN_COVERAGE.id.to_string(),
-                account_id: scanning_account.to_string(),
-                partition: partition.to_string(),
-                resource: ResourceRef {
-                    kind: ResourceKind::Account,
-                    id: format!("AWS::::Account:{}", report.account_id),
-                    name: report.account_id.clone(),
-                    region: region.to_string(),
-                    account_id: report.account_id.clone(),
-                },
-                status: ComplianceStatus::NotAvailable,
-                summary: format!(
-                    "account {} ({}) could not be scanned, so none of its CIS monitoring controls were checked: {reason}",
-                    report.account_id, report.name
-                ),
-                evidence: Evidence {
-                    missing: Some(reason.clone()),
-                    ..Evidence::default()
-                },
-            }),
+            )),
+            Outcome::PublishFailed {
+                reason, transient, ..
+            } if counts(*transient) => Some((
+                report,
+                "was scanned, but its findings could not be published into its own Security Hub",
+                reason,
+            )),
             _ => None,
+        })
+        .map(|(report, what_happened, reason)| Finding {
+            control_id: SCAN_COVERAGE.id.to_string(),
+            account_id: scanning_account.to_string(),
+            partition: partition.to_string(),
+            resource: ResourceRef {
+                kind: ResourceKind::Account,
+                id: format!("AWS::::Account:{}", report.account_id),
+                name: report.account_id.clone(),
+                region: region.to_string(),
+                account_id: report.account_id.clone(),
+            },
+            status: ComplianceStatus::NotAvailable,
+            summary: format!(
+                "account {}{} {what_happened}: {reason}",
+                report.account_id,
+                if report.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", report.name)
+                }
+            ),
+            evidence: Evidence {
+                missing: Some(reason.clone()),
+                ..Evidence::default()
+            },
         })
         .collect()
 }
@@ -451,7 +508,13 @@ pub async fn run_organization(
     drop(members);
 
     let region = prepared.own_run.securityhub_region.clone();
-    let coverage = coverage_findings(&prepared.scanning_account, partition, &region, &reports);
+    let coverage = coverage_findings(
+        &prepared.scanning_account,
+        partition,
+        &region,
+        &reports,
+        Retries::None,
+    );
     let coverage_asff = coverage_asff(&coverage, &region)?;
     on_coverage(&coverage_asff);
     let attempted: BTreeSet<String> = reports
@@ -541,6 +604,27 @@ mod tests {
     }
 
     #[test]
+    fn an_account_asked_for_that_the_organization_does_not_list_is_not_scanned() {
+        let accounts = [account("111111111111", MemberState::Active)];
+        let wanted = org(
+            Some(&["111111111111", "777777777777", "888888888888"]),
+            &["888888888888"],
+        );
+        let (scan, left) = plan_accounts(&accounts, &wanted);
+        assert_eq!(scan.len(), 1);
+        let [report] = left.as_slice() else {
+            panic!("one report expected: {left:?}");
+        };
+        assert_eq!(report.account_id, "777777777777");
+        assert!(
+            matches!(&report.outcome, Outcome::NotScanned { reason, transient: false } if reason.contains("ListAccounts")),
+            "{report:?}"
+        );
+        let findings = coverage_findings("999999999999", "aws", "us-east-1", &left, Retries::Later);
+        assert_eq!(findings[0].summary.split(':').next(), Some("account 777777777777 could not be scanned, so none of its CIS monitoring controls were checked"));
+    }
+
+    #[test]
     fn only_lasting_failures_get_a_coverage_finding() {
         let report = |id: &str, outcome| AccountReport {
             account_id: id.to_string(),
@@ -568,9 +652,51 @@ mod tests {
                     state: MemberState::Suspended,
                 },
             ),
+            report(
+                "444444444444",
+                Outcome::PublishFailed {
+                    summary: Box::default(),
+                    reason: "InvalidAccessException: not subscribed to AWS Security Hub".into(),
+                    transient: false,
+                },
+            ),
+            report(
+                "555555555555",
+                Outcome::PublishFailed {
+                    summary: Box::default(),
+                    reason: "ThrottlingException".into(),
+                    transient: true,
+                },
+            ),
         ];
-        let findings = coverage_findings("999999999999", "aws", "us-east-1", &reports);
-        assert_eq!(findings.len(), 1);
+        let accounts = |findings: &[Finding]| -> Vec<String> {
+            findings
+                .iter()
+                .map(|f| f.resource.account_id.clone())
+                .collect()
+        };
+        // The CLI does not retry: a transient failure is named too.
+        let once = coverage_findings("999999999999", "aws", "us-east-1", &reports, Retries::None);
+        assert_eq!(
+            accounts(&once),
+            [
+                "111111111111",
+                "222222222222",
+                "444444444444",
+                "555555555555"
+            ]
+        );
+        let findings =
+            coverage_findings("999999999999", "aws", "us-east-1", &reports, Retries::Later);
+        assert_eq!(accounts(&findings), ["111111111111", "444444444444"]);
+        assert!(
+            findings[1]
+                .summary
+                .contains("was scanned, but its findings could not be published")
+                && findings[1].summary.contains("InvalidAccessException"),
+            "{}",
+            findings[1].summary
+        );
         let finding = &findings[0];
         assert_eq!(finding.account_id, "999999999999");
         assert_eq!(finding.resource.id, "AWS::::Account:111111111111");

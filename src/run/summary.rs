@@ -18,7 +18,7 @@ pub struct ApiCalls {
 }
 
 /// What one run did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// What started the run: `scheduled`, `direct` (Lambda) or `cli`.
     pub trigger: String,

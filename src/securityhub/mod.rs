@@ -153,8 +153,41 @@ impl PublishReport {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// The findings already in Security Hub could not be read, so their `CreatedAt` would be lost.
-    #[error("reading existing findings with securityhub:GetFindings failed: {0}")]
-    GetFindings(String),
+    #[error("reading existing findings with securityhub:GetFindings failed: {message}")]
+    GetFindings {
+        /// The service's error code; `None` when no answer came (a network failure).
+        code: Option<String>,
+        message: String,
+    },
+}
+
+impl PublishError {
+    /// Whether another attempt later may succeed (throttling, a network or service failure)
+    /// rather than Security Hub refusing this account (not enabled: `InvalidAccessException`;
+    /// access denied).
+    pub fn is_transient(&self) -> bool {
+        let PublishError::GetFindings { code, .. } = self;
+        code.as_deref().is_none_or(is_transient_code)
+    }
+}
+
+impl FailedFinding {
+    /// Whether sending it again later may succeed (throttling, an internal error of the service,
+    /// no answer at all) rather than Security Hub refusing the finding itself.
+    pub fn is_transient(&self) -> bool {
+        self.code.is_empty() || is_transient_code(&self.code)
+    }
+}
+
+/// An error code of a failure that passes: throttling, or the service failing internally.
+fn is_transient_code(code: &str) -> bool {
+    matches!(
+        crate::collect::errors::classify(Some(code), false),
+        crate::model::snapshot::ReadErrorKind::Throttled
+    ) || matches!(
+        code,
+        "InternalException" | "InternalFailure" | "InternalServerError" | "ServiceUnavailable"
+    )
 }
 
 /// Reads what Security Hub holds, merges, batches and (unless dry run) imports `findings`.

@@ -16,7 +16,7 @@ use super::asff::{
 };
 use super::pacer::Pacer;
 use super::{PublishError, PublishTarget, ACTIVE};
-use aws_sdk_securityhub::error::DisplayErrorContext;
+use aws_sdk_securityhub::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_securityhub::types as sdk;
 use std::collections::HashSet;
 
@@ -70,8 +70,10 @@ pub(super) async fn read_existing(
             break;
         };
         pages_read += 1;
-        let page = page
-            .map_err(|error| PublishError::GetFindings(DisplayErrorContext(&error).to_string()))?;
+        let page = page.map_err(|error| PublishError::GetFindings {
+            code: error.code().map(str::to_string),
+            message: DisplayErrorContext(&error).to_string(),
+        })?;
         found.extend(
             page.findings()
                 .iter()

@@ -8,8 +8,8 @@ use super::asff::{AsffFinding, PRODUCT_PREFIX};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// The held findings a publish may archive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The held findings a publish may archive (the default, empty scope owns none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
     /// Control ids the run evaluated.
     pub controls: BTreeSet<String>,
