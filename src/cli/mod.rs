@@ -66,7 +66,8 @@ pub(crate) struct ScanArgs {
     /// With --publish: read Security Hub and plan the batches, but import nothing; print the plan.
     #[arg(long, requires = "publish")]
     pub(crate) dry_run: bool,
-    /// Security Hub region to publish to (default: the region of the AWS configuration).
+    /// Security Hub region to publish to (default: the region of the AWS configuration, else
+    /// the first region scanned).
     #[arg(long)]
     pub(crate) securityhub_region: Option<String>,
     #[command(flatten)]

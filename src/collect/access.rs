@@ -55,6 +55,8 @@ impl AssumeError {
 /// credentials, once per account per run.
 pub struct Roles {
     base: SdkConfig,
+    /// The account of `base`'s own credentials: read with them, no role assumed.
+    own_account: String,
     role: MemberRole,
     partition: String,
     /// Per account: the assumed configuration and when its credentials expire, or why the role
@@ -81,10 +83,12 @@ impl Assumed {
 }
 
 impl Roles {
-    /// `base`: the scanning account's SDK configuration (its region is where STS is called).
-    pub fn new(base: &SdkConfig, role: MemberRole, partition: &str) -> Self {
+    /// `base`: the scanning account's SDK configuration (its region is where STS is called), and
+    /// `own_account` the account its credentials act as.
+    pub fn new(base: &SdkConfig, own_account: &str, role: MemberRole, partition: &str) -> Self {
         Roles {
             base: base.clone(),
+            own_account: own_account.to_string(),
             role,
             partition: partition.to_string(),
             assumed: tokio::sync::Mutex::default(),
@@ -103,8 +107,12 @@ impl Roles {
         )
     }
 
-    /// An SDK configuration acting as `account_id` through its member role.
+    /// An SDK configuration acting as `account_id`: through its member role, or the scanning
+    /// account's own credentials for itself.
     pub async fn sdk_for(&self, account_id: &str) -> Result<SdkConfig, AssumeError> {
+        if account_id == self.own_account {
+            return Ok(self.base.clone());
+        }
         match self.assumed.lock().await.get(account_id) {
             Some(Ok(assumed)) if assumed.fresh() => return Ok(assumed.sdk.clone()),
             Some(Err(refused)) => return Err(refused.clone()),

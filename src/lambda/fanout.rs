@@ -326,7 +326,13 @@ async fn scan_record(
             return true;
         }
     };
-    let roles = Roles::new(sdk, org.role.clone(), &message.partition);
+    // The function runs in the scanning account: it reads that account with its own credentials.
+    let roles = Roles::new(
+        sdk,
+        &message.scanning_account,
+        org.role.clone(),
+        &message.partition,
+    );
     let empty = SharedChains::default();
     let shared = message.shared.as_ref().unwrap_or(&empty);
     let (report, run) = org::scan_member(

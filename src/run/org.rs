@@ -177,7 +177,7 @@ pub async fn prepare(
         .await
         .map_err(|error| RunError::Organization(Box::new(error)))?;
     let (mut members, mut reports) = plan_accounts(&accounts, org);
-    let roles = Roles::new(sdk, org.role.clone(), &partition);
+    let roles = Roles::new(sdk, &scanning_account, org.role.clone(), &partition);
     let scans_itself = members.iter().any(|account| account.id == scanning_account);
     members.retain(|account| account.id != scanning_account);
     // The scanning account is always read — it holds (or sees) the organization trails — but
