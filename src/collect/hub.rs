@@ -9,7 +9,6 @@
 
 use super::clients::Clients;
 use super::errors;
-use super::CONCURRENCY;
 use crate::model::snapshot::{Hub, ReadError, SecurityHubRegion};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::stream::{self, StreamExt};
@@ -30,7 +29,8 @@ pub(crate) async fn describe_hubs(clients: &Clients, regions: &[String]) -> Vec<
                 },
             )
         })
-        .buffer_unordered(CONCURRENCY)
+        // One call per region, each region its own rate limit: all at once.
+        .buffer_unordered(regions.len().max(1))
         .collect()
         .await;
     read.sort_by_key(|(position, _)| *position);

@@ -17,7 +17,8 @@
 //!
 //! [`Needs`] prunes the graph to what the selected controls look at: CIS 3.4 alone reads no
 //! selector, filter, alarm or topic; the monitoring controls alone read no single-Region trail's
-//! status. Each stage runs at most [`CONCURRENCY`] calls at once. Every failed read is kept in the
+//! status. Each stage runs at most [`CONCURRENCY`] calls at once, but a stage of one call per
+//! region runs every region at once. Every failed read is kept in the
 //! snapshot as a [`crate::model::snapshot::ReadError`], next to the resource it was about or in
 //! `read_errors`; only a failing GetCallerIdentity, or no region to scan, fails the collection.
 //! `api_calls` counts the HTTP requests sent, retries included (see `clients.rs`).
@@ -46,7 +47,9 @@ use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 
-/// Calls in flight at once per stage: well under the read APIs' rate limits (≈10 TPS).
+/// Calls in flight at once per stage within one region: well under the read APIs' rate limits
+/// (≈10 TPS). A stage of one call per region (DescribeTrails, DescribeHub) runs every region at
+/// once: each region's API has its own rate limits.
 pub const CONCURRENCY: usize = 8;
 
 /// Where global APIs (STS, Account) are called when the configuration names no region.
@@ -159,7 +162,7 @@ pub async fn collect_with(
                 let listing = trails::describe_trails(clients, &region).await;
                 (region, listing)
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(regions.len().max(1))
             .collect()
             .await;
         (regions, source, regions_error, listings)
