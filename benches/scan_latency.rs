@@ -23,7 +23,7 @@
 //!   latency-bound round trips the scan's critical path really has;
 //! - the requests per scan by operation, as the proxy counted them (and checked equal in every run).
 //!
-//! Prints markdown tables (docs/PERFORMANCE.md holds a copy with the date and the machine).
+//! Prints markdown tables (README.md, "Performance", holds a copy with the date and the machine).
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/emulator/support/mod.rs"]
