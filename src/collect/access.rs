@@ -47,7 +47,7 @@ impl AssumeError {
     /// Whether another attempt later may succeed (throttling, a network failure) rather than the
     /// role being missing or refusing this caller.
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, ReadErrorKind::Throttled | ReadErrorKind::Other)
+        self.kind.may_pass()
     }
 }
 

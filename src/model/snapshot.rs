@@ -141,21 +141,37 @@ impl SharedChains {
     }
 
     pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
-        let wanted = crate::model::arn::strip_log_group_wildcard(arn);
-        self.log_groups
-            .iter()
-            .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
+        find_log_group(&self.log_groups, arn)
     }
 
     pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
-        self.alarm_sets
-            .iter()
-            .find(|set| set.account_id == account_id && set.region == region)
+        find_alarm_set(&self.alarm_sets, account_id, region)
     }
 
     pub fn topic(&self, arn: &str) -> Option<&Topic> {
-        self.topics.iter().find(|topic| topic.arn == arn)
+        find_topic(&self.topics, arn)
     }
+}
+
+/// The log group `arn` names, with or without the `:*` suffix on either side.
+fn find_log_group<'a>(groups: &'a [LogGroup], arn: &str) -> Option<&'a LogGroup> {
+    let wanted = crate::model::arn::strip_log_group_wildcard(arn);
+    groups
+        .iter()
+        .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
+}
+
+fn find_alarm_set<'a>(
+    sets: &'a [AlarmSet],
+    account_id: &str,
+    region: &str,
+) -> Option<&'a AlarmSet> {
+    sets.iter()
+        .find(|set| set.account_id == account_id && set.region == region)
+}
+
+fn find_topic<'a>(topics: &'a [Topic], arn: &str) -> Option<&'a Topic> {
+    topics.iter().find(|topic| topic.arn == arn)
 }
 
 /// A failed read, kept as data.
@@ -195,6 +211,14 @@ pub enum ReadErrorKind {
     /// Not read: no control of the scan needed it (e.g. the event selectors of a single-Region
     /// trail, which can complete no monitoring chain).
     NotNeeded,
+}
+
+impl ReadErrorKind {
+    /// Whether another attempt later may succeed (throttling, a network or service failure)
+    /// rather than the failure being a fact about the account (denied, missing, not enabled).
+    pub fn may_pass(self) -> bool {
+        matches!(self, ReadErrorKind::Throttled | ReadErrorKind::Other)
+    }
 }
 
 /// A read that may have failed: `{"Ok": …}` or `{"Err": {…}}` in JSON.
@@ -413,25 +437,25 @@ impl Subscription {
 impl Snapshot {
     /// The log group a trail names, if it was collected. Matches with or without the `:*` suffix.
     pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
-        let wanted = crate::model::arn::strip_log_group_wildcard(arn);
-        self.log_groups
-            .iter()
-            .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
+        find_log_group(&self.log_groups, arn)
     }
 
     /// The alarms read in one account and region.
     pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
-        self.alarm_sets
+        find_alarm_set(&self.alarm_sets, account_id, region)
+    }
+
+    /// The failed DescribeTrails calls: one per region whose trails could not be listed.
+    pub fn trail_listing_failures(&self) -> impl Iterator<Item = &ReadError> {
+        self.read_errors
             .iter()
-            .find(|set| set.account_id == account_id && set.region == region)
+            .filter(|error| error.operation == "cloudtrail:DescribeTrails")
     }
 
     /// The regions whose trails could not be listed (DescribeTrails failed there).
     pub fn unlisted_regions(&self) -> Vec<String> {
         let mut regions: Vec<String> = self
-            .read_errors
-            .iter()
-            .filter(|error| error.operation == "cloudtrail:DescribeTrails")
+            .trail_listing_failures()
             .map(|error| error.region.clone())
             .collect();
         regions.dedup();
@@ -440,6 +464,6 @@ impl Snapshot {
 
     /// A collected topic by ARN.
     pub fn topic(&self, arn: &str) -> Option<&Topic> {
-        self.topics.iter().find(|topic| topic.arn == arn)
+        find_topic(&self.topics, arn)
     }
 }

@@ -21,7 +21,7 @@ use crate::collect::Reach;
 use crate::controls::scan_coverage::SCAN_COVERAGE;
 use crate::controls::CisVersion;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
-use crate::model::snapshot::{ReadError, ReadErrorKind, SharedChains};
+use crate::model::snapshot::{ReadError, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::scope::Scope;
 use crate::securityhub::{plan, PublishError, PublishReport, PublishTarget};
@@ -273,17 +273,11 @@ pub async fn scan_member(
                 return (not_scanned(reason, false), None);
             }
             if snapshot.unlisted_regions().len() == snapshot.regions.len() {
-                let failures: Vec<&ReadError> = snapshot
-                    .read_errors
-                    .iter()
-                    .filter(|error| error.operation == "cloudtrail:DescribeTrails")
-                    .collect();
+                let failures: Vec<&ReadError> = snapshot.trail_listing_failures().collect();
                 // Throttled or failed for a reason without a verdict in every region, after the
                 // SDK's retries: worth another attempt, not a fact about the account.
-                let transient = !failures.is_empty()
-                    && failures.iter().all(|error| {
-                        matches!(error.kind, ReadErrorKind::Throttled | ReadErrorKind::Other)
-                    });
+                let transient =
+                    !failures.is_empty() && failures.iter().all(|error| error.kind.may_pass());
                 let reason = every_region_failed(&failures);
                 // Published as they are (every one NOT_AVAILABLE with its reason), and named in
                 // the scanning account: nothing of the account was seen.
