@@ -1176,6 +1176,19 @@ class UnsupportedCondition(Exception):
     pass
 
 
+def _string_constraint_errors(value, member, shortest, longest, pattern):
+    """AWS's ValidationError clauses for a string parameter's length and pattern constraints."""
+    clause = f"Value '{value}' at '{member}' failed to satisfy constraint: Member must"
+    errors = []
+    if len(value) < shortest:
+        errors.append(f"{clause} have length greater than or equal to {shortest}")
+    if len(value) > longest:
+        errors.append(f"{clause} have length less than or equal to {longest}")
+    if not re.fullmatch(pattern, value, re.ASCII):
+        errors.append(f"{clause} satisfy regular expression pattern: {pattern}")
+    return errors
+
+
 def _assume_role_validation_errors(response):
     """AWS's ValidationError clauses for the AssumeRole parameters, in parameter order."""
     errors = []
@@ -1184,26 +1197,11 @@ def _assume_role_validation_errors(response):
         errors.append("Value null at 'roleSessionName' failed to satisfy constraint: "
                       "Member must not be null")
     else:
-        if len(name) < 2:
-            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
-                          "Member must have length greater than or equal to 2")
-        if len(name) > 64:
-            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
-                          "Member must have length less than or equal to 64")
-        if not re.fullmatch(r"[\w+=,.@-]*", name, re.ASCII):
-            errors.append(f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: "
-                          r"Member must satisfy regular expression pattern: [\w+=,.@-]*")
+        errors += _string_constraint_errors(name, "roleSessionName", 2, 64, r"[\w+=,.@-]*")
     external_id = response._get_param("ExternalId")
     if external_id is not None:
-        if len(external_id) < 2:
-            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
-                          "Member must have length greater than or equal to 2")
-        if len(external_id) > 1224:
-            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
-                          "Member must have length less than or equal to 1224")
-        if not re.fullmatch(r"[\w+=,.@:/-]*", external_id, re.ASCII):
-            errors.append(f"Value '{external_id}' at 'externalId' failed to satisfy constraint: "
-                          r"Member must satisfy regular expression pattern: [\w+=,.@:/-]*")
+        errors += _string_constraint_errors(
+            external_id, "externalId", 2, 1224, r"[\w+=,.@:/-]*")
     duration = response._get_int_param("DurationSeconds")
     if duration is not None and duration < 900:
         errors.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: "
