@@ -14,6 +14,11 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== the pure core depends on no AWS SDK crate" >&2
+if cargo tree -p trailwatch-core --edges normal --prefix none | grep -E '^aws-'; then
+  echo "crates/core must not depend on AWS crates (above)" >&2
+  exit 1
+fi
 echo "== cfn-lint template.yaml member-role.yaml" >&2
 cfn-lint template.yaml member-role.yaml
 echo "== tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2

@@ -8,9 +8,9 @@
 
 pub mod cli;
 pub mod collect;
-pub mod controls;
 pub mod lambda;
-pub mod model;
 mod requests;
 pub mod run;
 pub mod securityhub;
+
+pub use trailwatch_core::{controls, model};

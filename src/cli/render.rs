@@ -50,8 +50,8 @@ pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> S
         counts.failed,
         counts.warning,
         counts.not_available,
-        snapshot.trails.len(),
-        snapshot.log_groups.len(),
+        snapshot.chains.trails.len(),
+        snapshot.chains.log_groups.len(),
         snapshot.api_calls,
         snapshot.read_errors.len(),
     );

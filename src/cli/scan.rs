@@ -6,7 +6,7 @@ use super::{CliError, EvaluateArgs, Format, OrganizationArgs, OutputArgs, ScanAr
 use crate::collect::access::MemberRole;
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
-use crate::model::snapshot::{Snapshot, SNAPSHOT_FORMAT};
+use crate::model::snapshot::Snapshot;
 use crate::run::org::{AccountDone, OrgSettings, Outcome};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
@@ -312,19 +312,9 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     let text = std::fs::read_to_string(&args.snapshot).map_err(|error| {
         CliError::CouldNotRun(format!("cannot read {}: {error}", args.snapshot.display()))
     })?;
-    let snapshot: Snapshot = serde_json::from_str(&text).map_err(|error| {
-        CliError::CouldNotRun(format!(
-            "{} is not a trailwatch snapshot: {error}",
-            args.snapshot.display()
-        ))
+    let snapshot = Snapshot::from_json(&text).map_err(|error| {
+        CliError::CouldNotRun(format!("{} is {error}", args.snapshot.display()))
     })?;
-    if snapshot.format != SNAPSHOT_FORMAT {
-        return Err(CliError::CouldNotRun(format!(
-            "{} is a snapshot of format {}; this trailwatch reads format {SNAPSHOT_FORMAT} (save it again with `trailwatch scan --save-snapshot`)",
-            args.snapshot.display(),
-            snapshot.format
-        )));
-    }
     let findings = controls::evaluate(&snapshot, &selected, args.output.cis_version);
     let context = AsffContext {
         region: args

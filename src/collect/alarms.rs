@@ -12,7 +12,6 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::alarm_rule;
 use crate::model::snapshot::{Alarm, AlarmMetric, CompositeAlarm, ReadError};
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
 use std::collections::{BTreeMap, HashSet};
@@ -67,15 +66,9 @@ pub(crate) fn over(alarms: &[Alarm], candidates: Vec<CompositeAlarm>) -> Vec<Com
     let mut pending: Vec<CompositeAlarm> = candidates;
     let mut kept = Vec::new();
     loop {
-        let (now, later): (Vec<_>, Vec<_>) =
-            pending
-                .into_iter()
-                .partition(|composite| match alarm_rule::parse(&composite.rule) {
-                    Ok(rule) => rule.alarms().iter().any(|name| watched.contains(*name)),
-                    Err(_) => watched
-                        .iter()
-                        .any(|name| composite.rule.contains(name.as_str())),
-                });
+        let (now, later): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|composite| composite.names_any(watched.iter().map(String::as_str)));
         if now.is_empty() {
             return kept;
         }

@@ -37,8 +37,8 @@ mod trails;
 use crate::controls::{Check, Control};
 use crate::model::arn::{strip_log_group_wildcard, Arn};
 use crate::model::snapshot::{
-    AlarmSet, LogGroup, ReadError, ReadErrorKind, RegionSource, SharedChains, Snapshot, Topic,
-    Trail, SNAPSHOT_FORMAT,
+    AlarmSet, ChainGraph, LogGroup, ReadError, ReadErrorKind, RegionSource, SharedChains, Snapshot,
+    Topic, Trail, SNAPSHOT_FORMAT,
 };
 use access::{Access, Roles};
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -226,7 +226,10 @@ pub async fn collect_with(
 
     let trails_read = stream::iter(listed.into_values())
         .map(|trail| async move {
-            match reach.shared.and_then(|shared| shared.trail(&trail.arn)) {
+            match reach
+                .shared
+                .and_then(|shared| shared.chains.trail(&trail.arn))
+            {
                 Some(shared) => shared.clone(),
                 None => trails::read_trail(clients, trail, plan.needs).await,
             }
@@ -262,10 +265,12 @@ pub async fn collect_with(
         collected_at,
         regions: scanned,
         region_source,
-        trails,
-        log_groups: monitoring.log_groups,
-        alarm_sets: monitoring.alarm_sets,
-        topics: monitoring.topics,
+        chains: ChainGraph {
+            trails,
+            log_groups: monitoring.log_groups,
+            alarm_sets: monitoring.alarm_sets,
+            topics: monitoring.topics,
+        },
         securityhub,
         read_errors,
         api_calls: clients.api_calls(),
@@ -322,7 +327,7 @@ async fn monitoring(
     let mut log_groups = Vec::new();
     let read: Vec<_> = stream::iter(log_group_arns)
         .map(|arn| async move {
-            match shared.and_then(|shared| shared.log_group(&arn)) {
+            match shared.and_then(|shared| shared.chains.log_group(&arn)) {
                 Some(group) => Ok(group.clone()),
                 None => logs::read_log_group(access, &arn).await,
             }
@@ -354,7 +359,9 @@ async fn monitoring(
 
     let mut alarm_sets: Vec<AlarmSet> = stream::iter(metrics)
         .map(|((account_id, region), metrics)| async move {
-            if let Some(set) = shared.and_then(|shared| shared.alarm_set(&account_id, &region)) {
+            if let Some(set) =
+                shared.and_then(|shared| shared.chains.alarm_set(&account_id, &region))
+            {
                 return set.clone();
             }
             let read = match access.clients_for(&account_id).await {
@@ -382,10 +389,10 @@ async fn monitoring(
         .await;
     alarm_sets.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
 
-    let topic_arns = topics::topic_arns(&alarm_sets, partition);
+    let topic_arns = crate::model::snapshot::notified_topic_arns(&alarm_sets, partition);
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
         .map(|arn| async move {
-            match shared.and_then(|shared| shared.topic(&arn)) {
+            match shared.and_then(|shared| shared.chains.topic(&arn)) {
                 Some(topic) => topic.clone(),
                 None => topics::read_topic(access, arn).await,
             }

@@ -8,25 +8,8 @@
 use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::arn::{is_notifiable_topic, Arn};
-use crate::model::snapshot::{AlarmSet, ReadError, Subscription, Topic, PENDING_CONFIRMATION};
-use std::collections::BTreeSet;
-
-/// The SNS topics the alarms of `sets` can notify: ALARM-state actions of metric and composite
-/// alarms that name a topic in the alarm's own region and partition (CloudWatch notifies no
-/// other), sorted.
-pub(crate) fn topic_arns(sets: &[AlarmSet], partition: &str) -> BTreeSet<String> {
-    sets.iter()
-        .flat_map(|set| {
-            let metric = set.alarms.iter().flatten().flat_map(|a| &a.alarm_actions);
-            let composite = set.composite_alarms.iter().flat_map(|a| &a.alarm_actions);
-            metric
-                .chain(composite)
-                .filter(|action| is_notifiable_topic(action, partition, &set.region))
-        })
-        .cloned()
-        .collect()
-}
+use crate::model::arn::Arn;
+use crate::model::snapshot::{ReadError, Subscription, Topic, PENDING_CONFIRMATION};
 
 const OPERATION: &str = "sns:ListSubscriptionsByTopic";
 
@@ -108,13 +91,15 @@ mod tests {
             alarm_actions: vec!["arn:aws:sns:us-east-1:444455556666:central".into()],
             rule: "ALARM(a)".into(),
         };
-        let set = AlarmSet {
+        let set = crate::model::snapshot::AlarmSet {
             region: "us-east-1".into(),
             account_id: "111122223333".into(),
             alarms: Ok(vec![alarm]),
             composite_alarms: vec![composite],
         };
-        let arns: Vec<String> = topic_arns(&[set], "aws").into_iter().collect();
+        let arns: Vec<String> = crate::model::snapshot::notified_topic_arns(&[set], "aws")
+            .into_iter()
+            .collect();
         assert_eq!(
             arns,
             [

@@ -21,6 +21,7 @@ use crate::collect::Reach;
 use crate::controls::scan_coverage::SCAN_COVERAGE;
 use crate::controls::CisVersion;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::missing::MissingLink;
 use crate::model::snapshot::{ReadError, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::scope::Scope;
@@ -365,10 +366,10 @@ pub fn coverage_findings(
                     format!(" ({})", report.name)
                 }
             ),
-            evidence: Evidence {
-                missing: Some(reason.clone()),
-                ..Evidence::default()
-            },
+            evidence: Evidence::missing(MissingLink::AccountNotScanned {
+                account_id: report.account_id.clone(),
+                reason: reason.clone(),
+            }),
         })
         .collect()
 }

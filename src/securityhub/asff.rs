@@ -32,6 +32,8 @@ pub const CONTROL_ID_FIELD: &str = "trailwatch/ControlId";
 pub const EVIDENCE_FIELD: &str = "trailwatch/Evidence";
 /// `ProductFields` key of the missing or broken link.
 pub const MISSING_FIELD: &str = "trailwatch/Missing";
+/// `ProductFields` key of the missing link's kind (`trail_not_logging`, …), for tools to match on.
+pub const MISSING_KIND_FIELD: &str = "trailwatch/MissingKind";
 /// `ProductFields` key of the event a filter misses (JSON).
 pub const COUNTEREXAMPLE_FIELD: &str = "trailwatch/CounterexampleEvent";
 
@@ -182,7 +184,8 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
     product_fields.insert(CONTROL_ID_FIELD.to_string(), finding.control_id.clone());
     product_fields.insert(EVIDENCE_FIELD.to_string(), finding.summary.clone());
     if let Some(missing) = &finding.evidence.missing {
-        product_fields.insert(MISSING_FIELD.to_string(), missing.clone());
+        product_fields.insert(MISSING_FIELD.to_string(), missing.to_string());
+        product_fields.insert(MISSING_KIND_FIELD.to_string(), missing.kind());
     }
     for (position, link) in finding.evidence.chain.iter().enumerate() {
         product_fields.insert(
@@ -190,7 +193,7 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
             link.id.clone(),
         );
     }
-    if let Some(event) = &finding.evidence.counterexample {
+    if let Some(event) = finding.evidence.counterexample() {
         product_fields.insert(COUNTEREXAMPLE_FIELD.to_string(), event.to_string());
     }
 
@@ -291,6 +294,7 @@ mod tests {
     use super::*;
     use crate::controls::control;
     use crate::model::findings::Evidence;
+    use crate::model::missing::MissingLink;
 
     fn link(kind: ResourceKind, id: &str, region: &str) -> ResourceRef {
         ResourceRef {
@@ -327,8 +331,12 @@ mod tests {
                         "us-gov-west-1",
                     ),
                 ],
-                missing: Some("filter f does not cover the CIS pattern".to_string()),
-                counterexample: Some(serde_json::json!({"eventName": "StopLogging"})),
+                missing: Some(MissingLink::FilterDoesNotCover {
+                    filter: "f".to_string(),
+                    other_filters: 0,
+                    missed: "eventName=StopLogging".to_string(),
+                    counterexample: serde_json::json!({"eventName": "StopLogging"}),
+                }),
             },
         }
     }

@@ -30,7 +30,7 @@
 
 use super::asff::{
     AsffFinding, CONTROL_ID_FIELD, COUNTEREXAMPLE_FIELD, EVIDENCE_FIELD, MISSING_FIELD,
-    PRODUCT_PREFIX,
+    MISSING_KIND_FIELD, PRODUCT_PREFIX,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -286,6 +286,7 @@ fn importance(key: &str) -> (u8, usize, &str) {
         CONTROL_ID_FIELD,
         EVIDENCE_FIELD,
         MISSING_FIELD,
+        MISSING_KIND_FIELD,
         COUNTEREXAMPLE_FIELD,
     ];
     if let Some(position) = first.iter().position(|name| *name == key) {
@@ -569,38 +570,40 @@ mod tests {
             collected_at: datetime!(2026-11-23 12:00 UTC),
             regions: vec!["us-east-1".to_string()],
             region_source: RegionSource::Configured,
-            trails: vec![Trail {
-                arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"),
-                name: "main".to_string(),
-                home_region: "us-east-1".to_string(),
-                is_multi_region: true,
-                is_organization_trail: false,
-                log_group_arn: Some(LOG_GROUP_ARN.to_string()),
-                status: Ok(TrailStatus {
-                    is_logging: true,
-                    latest_cloudwatch_logs_delivery_time: Some(datetime!(2026-11-23 11:00 UTC)),
-                    latest_cloudwatch_logs_delivery_error: None,
-                }),
-                event_selectors: Ok(selectors),
-            }],
-            log_groups: vec![LogGroup {
-                arn: LOG_GROUP_ARN.to_string(),
-                name: LOG_GROUP.to_string(),
-                region: "us-east-1".to_string(),
-                account_id: ACCOUNT.to_string(),
-                metric_filters: Ok(vec![MetricFilter {
-                    name: "cloudtrail-configuration-changes".to_string(),
-                    pattern: pattern.to_string(),
-                    metric_transformations: vec![MetricTransformation {
-                        metric_name: "CloudTrailChanges".to_string(),
-                        metric_namespace: "CISBenchmark".to_string(),
-                        metric_value: "1".to_string(),
-                        dimensions: Default::default(),
-                    }],
-                }]),
-            }],
-            alarm_sets: vec![],
-            topics: vec![],
+            chains: ChainGraph {
+                trails: vec![Trail {
+                    arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/main"),
+                    name: "main".to_string(),
+                    home_region: "us-east-1".to_string(),
+                    is_multi_region: true,
+                    is_organization_trail: false,
+                    log_group_arn: Some(LOG_GROUP_ARN.to_string()),
+                    status: Ok(TrailStatus {
+                        is_logging: true,
+                        latest_cloudwatch_logs_delivery_time: Some(datetime!(2026-11-23 11:00 UTC)),
+                        latest_cloudwatch_logs_delivery_error: None,
+                    }),
+                    event_selectors: Ok(selectors),
+                }],
+                log_groups: vec![LogGroup {
+                    arn: LOG_GROUP_ARN.to_string(),
+                    name: LOG_GROUP.to_string(),
+                    region: "us-east-1".to_string(),
+                    account_id: ACCOUNT.to_string(),
+                    metric_filters: Ok(vec![MetricFilter {
+                        name: "cloudtrail-configuration-changes".to_string(),
+                        pattern: pattern.to_string(),
+                        metric_transformations: vec![MetricTransformation {
+                            metric_name: "CloudTrailChanges".to_string(),
+                            metric_namespace: "CISBenchmark".to_string(),
+                            metric_value: "1".to_string(),
+                            dimensions: Default::default(),
+                        }],
+                    }]),
+                }],
+                alarm_sets: vec![],
+                topics: vec![],
+            },
             read_errors: vec![],
             api_calls: 3,
             api_calls_by_operation: Default::default(),
@@ -657,11 +660,7 @@ mod tests {
             "cloudtrail-changes",
         );
         assert_eq!(finding.status, ComplianceStatus::Failed);
-        let counterexample = finding
-            .evidence
-            .counterexample
-            .as_ref()
-            .expect("a counterexample");
+        let counterexample = finding.evidence.counterexample().expect("a counterexample");
         assert_eq!(counterexample["userAgent"], "a".repeat(value_length));
 
         assert_within_limits(&asff);
@@ -678,7 +677,7 @@ mod tests {
         assert_eq!(&event, counterexample);
         assert_eq!(
             asff.product_fields[asff::MISSING_FIELD],
-            *finding.evidence.missing.as_ref().unwrap()
+            finding.evidence.missing.as_ref().unwrap().to_string()
         );
     }
 
@@ -716,7 +715,7 @@ mod tests {
         let pattern = control("root-usage").unwrap().required_pattern().unwrap();
         let (finding, asff) = evaluated(&account_with(pattern, selectors), "root-usage");
         assert_eq!(finding.status, ComplianceStatus::Failed);
-        let missing = finding.evidence.missing.as_ref().unwrap();
+        let missing = finding.evidence.missing.as_ref().unwrap().to_string();
         assert!(
             missing.len() > PRODUCT_FIELD_VALUE_MAX,
             "{} bytes",
@@ -727,7 +726,7 @@ mod tests {
         assert_within_limits(&asff);
         assert_cut_from(&asff.description, &format!("FAILED: {}", finding.summary));
         assert_cut_from(&asff.product_fields[asff::EVIDENCE_FIELD], &finding.summary);
-        assert_cut_from(&asff.product_fields[asff::MISSING_FIELD], missing);
+        assert_cut_from(&asff.product_fields[asff::MISSING_FIELD], &missing);
         assert_cut_from(
             &asff.compliance.status_reasons[0].description,
             &finding.summary,

@@ -37,8 +37,8 @@ async fn collects_a_whole_chain_across_regions() {
     assert_eq!(snapshot.read_errors, []);
 
     // Seen from both regions (home and shadow), kept once.
-    assert_eq!(snapshot.trails.len(), 1);
-    let trail = &snapshot.trails[0];
+    assert_eq!(snapshot.chains.trails.len(), 1);
+    let trail = &snapshot.chains.trails[0];
     assert_eq!(Some(&trail.arn), seeded.trail_arn.as_ref());
     assert_eq!(trail.name, "full-trail");
     assert_eq!(trail.home_region, "us-east-1");
@@ -61,8 +61,8 @@ async fn collects_a_whole_chain_across_regions() {
         }]
     );
 
-    assert_eq!(snapshot.log_groups.len(), 1);
-    let group = &snapshot.log_groups[0];
+    assert_eq!(snapshot.chains.log_groups.len(), 1);
+    let group = &snapshot.chains.log_groups[0];
     assert_eq!(
         (
             group.name.as_str(),
@@ -85,6 +85,7 @@ async fn collects_a_whole_chain_across_regions() {
     );
 
     let alarms = snapshot
+        .chains
         .alarm_set(&account.id, "eu-west-1")
         .unwrap()
         .alarms
@@ -95,8 +96,8 @@ async fn collects_a_whole_chain_across_regions() {
     assert!(alarms[0].actions_enabled);
     assert_eq!(alarms[0].alarm_actions, vec![seeded.topic_arn.clone()]);
 
-    assert_eq!(snapshot.topics.len(), 1);
-    let topic = snapshot.topic(&seeded.topic_arn).unwrap();
+    assert_eq!(snapshot.chains.topics.len(), 1);
+    let topic = snapshot.chains.topic(&seeded.topic_arn).unwrap();
     assert_eq!(topic.region, "eu-west-1");
     let mut confirmed: Vec<(bool, &str)> = topic
         .subscriptions
@@ -134,7 +135,7 @@ async fn scans_the_enabled_regions_by_default() {
         !snapshot.regions.contains(&"af-south-1".to_string()),
         "disabled"
     );
-    assert!(snapshot.trails.is_empty() && snapshot.log_groups.is_empty());
+    assert!(snapshot.chains.trails.is_empty() && snapshot.chains.log_groups.is_empty());
     assert_eq!(snapshot.read_errors, []);
     // GetCallerIdentity, ListRegions, DescribeTrails in each region.
     assert_eq!(snapshot.api_calls, 2 + 18);
@@ -168,7 +169,11 @@ async fn a_denied_list_regions_falls_back_to_the_known_regions_and_says_so() {
         );
     }
     assert!(snapshot.regions.contains(&"eu-south-1".to_string()));
-    assert_eq!(snapshot.trails.len(), 1, "the single-Region trail is seen");
+    assert_eq!(
+        snapshot.chains.trails.len(),
+        1,
+        "the single-Region trail is seen"
+    );
     let errors: Vec<&str> = snapshot
         .read_errors
         .iter()
@@ -205,8 +210,8 @@ async fn a_typical_account_costs_25_calls() {
     let snapshot = collect(&account.sdk, &CollectPlan::default())
         .await
         .unwrap();
-    assert_eq!(snapshot.trails.len(), 1);
-    assert_eq!(snapshot.topics.len(), 1);
+    assert_eq!(snapshot.chains.trails.len(), 1);
+    assert_eq!(snapshot.chains.topics.len(), 1);
     // GetCallerIdentity, ListRegions, DescribeTrails ×18, GetTrailStatus, GetEventSelectors,
     // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic.
     assert_eq!(snapshot.api_calls, 25);
@@ -246,15 +251,18 @@ async fn pages_through_filters_and_keeps_only_alarms_on_their_metrics() {
 
     let snapshot = collect(&account.sdk, &plan(&["us-east-1"])).await.unwrap();
 
-    let filters = snapshot.log_groups[0].metric_filters.as_ref().unwrap();
+    let filters = snapshot.chains.log_groups[0]
+        .metric_filters
+        .as_ref()
+        .unwrap();
     assert_eq!(filters.len(), 55);
-    let alarms = snapshot.alarm_sets[0].alarms.as_ref().unwrap();
+    let alarms = snapshot.chains.alarm_sets[0].alarms.as_ref().unwrap();
     let names: Vec<&str> = alarms.iter().map(|a| a.name.as_str()).collect();
     // The wrong-namespace alarm is kept as a near miss for the evidence; the evaluator requires
     // the namespace.
     assert_eq!(names, ["math-on-m09", "on-m07", "wrong-namespace"]);
     assert_eq!(alarms[0].metrics[0].metric_name, "m09");
-    assert!(snapshot.topics.is_empty());
+    assert!(snapshot.chains.topics.is_empty());
     // GetCallerIdentity, DescribeTrails, GetTrailStatus, GetEventSelectors,
     // DescribeMetricFilters ×2 (50 + 5), DescribeAlarms.
     assert_eq!(snapshot.api_calls, 7);
@@ -308,11 +316,16 @@ async fn shared_log_groups_are_read_once_and_advanced_selectors_are_kept() {
         .unwrap();
 
     // Sorted by ARN: the eu-west-1 trails first.
-    let names: Vec<&str> = snapshot.trails.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<&str> = snapshot
+        .chains
+        .trails
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(names, ["local", "regional", "global"]);
-    let local = &snapshot.trails[0];
+    let local = &snapshot.chains.trails[0];
     assert_eq!(local.home_region, "eu-west-1");
-    let regional = &snapshot.trails[1];
+    let regional = &snapshot.chains.trails[1];
     assert!(regional.status.is_ok());
     assert_eq!(
         regional.event_selectors.as_ref().unwrap_err().kind,
@@ -325,9 +338,12 @@ async fn shared_log_groups_are_read_once_and_advanced_selectors_are_kept() {
         selectors.advanced[0].field_selectors[0].equals,
         ["Management"]
     );
-    assert_eq!(snapshot.log_groups.len(), 1);
-    assert!(snapshot.log_group(&group).is_some());
-    assert!(snapshot.alarm_sets.is_empty(), "no filters, no alarm reads");
+    assert_eq!(snapshot.chains.log_groups.len(), 1);
+    assert!(snapshot.chains.log_group(&group).is_some());
+    assert!(
+        snapshot.chains.alarm_sets.is_empty(),
+        "no filters, no alarm reads"
+    );
 }
 
 #[tokio::test]
@@ -342,7 +358,7 @@ async fn unreadable_things_are_read_errors_in_place() {
         .await
         .unwrap();
 
-    let group = snapshot.log_group(&foreign).unwrap();
+    let group = snapshot.chains.log_group(&foreign).unwrap();
     let error = group.metric_filters.as_ref().unwrap_err();
     assert_eq!(error.kind, ReadErrorKind::OtherAccount);
     assert_eq!(error.resource.as_ref(), Some(&foreign));
@@ -373,16 +389,19 @@ async fn access_denied_is_kept_next_to_what_it_hides() {
         .await
         .unwrap();
 
-    let selectors = snapshot.trails[0].event_selectors.as_ref().unwrap_err();
+    let selectors = snapshot.chains.trails[0]
+        .event_selectors
+        .as_ref()
+        .unwrap_err();
     assert_eq!(selectors.kind, ReadErrorKind::AccessDenied);
     assert_eq!(selectors.operation, "cloudtrail:GetEventSelectors");
-    assert!(snapshot.trails[0].status.is_ok());
-    let alarms = snapshot.alarm_sets[0].alarms.as_ref().unwrap_err();
+    assert!(snapshot.chains.trails[0].status.is_ok());
+    let alarms = snapshot.chains.alarm_sets[0].alarms.as_ref().unwrap_err();
     assert_eq!(alarms.kind, ReadErrorKind::AccessDenied);
     assert_eq!(alarms.code.as_deref(), Some("AccessDenied"));
     assert!(alarms.message.contains("cloudwatch:DescribeAlarms"));
-    assert!(snapshot.topics.is_empty());
-    assert!(snapshot.log_groups[0].metric_filters.is_ok());
+    assert!(snapshot.chains.topics.is_empty());
+    assert!(snapshot.chains.log_groups[0].metric_filters.is_ok());
 }
 
 #[tokio::test]
@@ -392,7 +411,13 @@ async fn throttled_calls_are_retried_and_every_attempt_counted() {
         .create_trail(&TrailSpec::new("busy").throttled(2))
         .await;
     let snapshot = collect(&account.sdk, &plan(&["us-east-1"])).await.unwrap();
-    assert!(snapshot.trails[0].status.as_ref().unwrap().is_logging);
+    assert!(
+        snapshot.chains.trails[0]
+            .status
+            .as_ref()
+            .unwrap()
+            .is_logging
+    );
     assert_eq!(snapshot.read_errors, []);
     // GetCallerIdentity, DescribeTrails, GetTrailStatus ×3 (two throttled), GetEventSelectors.
     assert_eq!(snapshot.api_calls, 6);

@@ -504,7 +504,7 @@ fn a_call_throttled_through_every_attempt_is_not_available() {
             Some(&6)
         );
         assert_every_request_counted(&run, &stats);
-        let status = snapshot.trails[0].status.as_ref().unwrap_err();
+        let status = snapshot.chains.trails[0].status.as_ref().unwrap_err();
         assert_eq!(status.kind, ReadErrorKind::Throttled, "{status:?}");
 
         let verdicts = verdicts(&run.scan.findings);

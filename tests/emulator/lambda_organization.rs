@@ -122,7 +122,7 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             && message
                 .shared
                 .as_ref()
-                .is_some_and(|shared| shared.trails.len() == 1)));
+                .is_some_and(|shared| shared.chains.trails.len() == 1)));
         let throttled_message = event["Records"]
             .as_array()
             .unwrap()

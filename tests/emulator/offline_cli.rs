@@ -7,6 +7,7 @@
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use trailwatch::model::snapshot::SNAPSHOT_FORMAT;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -227,7 +228,10 @@ fn bad_input_gets_a_clear_error() {
     assert!(stderr(&missing).contains("cannot read /nonexistent/snapshot.json"));
 
     let mut garbage = tempfile::NamedTempFile::new().unwrap();
-    garbage.write_all(b"{\"format\": 1}").unwrap();
+    // The current format's number, but not a snapshot's shape.
+    garbage
+        .write_all(format!("{{\"format\": {SNAPSHOT_FORMAT}}}").as_bytes())
+        .unwrap();
     let malformed = trailwatch(&["evaluate", garbage.path().to_str().unwrap()], "");
     assert_eq!(malformed.status.code(), Some(3));
     assert!(stderr(&malformed).contains("is not a trailwatch snapshot"));

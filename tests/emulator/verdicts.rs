@@ -197,7 +197,7 @@ async fn assert_not_covering(prefix: &str, pattern: &str) -> Finding {
     assert!(finding.summary.starts_with(&start), "{}", finding.summary);
     let kinds: Vec<ResourceKind> = finding.evidence.chain.iter().map(|l| l.kind).collect();
     assert_eq!(kinds, [ResourceKind::Trail, ResourceKind::LogGroup]);
-    assert!(finding.evidence.counterexample.is_some(), "{finding:#?}");
+    assert!(finding.evidence.counterexample().is_some(), "{finding:#?}");
     finding
 }
 
@@ -214,7 +214,7 @@ async fn a_missing_event_name_fails_with_that_event() {
         finding.summary
     );
     assert_eq!(
-        finding.evidence.counterexample.as_ref().unwrap()["eventName"],
+        finding.evidence.counterexample().unwrap()["eventName"],
         "StopLogging"
     );
 }

@@ -4,6 +4,7 @@
 //! (`asff`). The evidence is structured (the chain links found, what is missing, a counterexample
 //! event) and also rendered as one exact sentence, the `summary`, which is what users read.
 
+use crate::model::missing::MissingLink;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -82,12 +83,25 @@ pub struct ResourceRef {
 pub struct Evidence {
     /// The links of the complete chain (PASSED) or of the best candidate (otherwise), in order.
     pub chain: Vec<ResourceRef>,
-    /// The missing or broken link, as a sentence fragment; `None` when the chain is complete.
+    /// The missing, broken, unreadable or undecided link; `None` when the chain is complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<String>,
-    /// For a filter that does not cover the CIS pattern: an event it would miss.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counterexample: Option<serde_json::Value>,
+    pub missing: Option<MissingLink>,
+}
+
+impl Evidence {
+    /// Evidence that names only what is missing.
+    pub fn missing(link: MissingLink) -> Self {
+        Evidence {
+            chain: Vec::new(),
+            missing: Some(link),
+        }
+    }
+
+    /// For a filter (or an alarm's dimension pins) that does not cover the CIS pattern: an event
+    /// the chain would miss.
+    pub fn counterexample(&self) -> Option<&serde_json::Value> {
+        self.missing.as_ref()?.counterexample()
+    }
 }
 
 /// One verdict.

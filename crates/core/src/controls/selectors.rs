@@ -9,6 +9,7 @@
 //! condition on any field other than `eventCategory`, `readOnly` and `eventSource` narrows what
 //! is recorded in ways we cannot see, so such a selector is not taken as recording everything.
 
+use crate::model::missing::{MissedEvents, SelectorGap};
 use crate::model::snapshot::{AdvancedEventSelector, AdvancedFieldSelector, EventSelectors};
 
 /// The properties of a management event that selectors can distinguish.
@@ -18,16 +19,16 @@ struct ManagementEvent<'a> {
 }
 
 /// `Ok` when every management event (read and write) of every `event_sources` is recorded;
-/// otherwise the reason, as a sentence fragment about the trail.
+/// otherwise what is not.
 pub fn records_management_events(
     selectors: &EventSelectors,
     event_sources: &[&str],
-) -> Result<(), String> {
+) -> Result<(), SelectorGap> {
     if selectors.classic.is_empty() && selectors.advanced.is_empty() {
-        return Err("has no event selectors, so it records no management events".to_string());
+        return Err(SelectorGap::NoSelectors);
     }
     let probes = probe_sources(selectors, event_sources);
-    let mut missing_kinds: Vec<String> = Vec::new();
+    let mut missed: Vec<MissedEvents> = Vec::new();
     for event_source in &probes {
         for read_only in [false, true] {
             let event = ManagementEvent {
@@ -46,27 +47,21 @@ pub fn records_management_events(
                     .any(|selector| advanced_records(selector, &event))
             };
             if !recorded {
-                missing_kinds.push(format!(
-                    "{} management events of {}",
-                    if read_only { "read" } else { "write" },
-                    event_source
-                ));
+                missed.push(MissedEvents {
+                    read_only,
+                    event_source: event_source.to_string(),
+                });
             }
         }
     }
-    if missing_kinds.is_empty() {
+    if missed.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "does not record {} ({} selectors: {})",
-            missing_kinds.join(" or "),
-            if selectors.advanced.is_empty() {
-                "classic"
-            } else {
-                "advanced"
-            },
-            describe(selectors)
-        ))
+        Err(SelectorGap::NotRecorded {
+            missed,
+            advanced: !selectors.advanced.is_empty(),
+            selectors: describe(selectors),
+        })
     }
 }
 
@@ -428,6 +423,7 @@ mod tests {
         };
         assert!(records_management_events(&without_kms, EVERY)
             .unwrap_err()
+            .to_string()
             .contains("of kms.amazonaws.com"));
         let only_iam = EventSelectors {
             classic: vec![],
@@ -451,9 +447,20 @@ mod tests {
             classic: vec![classic("WriteOnly", true, &[])],
             advanced: vec![],
         };
-        let reason = records_management_events(&selectors, CLOUDTRAIL).unwrap_err();
+        let gap = records_management_events(&selectors, CLOUDTRAIL).unwrap_err();
         assert_eq!(
-            reason,
+            gap,
+            SelectorGap::NotRecorded {
+                missed: vec![MissedEvents {
+                    read_only: true,
+                    event_source: "cloudtrail.amazonaws.com".to_string()
+                }],
+                advanced: false,
+                selectors: "ReadWriteType WriteOnly, IncludeManagementEvents true".to_string(),
+            }
+        );
+        assert_eq!(
+            gap.to_string(),
             "does not record read management events of cloudtrail.amazonaws.com \
              (classic selectors: ReadWriteType WriteOnly, IncludeManagementEvents true)"
         );

@@ -8,17 +8,19 @@
 //! region known to lack Security Hub fails the control whatever other regions could not be read.
 
 use super::catalog::Control;
-use super::evidence::account_finding;
+use super::evidence::{account_finding, missing_finding};
 use crate::model::findings::{ComplianceStatus, Evidence, Finding};
+use crate::model::missing::{MissingLink, Subject};
 use crate::model::snapshot::{Hub, ReadError, Snapshot};
 
 pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Finding {
     let Some(hubs) = &snapshot.securityhub else {
-        return finding(
+        return missing_finding(
             snapshot,
             control,
-            ComplianceStatus::NotAvailable,
-            "Security Hub was not read by this scan (securityhub:DescribeHub)".to_string(),
+            MissingLink::NotCollected {
+                subject: Subject::SecurityHub,
+            },
         );
     };
     let mut enabled = Vec::new();
@@ -38,26 +40,18 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Finding {
             None => unread.push(format!("{region} (not read by this scan)")),
         }
     }
-    let unread_note = || {
-        if unread.is_empty() {
-            String::new()
-        } else {
-            format!("; could not read {}", unread.join(", "))
-        }
-    };
     if !not_enabled.is_empty() {
-        let summary = format!(
-            "Security Hub is not enabled in {}{}",
-            not_enabled.join(", "),
-            unread_note()
-        );
-        return finding(snapshot, control, ComplianceStatus::Failed, summary);
+        let link = MissingLink::SecurityHubNotEnabled {
+            regions: not_enabled,
+            unread,
+        };
+        return missing_finding(snapshot, control, link);
     }
     if !unread.is_empty() {
-        let summary = format!("could not read Security Hub in {}", unread.join(", "));
-        return finding(snapshot, control, ComplianceStatus::NotAvailable, summary);
+        let link = MissingLink::SecurityHubUnread { regions: unread };
+        return missing_finding(snapshot, control, link);
     }
-    finding(
+    account_finding(
         snapshot,
         control,
         ComplianceStatus::Passed,
@@ -65,6 +59,7 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Finding {
             "Security Hub is enabled in every region scanned: {}",
             enabled.join(", ")
         ),
+        Evidence::default(),
     )
 }
 
@@ -79,18 +74,4 @@ fn unread_region(error: &ReadError) -> String {
         "{} ({}: {code}{})",
         error.region, error.operation, error.message
     )
-}
-
-fn finding(
-    snapshot: &Snapshot,
-    control: &Control,
-    status: ComplianceStatus,
-    summary: String,
-) -> Finding {
-    let missing = (status != ComplianceStatus::Passed).then(|| summary.clone());
-    let evidence = Evidence {
-        missing,
-        ..Evidence::default()
-    };
-    account_finding(snapshot, control, status, summary, evidence)
 }

@@ -24,10 +24,11 @@ use super::evidence::{self, Path};
 use super::selectors::records_management_events;
 use crate::model::alarm_rule;
 use crate::model::arn::{is_notifiable_topic, Arn};
-use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::findings::{Finding, ResourceKind, ResourceRef};
+use crate::model::missing::{MissingLink, NearMiss, Subject};
 use crate::model::snapshot::{
     Alarm, AlarmSet, CompositeAlarm, LogGroup, MetricFilter, MetricTransformation, ReadErrorKind,
-    Snapshot, Subscription, Trail, DELETED, PENDING_CONFIRMATION,
+    Snapshot, Trail, DELETED, PENDING_CONFIRMATION,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -49,15 +50,12 @@ pub fn evaluate(
         Ok(patterns) => patterns,
         // The catalog's patterns are parsed in a unit test; this arm guards a bad edit.
         Err(error) => {
-            return evidence::account_finding(
+            return evidence::missing_finding(
                 snapshot,
                 control,
-                ComplianceStatus::NotAvailable,
-                format!(
-                    "the control's own pattern does not parse: {}",
-                    error.message()
-                ),
-                Evidence::default(),
+                MissingLink::ControlPatternInvalid {
+                    message: error.message().to_string(),
+                },
             )
         }
     };
@@ -70,6 +68,7 @@ pub fn evaluate(
         verdicts: RefCell::default(),
     };
     let mut paths: Vec<Path> = snapshot
+        .chains
         .trails
         .iter()
         .map(|trail| explorer.walk_trail(trail))
@@ -178,37 +177,60 @@ impl Explorer<'_> {
     fn walk_trail(&self, trail: &Trail) -> Path {
         let mut path = Path::start();
         let trail_ref = trail_ref(trail);
-        let name = &trail.name;
+        let trail_name = || trail.name.clone();
         if !trail.is_multi_region {
-            return path.broken(format!("trail {name} is not multi-Region"));
+            return path.ends(MissingLink::TrailNotMultiRegion {
+                trail: trail_name(),
+            });
         }
         match &trail.status {
-            Err(error) => return path.unread(format!("trail {name}"), error),
+            Err(error) => {
+                return path.unread(
+                    Subject::TrailStatus {
+                        trail: trail_name(),
+                    },
+                    error,
+                )
+            }
             Ok(status) if !status.is_logging => {
-                return path.broken(format!("trail {name} is not logging"))
+                return path.ends(MissingLink::TrailNotLogging {
+                    trail: trail_name(),
+                })
             }
             Ok(_) => {}
         }
         match &trail.event_selectors {
-            Err(error) => return path.unread(format!("event selectors of trail {name}"), error),
+            Err(error) => {
+                return path.unread(
+                    Subject::EventSelectors {
+                        trail: trail_name(),
+                    },
+                    error,
+                )
+            }
             Ok(selectors) => {
-                if let Err(reason) =
+                if let Err(gap) =
                     records_management_events(selectors, self.monitoring.trail_sources)
                 {
-                    return path.broken(format!("trail {name} {reason}"));
+                    return path.ends(MissingLink::TrailMissesManagementEvents {
+                        trail: trail_name(),
+                        gap,
+                    });
                 }
             }
         }
         let Some(log_group_arn) = &trail.log_group_arn else {
-            return path.broken(format!(
-                "trail {name} does not send its events to CloudWatch Logs"
-            ));
+            return path.ends(MissingLink::TrailNotSendingToLogs {
+                trail: trail_name(),
+            });
         };
         path.push(trail_ref);
-        let Some(log_group) = self.snapshot.log_group(log_group_arn) else {
-            return path.broken_unknown(format!(
-                "log group {log_group_arn} was not read by this scan"
-            ));
+        let Some(log_group) = self.snapshot.chains.log_group(log_group_arn) else {
+            return path.ends(MissingLink::NotCollected {
+                subject: Subject::LogGroup {
+                    log_group_arn: log_group_arn.clone(),
+                },
+            });
         };
         path.push(log_group_ref(log_group));
         self.walk_log_group(path, log_group)
@@ -218,18 +240,25 @@ impl Explorer<'_> {
         let filters = match &log_group.metric_filters {
             // The log group the trail names does not exist: a definite answer, not a failed read.
             Err(error) if error.kind == ReadErrorKind::NotFound => {
-                return path.broken(format!("log group {} does not exist", log_group.arn))
+                return path.ends(MissingLink::LogGroupMissing {
+                    log_group_arn: log_group.arn.clone(),
+                })
             }
             Err(error) => {
                 return path.unread(
-                    format!("metric filters of log group {}", log_group.name),
+                    Subject::MetricFilters {
+                        log_group: log_group.name.clone(),
+                    },
                     error,
                 )
             }
             Ok(filters) => filters,
         };
+        let no_filter = || MissingLink::NoMetricFilter {
+            log_group: log_group.name.clone(),
+        };
         if filters.is_empty() {
-            return path.broken(format!("log group {} has no metric filter", log_group.name));
+            return path.ends(no_filter());
         }
         let alarms = self.alarm_set(log_group);
         let mut best: Option<Path> = None;
@@ -241,10 +270,10 @@ impl Explorer<'_> {
             match verdict.as_ref() {
                 FilterVerdict::Covers => {}
                 FilterVerdict::Undecided(reason) => {
-                    candidate.carry_undecided(format!(
-                        "could not decide whether filter {} covers the CIS pattern: {reason}",
-                        filter.name
-                    ));
+                    candidate.carry_undecided(MissingLink::FilterUndecided {
+                        filter: filter.name.clone(),
+                        reason: reason.clone(),
+                    });
                 }
                 FilterVerdict::Misses { .. } => {
                     missing.push((filter, verdict));
@@ -276,30 +305,24 @@ impl Explorer<'_> {
             .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name.cmp(&a.1.name)));
         match closest {
             Some((_, filter, verdict)) => {
-                let others = match missing.len() - 1 {
-                    0 => String::new(),
-                    1 => " (nor does the other filter)".to_string(),
-                    n => format!(" (nor do the {n} other filters)"),
-                };
                 let FilterVerdict::Misses { event, customer } = verdict.as_ref() else {
                     unreachable!("only missing filters are listed")
                 };
-                path.broken_with_counterexample(
-                    format!(
-                        "filter {} does not cover the CIS pattern{others}: it misses events such as {}",
-                        filter.name,
-                        evidence::describe_event(event, &[customer, self.cis])
-                    ),
-                    event.clone(),
-                )
+                path.ends(MissingLink::FilterDoesNotCover {
+                    filter: filter.name.clone(),
+                    other_filters: missing.len() - 1,
+                    missed: evidence::describe_event(event, &[customer, self.cis]),
+                    counterexample: event.clone(),
+                })
             }
-            None => path.broken(format!("log group {} has no metric filter", log_group.name)),
+            None => path.ends(no_filter()),
         }
     }
 
     /// The alarms read where the log group's filters publish, or why there are none to walk.
     fn alarm_set(&self, log_group: &LogGroup) -> Option<&AlarmSet> {
         self.snapshot
+            .chains
             .alarm_set(&log_group.account_id, &log_group.region)
     }
 
@@ -311,17 +334,26 @@ impl Explorer<'_> {
         filter: &MetricFilter,
     ) -> Path {
         let Some(transformation) = filter.metric_transformations.first() else {
-            return path.broken(format!("filter {} publishes no metric", filter.name));
+            return path.ends(MissingLink::FilterPublishesNoMetric {
+                filter: filter.name.clone(),
+            });
         };
-        let metric = metric_label(transformation);
         let Some(set) = set else {
-            return path.broken_unknown(format!(
-                "alarms in {} were not read by this scan",
-                log_group.region
-            ));
+            return path.ends(MissingLink::NotCollected {
+                subject: Subject::Alarms {
+                    region: log_group.region.clone(),
+                },
+            });
         };
         let alarms = match &set.alarms {
-            Err(error) => return path.unread(format!("alarms in {}", set.region), error),
+            Err(error) => {
+                return path.unread(
+                    Subject::Alarms {
+                        region: set.region.clone(),
+                    },
+                    error,
+                )
+            }
             Ok(alarms) => alarms,
         };
         let watching: Vec<(&Alarm, Pins)> = alarms
@@ -336,18 +368,25 @@ impl Explorer<'_> {
                     .find(|m| m.metric_name == transformation.metric_name)
                     .map(|m| (alarm, m))
             });
-            let hint = match near_miss {
-                Some((alarm, m)) if m.namespace != transformation.metric_namespace => format!(
-                    " (alarm {} watches {} in namespace {}, not {})",
-                    alarm.name, m.metric_name, m.namespace, transformation.metric_namespace
-                ),
-                Some((alarm, _)) => format!(
-                    " (alarm {} watches {} with other dimensions)",
-                    alarm.name, transformation.metric_name
-                ),
-                None => String::new(),
-            };
-            return path.broken(format!("no alarm watches metric {metric}{hint}"));
+            let near_miss = near_miss.map(|(alarm, m)| {
+                if m.namespace != transformation.metric_namespace {
+                    NearMiss::OtherNamespace {
+                        alarm: alarm.name.clone(),
+                        metric_name: m.metric_name.clone(),
+                        namespace: m.namespace.clone(),
+                        wanted_namespace: transformation.metric_namespace.clone(),
+                    }
+                } else {
+                    NearMiss::OtherDimensions {
+                        alarm: alarm.name.clone(),
+                        metric_name: transformation.metric_name.clone(),
+                    }
+                }
+            });
+            return path.ends(MissingLink::NoAlarmOnMetric {
+                metric: metric_label(transformation),
+                near_miss,
+            });
         }
         let mut best: Option<Path> = None;
         for (alarm, pins) in watching {
@@ -368,159 +407,160 @@ impl Explorer<'_> {
     ) -> Path {
         let mut path = path;
         if !pins.is_empty() {
-            let pinned = pins
-                .iter()
-                .map(|(field, value)| format!("{field}={value}"))
-                .collect::<Vec<_>>()
-                .join(", ");
             match self.coverage_of(filter, pins).as_ref() {
                 FilterVerdict::Covers => {}
                 FilterVerdict::Misses { event, customer } => {
-                    return path.broken_with_counterexample(
-                        format!(
-                            "alarm {} reads only the records with {pinned}, which misses events such as {}",
-                            alarm.name,
-                            evidence::describe_event(event, &[customer, self.cis])
-                        ),
-                        event.clone(),
-                    )
+                    return path.ends(MissingLink::AlarmPinsMissEvents {
+                        alarm: alarm.name.clone(),
+                        pins: pins.clone(),
+                        missed: evidence::describe_event(event, &[customer, self.cis]),
+                        counterexample: event.clone(),
+                    })
                 }
-                FilterVerdict::Undecided(reason) => path.carry_undecided(format!(
-                    "could not decide whether filter {} covers the CIS pattern on the records with {pinned} that alarm {} reads: {reason}",
-                    filter.name, alarm.name
-                )),
+                FilterVerdict::Undecided(reason) => {
+                    path.carry_undecided(MissingLink::PinnedFilterUndecided {
+                        filter: filter.name.clone(),
+                        alarm: alarm.name.clone(),
+                        pins: pins.clone(),
+                        reason: reason.clone(),
+                    })
+                }
             }
         }
-        let own = if alarm.actions_enabled {
-            let mut own = path.clone();
-            own.push(alarm_ref(
-                log_group,
-                &alarm.arn,
-                &alarm.name,
-                ResourceKind::Alarm,
-            ));
-            Some(
-                self.walk_actions(own, log_group, &alarm.name, &alarm.alarm_actions, || {
-                    alarm
-                        .ok_actions
-                        .iter()
-                        .chain(&alarm.insufficient_data_actions)
-                        .any(|action| Arn::parse(action).is_ok_and(|arn| arn.service == "sns"))
-                }),
-            )
-        } else {
-            None
+        let notifies_elsewhere = || {
+            alarm
+                .ok_actions
+                .iter()
+                .chain(&alarm.insufficient_data_actions)
+                .any(|action| Arn::parse(action).is_ok_and(|arn| arn.service == "sns"))
         };
-        let mut through = path.clone();
-        through.push(alarm_ref(
+        self.walk_notifier(
+            path,
             log_group,
-            &alarm.arn,
-            &alarm.name,
-            ResourceKind::Alarm,
-        ));
-        let composites =
-            self.walk_composites(through, log_group, set, (&alarm.name, &alarm.arn), 0);
-        match (own, composites) {
-            // On a tie the composite alarm is named: the account wired it to notify.
-            (Some(own), Some(composite)) => evidence::better(Some(composite), own),
-            (Some(own), None) => own,
-            (None, Some(composite)) => composite,
-            (None, None) => path.broken(format!("alarm {} has its actions disabled", alarm.name)),
-        }
+            set,
+            Notifier {
+                name: &alarm.name,
+                arn: &alarm.arn,
+                actions_enabled: alarm.actions_enabled,
+                alarm_actions: &alarm.alarm_actions,
+                kind: ResourceKind::Alarm,
+            },
+            &notifies_elsewhere,
+            0,
+        )
     }
 
-    /// The best chain through the composite alarms that `name`'s ALARM state always puts into
-    /// ALARM; `None` when no composite alarm names it.
-    fn walk_composites(
+    /// The best chain from an alarm (metric or composite) whose ALARM state `path` reaches:
+    /// through its own ALARM actions when they are enabled, or through any composite alarm its
+    /// ALARM state always puts into ALARM. On a tie the composite alarm is named: the account
+    /// wired it to notify.
+    fn walk_notifier(
         &self,
-        path: Path,
+        before: Path,
         log_group: &LogGroup,
         set: &AlarmSet,
-        (name, arn): (&str, &str),
+        notifier: Notifier<'_>,
+        notifies_elsewhere: &dyn Fn() -> bool,
         depth: usize,
-    ) -> Option<Path> {
+    ) -> Path {
+        let mut path = before.clone();
+        path.push(alarm_ref(
+            log_group,
+            notifier.arn,
+            notifier.name,
+            notifier.kind,
+        ));
+        let own = notifier.actions_enabled.then(|| {
+            self.walk_actions(
+                path.clone(),
+                log_group,
+                notifier.name,
+                notifier.alarm_actions,
+                notifies_elsewhere,
+            )
+        });
         // AWS refuses cycles between composite alarms; the bound guards a snapshot edited by hand.
-        if depth > set.composite_alarms.len() {
-            return None;
+        let through = (depth <= set.composite_alarms.len())
+            .then(|| {
+                set.composites_naming(notifier.name, notifier.arn)
+                    .map(|composite| {
+                        self.walk_composite(
+                            path.clone(),
+                            log_group,
+                            set,
+                            composite,
+                            &notifier,
+                            depth,
+                        )
+                    })
+                    .fold(None, |best, candidate| {
+                        Some(evidence::better(best, candidate))
+                    })
+            })
+            .flatten();
+        match (own, through) {
+            (Some(own), Some(through)) => evidence::better(Some(through), own),
+            (Some(own), None) => own,
+            (None, Some(through)) => through,
+            // A composite alarm is a link of the chain that reached it; a metric alarm that
+            // notifies nobody is named in the sentence after the filter.
+            (None, None) => match notifier.kind {
+                ResourceKind::CompositeAlarm => path.ends(MissingLink::CompositeActionsDisabled {
+                    composite: notifier.name.to_string(),
+                }),
+                _ => before.ends(MissingLink::AlarmActionsDisabled {
+                    alarm: notifier.name.to_string(),
+                }),
+            },
         }
-        let mut best: Option<Path> = None;
-        for composite in &set.composite_alarms {
-            let names_it = match alarm_rule::parse(&composite.rule) {
-                Ok(rule) => rule.alarms().iter().any(|n| *n == name || *n == arn),
-                Err(_) => composite.rule.contains(name),
-            };
-            if !names_it {
-                continue;
-            }
-            let candidate =
-                self.walk_composite(path.clone(), log_group, set, composite, (name, arn), depth);
-            best = Some(evidence::better(best, candidate));
-        }
-        best
     }
 
-    /// The chain through one composite alarm whose rule names `child` (name, ARN).
+    /// The chain through one composite alarm whose rule names `child`.
     fn walk_composite(
         &self,
         path: Path,
         log_group: &LogGroup,
         set: &AlarmSet,
         composite: &CompositeAlarm,
-        (child, child_arn): (&str, &str),
+        child: &Notifier<'_>,
         depth: usize,
     ) -> Path {
         let mut path = path;
         let rule = alarm_rule::parse(&composite.rule);
-        match rule.map(|rule| rule.holds_whenever_in_alarm(|n| n == child || n == child_arn)) {
+        let is_child = |n: &str| n == child.name || n == child.arn;
+        match rule.map(|rule| rule.holds_whenever_in_alarm(is_child)) {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => {
-                return path.broken(format!(
-                    "composite alarm {} does not go into ALARM whenever alarm {child} does (rule {})",
-                    composite.name, composite.rule
-                ))
+                return path.ends(MissingLink::CompositeDoesNotFollow {
+                    composite: composite.name.clone(),
+                    child: child.name.to_string(),
+                    rule: composite.rule.clone(),
+                })
             }
-            Ok(Err(too_many)) => path.carry_undecided(format!(
-                "could not decide whether composite alarm {} goes into ALARM whenever alarm {child} does: its rule names {} other alarms",
-                composite.name, too_many.0
-            )),
-            Err(error) => path.carry_undecided(format!(
-                "could not read the rule of composite alarm {} ({error})",
-                composite.name
-            )),
+            Ok(Err(too_many)) => path.carry_undecided(MissingLink::CompositeRuleUndecided {
+                composite: composite.name.clone(),
+                child: child.name.to_string(),
+                other_alarms: too_many.0,
+            }),
+            Err(error) => path.carry_undecided(MissingLink::CompositeRuleUnreadable {
+                composite: composite.name.clone(),
+                error: error.to_string(),
+            }),
         }
-        path.push(alarm_ref(
-            log_group,
-            &composite.arn,
-            &composite.name,
-            ResourceKind::CompositeAlarm,
-        ));
-        let own = if composite.actions_enabled {
-            Some(self.walk_actions(
-                path.clone(),
-                log_group,
-                &composite.name,
-                &composite.alarm_actions,
-                || false,
-            ))
-        } else {
-            None
-        };
-        let further = self.walk_composites(
-            path.clone(),
+        self.walk_notifier(
+            path,
             log_group,
             set,
-            (&composite.name, &composite.arn),
+            Notifier {
+                name: &composite.name,
+                arn: &composite.arn,
+                actions_enabled: composite.actions_enabled,
+                alarm_actions: &composite.alarm_actions,
+                kind: ResourceKind::CompositeAlarm,
+            },
+            &|| false,
             depth + 1,
-        );
-        match (own, further) {
-            (Some(own), Some(further)) => evidence::better(Some(own), further),
-            (Some(own), None) => own,
-            (None, Some(further)) => further,
-            (None, None) => path.broken(format!(
-                "composite alarm {} has its actions disabled",
-                composite.name
-            )),
-        }
+        )
     }
 
     /// The topics among an alarm's ALARM actions. `notifies_elsewhere` says whether SNS appears
@@ -531,7 +571,7 @@ impl Explorer<'_> {
         log_group: &LogGroup,
         alarm_name: &str,
         alarm_actions: &[String],
-        notifies_elsewhere: impl Fn() -> bool,
+        notifies_elsewhere: &dyn Fn() -> bool,
     ) -> Path {
         let partition = &self.snapshot.partition;
         let sns: Vec<&str> = alarm_actions
@@ -545,18 +585,17 @@ impl Explorer<'_> {
             .filter(|action| is_notifiable_topic(action, partition, &log_group.region))
             .collect();
         if topics.is_empty() {
-            return path.broken(if !sns.is_empty() {
-                format!(
-                    "alarm {alarm_name} notifies only SNS topics outside its region {} ({}): CloudWatch notifies topics in the alarm's own region only",
-                    log_group.region,
-                    sns.join(", ")
-                )
+            let alarm = alarm_name.to_string();
+            return path.ends(if !sns.is_empty() {
+                MissingLink::TopicsOutsideAlarmRegion {
+                    alarm,
+                    region: log_group.region.clone(),
+                    topics: sns.iter().map(|topic| topic.to_string()).collect(),
+                }
             } else if notifies_elsewhere() {
-                format!(
-                    "alarm {alarm_name} notifies SNS only outside the ALARM state (OK or INSUFFICIENT_DATA actions)"
-                )
+                MissingLink::NotifiesOnlyOutsideAlarmState { alarm }
             } else {
-                format!("alarm {alarm_name} has no SNS topic among its alarm actions")
+                MissingLink::NoTopicAction { alarm }
             });
         }
         let mut best: Option<Path> = None;
@@ -570,14 +609,28 @@ impl Explorer<'_> {
     }
 
     fn walk_topic(&self, mut path: Path, topic_arn: &str) -> Path {
-        let Some(topic) = self.snapshot.topic(topic_arn) else {
-            return path.broken_unknown(format!("topic {topic_arn} was not read by this scan"));
+        let topic_arn_owned = || topic_arn.to_string();
+        let Some(topic) = self.snapshot.chains.topic(topic_arn) else {
+            return path.ends(MissingLink::NotCollected {
+                subject: Subject::Topic {
+                    topic_arn: topic_arn_owned(),
+                },
+            });
         };
         let subscriptions = match &topic.subscriptions {
             Err(error) if error.kind == ReadErrorKind::NotFound => {
-                return path.broken(format!("topic {topic_arn} does not exist"))
+                return path.ends(MissingLink::TopicMissing {
+                    topic_arn: topic_arn_owned(),
+                })
             }
-            Err(error) => return path.unread(format!("subscriptions of topic {topic_arn}"), error),
+            Err(error) => {
+                return path.unread(
+                    Subject::Subscriptions {
+                        topic_arn: topic_arn_owned(),
+                    },
+                    error,
+                )
+            }
             Ok(subscriptions) => subscriptions,
         };
         path.push(ResourceRef {
@@ -598,43 +651,35 @@ impl Explorer<'_> {
                 });
                 path.complete()
             }
-            None if subscriptions.is_empty() => {
-                path.broken(format!("topic {topic_arn} has no subscription"))
+            None if subscriptions.is_empty() => path.ends(MissingLink::NoSubscription {
+                topic_arn: topic_arn_owned(),
+            }),
+            None => {
+                let count = |arn: &str| {
+                    subscriptions
+                        .iter()
+                        .filter(|s| s.subscription_arn == arn)
+                        .count()
+                };
+                let (pending, deleted) = (count(PENDING_CONFIRMATION), count(DELETED));
+                path.ends(MissingLink::NoConfirmedSubscription {
+                    topic_arn: topic_arn_owned(),
+                    pending,
+                    deleted,
+                    other: subscriptions.len() - pending - deleted,
+                })
             }
-            None => path.broken(format!(
-                "topic {topic_arn} has no confirmed subscription ({})",
-                unconfirmed(subscriptions)
-            )),
         }
     }
 }
 
-/// "2 pending confirmation, 1 deleted": what the unconfirmed subscriptions are.
-fn unconfirmed(subscriptions: &[Subscription]) -> String {
-    let count = |arn: &str| {
-        subscriptions
-            .iter()
-            .filter(|s| s.subscription_arn == arn)
-            .count()
-    };
-    let other = subscriptions
-        .iter()
-        .filter(|s| {
-            !s.is_confirmed()
-                && s.subscription_arn != PENDING_CONFIRMATION
-                && s.subscription_arn != DELETED
-        })
-        .count();
-    [
-        (count(PENDING_CONFIRMATION), "pending confirmation"),
-        (count(DELETED), "deleted"),
-        (other, "in another state"),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
-    .collect::<Vec<_>>()
-    .join(", ")
+/// An alarm whose ALARM state a chain has reached, as [`Explorer::walk_notifier`] follows it.
+struct Notifier<'a> {
+    name: &'a str,
+    arn: &'a str,
+    actions_enabled: bool,
+    alarm_actions: &'a [String],
+    kind: ResourceKind,
 }
 
 /// What one filter's pattern does against the required pattern.

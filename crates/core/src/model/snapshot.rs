@@ -34,15 +34,10 @@ pub struct Snapshot {
     /// How those regions were chosen.
     #[serde(default)]
     pub region_source: RegionSource,
-    /// Trails visible from the scanned regions (own, multi-region shadows, organization trails),
-    /// one entry per trail ARN.
-    pub trails: Vec<Trail>,
-    /// Log groups that trails deliver to, keyed by ARN.
-    pub log_groups: Vec<LogGroup>,
-    /// Alarms, per region and account read, on the metric names collected filters publish.
-    pub alarm_sets: Vec<AlarmSet>,
-    /// Topics that collected alarms notify.
-    pub topics: Vec<Topic>,
+    /// The trails visible from the scanned regions and what hangs off them (in JSON, the four
+    /// lists sit at the top level of the snapshot).
+    #[serde(flatten)]
+    pub chains: ChainGraph,
     /// Security Hub's hub in each scanned region (DescribeHub), when a selected control needs
     /// it; `None`: not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,15 +65,74 @@ pub enum RegionSource {
     KnownRegions { reason: String },
 }
 
+/// The resources a monitoring chain runs through — trails, the log groups they deliver to, the
+/// alarms on those log groups' metrics, the topics those alarms notify — and the one way to look
+/// each up. A [`Snapshot`] holds the graph of one account's scan; [`SharedChains`] the part of it
+/// an organization run reads once (the organization trails and their chains).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChainGraph {
+    /// Trails visible from the scanned regions (own, multi-region shadows, organization trails),
+    /// one entry per trail ARN.
+    pub trails: Vec<Trail>,
+    /// Log groups that trails deliver to, keyed by ARN.
+    pub log_groups: Vec<LogGroup>,
+    /// Alarms, per region and account read, on the metric names collected filters publish.
+    pub alarm_sets: Vec<AlarmSet>,
+    /// Topics that collected alarms notify.
+    pub topics: Vec<Topic>,
+}
+
+impl ChainGraph {
+    pub fn trail(&self, arn: &str) -> Option<&Trail> {
+        self.trails.iter().find(|trail| trail.arn == arn)
+    }
+
+    /// The log group `arn` names, with or without the `:*` suffix on either side.
+    pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
+        let wanted = crate::model::arn::strip_log_group_wildcard(arn);
+        self.log_groups
+            .iter()
+            .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
+    }
+
+    /// The alarms read in one account and region.
+    pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
+        self.alarm_sets
+            .iter()
+            .find(|set| set.account_id == account_id && set.region == region)
+    }
+
+    /// A collected topic by ARN.
+    pub fn topic(&self, arn: &str) -> Option<&Topic> {
+        self.topics.iter().find(|topic| topic.arn == arn)
+    }
+
+    /// The SNS topics the alarms of the graph can notify, sorted: see
+    /// [`AlarmSet::notified_topics`].
+    pub fn notified_topic_arns(&self, partition: &str) -> std::collections::BTreeSet<String> {
+        notified_topic_arns(&self.alarm_sets, partition)
+    }
+}
+
+/// The SNS topics the alarms of `sets` can notify, sorted: see [`AlarmSet::notified_topics`].
+pub fn notified_topic_arns(
+    sets: &[AlarmSet],
+    partition: &str,
+) -> std::collections::BTreeSet<String> {
+    sets.iter()
+        .flat_map(|set| set.notified_topics(partition))
+        .map(str::to_string)
+        .collect()
+}
+
 /// What an organization run reads once about the organization's trails — as their owners read
 /// them — and the chains behind them (log groups, alarms, topics), for every member evaluated
 /// against them: members' records reach the same log group, so nothing is read again per member.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SharedChains {
-    pub trails: Vec<Trail>,
-    pub log_groups: Vec<LogGroup>,
-    pub alarm_sets: Vec<AlarmSet>,
-    pub topics: Vec<Topic>,
+    /// In JSON, the four lists sit at the top level.
+    #[serde(flatten)]
+    pub chains: ChainGraph,
 }
 
 impl SharedChains {
@@ -86,7 +140,8 @@ impl SharedChains {
     /// off them: their log groups, the alarms read where those log groups are, and the topics
     /// those alarms notify.
     pub fn of(snapshot: &Snapshot) -> Self {
-        let trails: Vec<Trail> = snapshot
+        let graph = &snapshot.chains;
+        let trails: Vec<Trail> = graph
             .trails
             .iter()
             .filter(|trail| trail.is_organization_trail)
@@ -94,14 +149,14 @@ impl SharedChains {
             .collect();
         let log_groups: Vec<LogGroup> = trails
             .iter()
-            .filter_map(|trail| snapshot.log_group(trail.log_group_arn.as_deref()?))
+            .filter_map(|trail| graph.log_group(trail.log_group_arn.as_deref()?))
             .fold(Vec::new(), |mut kept: Vec<LogGroup>, group| {
                 if !kept.iter().any(|other| other.arn == group.arn) {
                     kept.push(group.clone());
                 }
                 kept
             });
-        let alarm_sets: Vec<AlarmSet> = snapshot
+        let alarm_sets: Vec<AlarmSet> = graph
             .alarm_sets
             .iter()
             .filter(|set| {
@@ -111,67 +166,26 @@ impl SharedChains {
             })
             .cloned()
             .collect();
-        let notified = |topic: &Topic| {
-            alarm_sets.iter().any(|set| {
-                let metric = set.alarms.iter().flatten().flat_map(|a| &a.alarm_actions);
-                let composite = set.composite_alarms.iter().flat_map(|a| &a.alarm_actions);
-                metric.chain(composite).any(|action| *action == topic.arn)
-            })
-        };
-        let topics = snapshot
+        let notified = notified_topic_arns(&alarm_sets, &snapshot.partition);
+        let topics = graph
             .topics
             .iter()
-            .filter(|topic| notified(topic))
+            .filter(|topic| notified.contains(&topic.arn))
             .cloned()
             .collect();
         SharedChains {
-            trails,
-            log_groups,
-            alarm_sets,
-            topics,
+            chains: ChainGraph {
+                trails,
+                log_groups,
+                alarm_sets,
+                topics,
+            },
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.trails.is_empty()
+        self.chains.trails.is_empty()
     }
-
-    pub fn trail(&self, arn: &str) -> Option<&Trail> {
-        self.trails.iter().find(|trail| trail.arn == arn)
-    }
-
-    pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
-        find_log_group(&self.log_groups, arn)
-    }
-
-    pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
-        find_alarm_set(&self.alarm_sets, account_id, region)
-    }
-
-    pub fn topic(&self, arn: &str) -> Option<&Topic> {
-        find_topic(&self.topics, arn)
-    }
-}
-
-/// The log group `arn` names, with or without the `:*` suffix on either side.
-fn find_log_group<'a>(groups: &'a [LogGroup], arn: &str) -> Option<&'a LogGroup> {
-    let wanted = crate::model::arn::strip_log_group_wildcard(arn);
-    groups
-        .iter()
-        .find(|group| crate::model::arn::strip_log_group_wildcard(&group.arn) == wanted)
-}
-
-fn find_alarm_set<'a>(
-    sets: &'a [AlarmSet],
-    account_id: &str,
-    region: &str,
-) -> Option<&'a AlarmSet> {
-    sets.iter()
-        .find(|set| set.account_id == account_id && set.region == region)
-}
-
-fn find_topic<'a>(topics: &'a [Topic], arn: &str) -> Option<&'a Topic> {
-    topics.iter().find(|topic| topic.arn == arn)
 }
 
 /// A failed read, kept as data.
@@ -347,6 +361,33 @@ pub struct AlarmSet {
     pub composite_alarms: Vec<CompositeAlarm>,
 }
 
+impl AlarmSet {
+    /// The SNS topics the set's alarms can notify: the ALARM-state actions of its metric and
+    /// composite alarms that name a topic in the set's own region and partition (CloudWatch
+    /// notifies no other).
+    pub fn notified_topics<'a>(&'a self, partition: &'a str) -> impl Iterator<Item = &'a str> {
+        let metric = self.alarms.iter().flatten().flat_map(|a| &a.alarm_actions);
+        let composite = self.composite_alarms.iter().flat_map(|a| &a.alarm_actions);
+        metric
+            .chain(composite)
+            .map(String::as_str)
+            .filter(move |action| {
+                crate::model::arn::is_notifiable_topic(action, partition, &self.region)
+            })
+    }
+
+    /// The composite alarms whose rule names the alarm `name` or its `arn`.
+    pub fn composites_naming<'a>(
+        &'a self,
+        name: &'a str,
+        arn: &'a str,
+    ) -> impl Iterator<Item = &'a CompositeAlarm> {
+        self.composite_alarms
+            .iter()
+            .filter(move |composite| composite.names_any([name, arn]))
+    }
+}
+
 /// A CloudWatch metric alarm (plain or metric-math).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
@@ -383,6 +424,21 @@ pub struct CompositeAlarm {
     pub alarm_actions: Vec<String>,
     /// `AlarmRule`, e.g. `ALARM("cis-4-5") OR ALARM(cis-4-7)`.
     pub rule: String,
+}
+
+impl CompositeAlarm {
+    /// Whether the rule names any of `alarms` (names or ARNs: alarm rules may use either). A rule
+    /// that does not parse is taken to name an alarm its text contains: the evaluator then
+    /// reports the rule as undecided rather than the chain as missing.
+    pub fn names_any<'n>(&self, alarms: impl IntoIterator<Item = &'n str>) -> bool {
+        match crate::model::alarm_rule::parse(&self.rule) {
+            Ok(rule) => {
+                let named = rule.alarms();
+                alarms.into_iter().any(|alarm| named.contains(&alarm))
+            }
+            Err(_) => alarms.into_iter().any(|alarm| self.rule.contains(alarm)),
+        }
+    }
 }
 
 /// An SNS topic that an alarm notifies, and its subscriptions.
@@ -434,15 +490,32 @@ impl Subscription {
     }
 }
 
-impl Snapshot {
-    /// The log group a trail names, if it was collected. Matches with or without the `:*` suffix.
-    pub fn log_group(&self, arn: &str) -> Option<&LogGroup> {
-        find_log_group(&self.log_groups, arn)
-    }
+/// Why a text is not a snapshot this build can evaluate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a trailwatch snapshot: {0}")]
+    NotASnapshot(String),
+    #[error("a snapshot of format {found}; this trailwatch reads format {expected} (save it again with `trailwatch scan --save-snapshot`)")]
+    OtherFormat { found: u64, expected: u32 },
+}
 
-    /// The alarms read in one account and region.
-    pub fn alarm_set(&self, account_id: &str, region: &str) -> Option<&AlarmSet> {
-        find_alarm_set(&self.alarm_sets, account_id, region)
+impl Snapshot {
+    /// Reads a snapshot saved as JSON. The format version is read first, so a snapshot of
+    /// another format is refused naming both versions, whatever else changed in its shape.
+    pub fn from_json(text: &str) -> Result<Snapshot, SnapshotError> {
+        #[derive(Deserialize)]
+        struct Header {
+            format: u64,
+        }
+        let header: Header = serde_json::from_str(text)
+            .map_err(|error| SnapshotError::NotASnapshot(error.to_string()))?;
+        if header.format != u64::from(SNAPSHOT_FORMAT) {
+            return Err(SnapshotError::OtherFormat {
+                found: header.format,
+                expected: SNAPSHOT_FORMAT,
+            });
+        }
+        serde_json::from_str(text).map_err(|error| SnapshotError::NotASnapshot(error.to_string()))
     }
 
     /// The failed DescribeTrails calls: one per region whose trails could not be listed.
@@ -461,9 +534,33 @@ impl Snapshot {
         regions.dedup();
         regions
     }
+}
 
-    /// A collected topic by ARN.
-    pub fn topic(&self, arn: &str) -> Option<&Topic> {
-        find_topic(&self.topics, arn)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_of_another_format_is_refused_naming_both_versions() {
+        // An old snapshot whose shape differs too: the version decides, not the shape.
+        let old = r#"{"format": 1, "account": "111122223333", "trails": "gone"}"#;
+        assert_eq!(
+            Snapshot::from_json(old),
+            Err(SnapshotError::OtherFormat {
+                found: 1,
+                expected: SNAPSHOT_FORMAT
+            })
+        );
+        let message = Snapshot::from_json(old).unwrap_err().to_string();
+        assert!(message.contains("format 1; this trailwatch reads format"));
+        assert!(matches!(
+            Snapshot::from_json("[1, 2]"),
+            Err(SnapshotError::NotASnapshot(_))
+        ));
+        let no_version = r#"{"account_id": "111122223333"}"#;
+        assert!(matches!(
+            Snapshot::from_json(no_version),
+            Err(SnapshotError::NotASnapshot(_))
+        ));
     }
 }

@@ -26,7 +26,8 @@ pub use catalog::{
 };
 pub use coverage::Required;
 
-use crate::model::findings::{ComplianceStatus, Evidence, Finding};
+use crate::model::findings::Finding;
+use crate::model::missing::MissingLink;
 use crate::model::snapshot::Snapshot;
 
 /// A control any finding can name: the catalog's, or trailwatch's own [`scan_coverage`] check.
@@ -49,12 +50,10 @@ pub fn evaluate(snapshot: &Snapshot, controls: &[&Control], version: CisVersion)
                     findings.push(chain::evaluate(snapshot, control, monitoring, &parsed))
                 }
                 // The mapping files give every monitoring control a pattern (a unit test checks).
-                None => findings.push(evidence::account_finding(
+                None => findings.push(evidence::missing_finding(
                     snapshot,
                     control,
-                    ComplianceStatus::NotAvailable,
-                    "no benchmark version gives this control a pattern".to_string(),
-                    Evidence::default(),
+                    MissingLink::NoControlPattern,
                 )),
             },
             Check::SecurityHubEnabled => findings.push(securityhub::evaluate(snapshot, control)),

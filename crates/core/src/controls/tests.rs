@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::model::findings::ComplianceStatus::{self, *};
+use crate::model::missing::*;
 use crate::model::snapshot::*;
 use time::macros::datetime;
 
@@ -95,26 +96,28 @@ fn complete() -> Snapshot {
         collected_at: datetime!(2026-11-23 12:00 UTC),
         regions: vec!["us-east-1".to_string()],
         region_source: RegionSource::Configured,
-        trails: vec![trail("main")],
-        log_groups: vec![LogGroup {
-            arn: LOG_GROUP_ARN.to_string(),
-            name: "CloudTrail/main".to_string(),
-            region: "us-east-1".to_string(),
-            account_id: ACCOUNT.to_string(),
-            metric_filters: Ok(vec![filter("cis-4-5", CIS_4_5, "CloudTrailChanges")]),
-        }],
-        alarm_sets: vec![AlarmSet {
-            region: "us-east-1".to_string(),
-            account_id: ACCOUNT.to_string(),
-            alarms: Ok(vec![alarm("cis-4-5", "CloudTrailChanges")]),
-            composite_alarms: vec![],
-        }],
-        topics: vec![Topic {
-            arn: TOPIC_ARN.to_string(),
-            region: "us-east-1".to_string(),
-            account_id: ACCOUNT.to_string(),
-            subscriptions: Ok(vec![confirmed()]),
-        }],
+        chains: ChainGraph {
+            trails: vec![trail("main")],
+            log_groups: vec![LogGroup {
+                arn: LOG_GROUP_ARN.to_string(),
+                name: "CloudTrail/main".to_string(),
+                region: "us-east-1".to_string(),
+                account_id: ACCOUNT.to_string(),
+                metric_filters: Ok(vec![filter("cis-4-5", CIS_4_5, "CloudTrailChanges")]),
+            }],
+            alarm_sets: vec![AlarmSet {
+                region: "us-east-1".to_string(),
+                account_id: ACCOUNT.to_string(),
+                alarms: Ok(vec![alarm("cis-4-5", "CloudTrailChanges")]),
+                composite_alarms: vec![],
+            }],
+            topics: vec![Topic {
+                arn: TOPIC_ARN.to_string(),
+                region: "us-east-1".to_string(),
+                account_id: ACCOUNT.to_string(),
+                subscriptions: Ok(vec![confirmed()]),
+            }],
+        },
         read_errors: vec![],
         api_calls: 7,
         api_calls_by_operation: Default::default(),
@@ -123,11 +126,14 @@ fn complete() -> Snapshot {
 }
 
 fn filters(snapshot: &mut Snapshot) -> &mut Vec<MetricFilter> {
-    snapshot.log_groups[0].metric_filters.as_mut().unwrap()
+    snapshot.chains.log_groups[0]
+        .metric_filters
+        .as_mut()
+        .unwrap()
 }
 
 fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
-    snapshot.alarm_sets[0].alarms.as_mut().unwrap()
+    snapshot.chains.alarm_sets[0].alarms.as_mut().unwrap()
 }
 
 fn evaluate_one(snapshot: &Snapshot, id: &str) -> crate::model::findings::Finding {
@@ -158,7 +164,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     (
         "topic with only a pending subscription",
         |s| {
-            s.topics[0].subscriptions = Ok(vec![Subscription {
+            s.chains.topics[0].subscriptions = Ok(vec![Subscription {
                 subscription_arn: "PendingConfirmation".into(),
                 ..confirmed()
             }])
@@ -168,19 +174,19 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     ),
     (
         "topic with no subscription",
-        |s| s.topics[0].subscriptions = Ok(vec![]),
+        |s| s.chains.topics[0].subscriptions = Ok(vec![]),
         Failed,
         "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts: topic arn:aws:sns:us-east-1:111122223333:sec-alerts has no subscription",
     ),
     (
         "topic deleted",
-        |s| s.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::NotFound)),
+        |s| s.chains.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::NotFound)),
         Failed,
         "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: topic arn:aws:sns:us-east-1:111122223333:sec-alerts does not exist",
     ),
     (
         "subscriptions unreadable",
-        |s| s.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::AccessDenied)),
+        |s| s.chains.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::AccessDenied)),
         NotAvailable,
         "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: could not read subscriptions of topic arn:aws:sns:us-east-1:111122223333:sec-alerts (sns:ListSubscriptionsByTopic in us-east-1: AccessDeniedException: User is not authorized)",
     ),
@@ -233,7 +239,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     ),
     (
         "alarms unreadable",
-        |s| s.alarm_sets[0].alarms = Err(read_error("cloudwatch:DescribeAlarms", ReadErrorKind::AccessDenied)),
+        |s| s.chains.alarm_sets[0].alarms = Err(read_error("cloudwatch:DescribeAlarms", ReadErrorKind::AccessDenied)),
         NotAvailable,
         "trail main → log group CloudTrail/main → filter cis-4-5: could not read alarms in us-east-1 (cloudwatch:DescribeAlarms in us-east-1: AccessDeniedException: User is not authorized)",
     ),
@@ -245,14 +251,14 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     ),
     (
         "filters unreadable",
-        |s| s.log_groups[0].metric_filters = Err(read_error("logs:DescribeMetricFilters", ReadErrorKind::Throttled)),
+        |s| s.chains.log_groups[0].metric_filters = Err(read_error("logs:DescribeMetricFilters", ReadErrorKind::Throttled)),
         NotAvailable,
         "trail main → log group CloudTrail/main: could not read metric filters of log group CloudTrail/main (logs:DescribeMetricFilters in us-east-1: AccessDeniedException: User is not authorized)",
     ),
     (
         "log group does not exist",
         |s| {
-            s.log_groups[0].metric_filters = Err(read_error(
+            s.chains.log_groups[0].metric_filters = Err(read_error(
                 "logs:DescribeMetricFilters",
                 ReadErrorKind::NotFound,
             ))
@@ -262,44 +268,44 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     ),
     (
         "trail does not send to CloudWatch Logs",
-        |s| s.trails[0].log_group_arn = None,
+        |s| s.chains.trails[0].log_group_arn = None,
         Failed,
         "trail main does not send its events to CloudWatch Logs",
     ),
     (
         "single-Region trail",
-        |s| s.trails[0].is_multi_region = false,
+        |s| s.chains.trails[0].is_multi_region = false,
         Failed,
         "trail main is not multi-Region",
     ),
     (
         "trail not logging",
-        |s| s.trails[0].status.as_mut().unwrap().is_logging = false,
+        |s| s.chains.trails[0].status.as_mut().unwrap().is_logging = false,
         Failed,
         "trail main is not logging",
     ),
     (
         "trail status unreadable",
-        |s| s.trails[0].status = Err(read_error("cloudtrail:GetTrailStatus", ReadErrorKind::AccessDenied)),
+        |s| s.chains.trails[0].status = Err(read_error("cloudtrail:GetTrailStatus", ReadErrorKind::AccessDenied)),
         NotAvailable,
         "could not read trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized)",
     ),
     (
         "write-only trail",
-        |s| s.trails[0].event_selectors.as_mut().unwrap().classic[0].read_write_type = "WriteOnly".into(),
+        |s| s.chains.trails[0].event_selectors.as_mut().unwrap().classic[0].read_write_type = "WriteOnly".into(),
         Failed,
         "trail main does not record read management events of cloudtrail.amazonaws.com (classic selectors: ReadWriteType WriteOnly, IncludeManagementEvents true)",
     ),
     (
         "empty account",
-        |s| s.trails.clear(),
+        |s| s.chains.trails.clear(),
         Failed,
         "the account has no CloudTrail trail",
     ),
     (
         "trails not listable anywhere",
         |s| {
-            s.trails.clear();
+            s.chains.trails.clear();
             s.read_errors.push(read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied));
         },
         NotAvailable,
@@ -308,7 +314,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
     (
         "log group in another account not readable",
         |s| {
-            s.log_groups[0].metric_filters = Err(ReadError {
+            s.chains.log_groups[0].metric_filters = Err(ReadError {
                 kind: ReadErrorKind::OtherAccount,
                 code: None,
                 message: "log group belongs to account 999988887777; scan that account (organization mode) to follow it".into(),
@@ -358,14 +364,15 @@ fn evidence_lists_the_chain_and_the_missing_link() {
     assert_eq!(finding.resource.id, format!("AWS::::Account:{ACCOUNT}"));
 
     let mut snapshot = complete();
-    snapshot.topics[0].subscriptions = Ok(vec![]);
+    snapshot.chains.topics[0].subscriptions = Ok(vec![]);
     let finding = evaluate_one(&snapshot, "cloudtrail-changes");
     assert_eq!(finding.evidence.chain.len(), 5);
-    assert!(finding
-        .evidence
-        .missing
-        .unwrap()
-        .contains("has no subscription"));
+    assert_eq!(
+        finding.evidence.missing,
+        Some(MissingLink::NoSubscription {
+            topic_arn: TOPIC_ARN.to_string()
+        })
+    );
 }
 
 #[test]
@@ -379,7 +386,11 @@ fn filter_that_misses_an_event_gives_a_counterexample() {
         finding.summary,
         "trail main → log group CloudTrail/main: filter cis-4-5 does not cover the CIS pattern: it misses events such as eventSource=cloudtrail.amazonaws.com eventName=StopLogging"
     );
-    let event = finding.evidence.counterexample.expect("a counterexample");
+    let event = finding
+        .evidence
+        .counterexample()
+        .cloned()
+        .expect("a counterexample");
     assert_eq!(event["eventName"], "StopLogging");
     let required = trailwatch_pattern::parse(CIS_4_5).unwrap();
     assert!(required.matches(&event));
@@ -400,7 +411,7 @@ fn second_trail_completes_when_the_first_does_not() {
     let mut snapshot = complete();
     let mut broken = trail("regional");
     broken.is_multi_region = false;
-    snapshot.trails.insert(0, broken);
+    snapshot.chains.trails.insert(0, broken);
     let finding = evaluate_one(&snapshot, "cloudtrail-changes");
     assert_eq!(finding.status, Passed);
     assert_eq!(finding.evidence.chain[0].name, "main");
@@ -409,13 +420,13 @@ fn second_trail_completes_when_the_first_does_not() {
 #[test]
 fn an_unreadable_trail_beside_a_broken_one_is_not_available() {
     let mut snapshot = complete();
-    snapshot.trails[0].is_multi_region = false;
+    snapshot.chains.trails[0].is_multi_region = false;
     let mut other = trail("other");
     other.event_selectors = Err(read_error(
         "cloudtrail:GetEventSelectors",
         ReadErrorKind::AccessDenied,
     ));
-    snapshot.trails.push(other);
+    snapshot.chains.trails.push(other);
     assert_eq!(
         evaluate_one(&snapshot, "cloudtrail-changes").status,
         NotAvailable
@@ -425,10 +436,10 @@ fn an_unreadable_trail_beside_a_broken_one_is_not_available() {
 #[test]
 fn every_trail_failing_at_the_first_link_is_named() {
     let mut snapshot = complete();
-    snapshot.trails[0].is_multi_region = false;
+    snapshot.chains.trails[0].is_multi_region = false;
     let mut other = trail("other");
     other.status.as_mut().unwrap().is_logging = false;
-    snapshot.trails.push(other);
+    snapshot.chains.trails.push(other);
     assert_eq!(
         evaluate_one(&snapshot, "cloudtrail-changes").summary,
         "no trail qualifies: trail main is not multi-Region; trail other is not logging"
@@ -438,7 +449,11 @@ fn every_trail_failing_at_the_first_link_is_named() {
 #[test]
 fn excluded_kms_events_break_only_the_kms_control() {
     let mut snapshot = complete();
-    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+    snapshot.chains.trails[0]
+        .event_selectors
+        .as_mut()
+        .unwrap()
+        .classic[0]
         .exclude_management_event_sources = vec!["kms.amazonaws.com".into()];
     assert_eq!(evaluate_one(&snapshot, "cloudtrail-changes").status, Passed);
     let kms = evaluate_one(&snapshot, "kms-cmk-disable-delete");
@@ -475,7 +490,7 @@ fn delivery_cases() {
         (
             "stale delivery",
             |s| {
-                s.trails[0]
+                s.chains.trails[0]
                     .status
                     .as_mut()
                     .unwrap()
@@ -487,7 +502,7 @@ fn delivery_cases() {
         (
             "no delivery, with an error",
             |s| {
-                let status = s.trails[0].status.as_mut().unwrap();
+                let status = s.chains.trails[0].status.as_mut().unwrap();
                 status.latest_cloudwatch_logs_delivery_time = None;
                 status.latest_cloudwatch_logs_delivery_error = Some("AccessDenied".into());
             },
@@ -496,24 +511,24 @@ fn delivery_cases() {
         ),
         (
             "no log group",
-            |s| s.trails[0].log_group_arn = None,
+            |s| s.chains.trails[0].log_group_arn = None,
             Failed,
             "trail main does not send its events to CloudWatch Logs",
         ),
         (
             "status unreadable",
             |s| {
-                s.trails[0].status = Err(read_error(
+                s.chains.trails[0].status = Err(read_error(
                     "cloudtrail:GetTrailStatus",
                     ReadErrorKind::AccessDenied,
                 ))
             },
             NotAvailable,
-            "could not read the status of trail main (cloudtrail:GetTrailStatus in us-east-1: User is not authorized)",
+            "could not read the status of trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized)",
         ),
         (
             "no trail",
-            |s| s.trails.clear(),
+            |s| s.chains.trails.clear(),
             Failed,
             "the account has no CloudTrail trail",
         ),
@@ -535,7 +550,7 @@ fn delivery_gives_one_finding_per_trail() {
     let mut snapshot = complete();
     let mut second = trail("second");
     second.log_group_arn = None;
-    snapshot.trails.push(second);
+    snapshot.chains.trails.push(second);
     let findings = evaluate(
         &snapshot,
         &[control("trail-cw-logs").unwrap()],
@@ -555,7 +570,7 @@ fn an_organization_trail_of_another_account_gets_no_delivery_finding_here() {
     let mut organization = trail("org");
     organization.arn = format!("arn:aws:cloudtrail:us-east-1:{OTHER_ACCOUNT}:trail/org");
     organization.is_organization_trail = true;
-    snapshot.trails.push(organization);
+    snapshot.chains.trails.push(organization);
     let findings = evaluate(
         &snapshot,
         &[control("trail-cw-logs").unwrap()],
@@ -565,7 +580,7 @@ fn an_organization_trail_of_another_account_gets_no_delivery_finding_here() {
     assert_eq!(names, ["main"]);
     // Its only trail being another account's, the account has no finding of its own, and no
     // false "no trail".
-    snapshot.trails.remove(0);
+    snapshot.chains.trails.remove(0);
     assert_eq!(
         evaluate(
             &snapshot,
@@ -597,7 +612,7 @@ fn unlisted_region_adds_an_account_level_not_available() {
 #[test]
 fn snapshot_round_trips_through_json() {
     let mut snapshot = complete();
-    snapshot.topics[0].subscriptions = Err(read_error(
+    snapshot.chains.topics[0].subscriptions = Err(read_error(
         "sns:ListSubscriptionsByTopic",
         ReadErrorKind::Throttled,
     ));
@@ -643,7 +658,7 @@ fn a_narrowing_clause_is_named_in_the_sentence() {
     );
     let finding = evaluate_one(&snapshot, "cloudtrail-changes");
     assert_eq!(finding.status, Failed);
-    let event = finding.evidence.counterexample.clone().unwrap();
+    let event = finding.evidence.counterexample().cloned().unwrap();
     let customer = trailwatch_pattern::parse(&filters(&mut snapshot)[0].pattern).unwrap();
     assert!(!customer.matches(&event));
     // A real record: userIdentity stays an object, with another type than Root.
@@ -697,7 +712,11 @@ fn every_monitoring_control_passes_with_its_own_cis_pattern_and_fails_without_it
             "{}: {}",
             control.id, finding.summary
         );
-        assert!(finding.evidence.counterexample.is_some(), "{}", control.id);
+        assert!(
+            finding.evidence.counterexample().is_some(),
+            "{}",
+            control.id
+        );
     }
 }
 
@@ -730,7 +749,11 @@ fn an_alarm_pinned_to_one_principal_watches_only_its_records() {
         "{}",
         finding.summary
     );
-    let event = finding.evidence.counterexample.expect("a missed record");
+    let event = finding
+        .evidence
+        .counterexample()
+        .cloned()
+        .expect("a missed record");
     assert_ne!(
         event["userIdentity"]["arn"],
         "arn:aws:iam::111122223333:root"
@@ -749,7 +772,11 @@ fn a_pin_on_the_recipient_account_narrows_nothing_for_that_account() {
         "cloudtrail-changes",
     );
     assert_eq!(other.status, Failed, "{}", other.summary);
-    let event = other.evidence.counterexample.expect("a missed record");
+    let event = other
+        .evidence
+        .counterexample()
+        .cloned()
+        .expect("a missed record");
     assert_eq!(event["recipientAccountId"], ACCOUNT);
 }
 
@@ -822,7 +849,7 @@ fn the_best_status_wins_across_trails_warning_over_not_available() {
         "cloudtrail:GetTrailStatus",
         ReadErrorKind::AccessDenied,
     ));
-    snapshot.trails.insert(0, unreadable);
+    snapshot.chains.trails.insert(0, unreadable);
     assert_eq!(
         evaluate_one(&snapshot, "unauthorized-api-calls").status,
         Warning
@@ -834,8 +861,8 @@ fn an_alarm_notifying_a_topic_in_another_region_does_not_notify() {
     let mut snapshot = complete();
     let far = "arn:aws:sns:eu-west-1:111122223333:sec-alerts";
     alarms(&mut snapshot)[0].alarm_actions = vec![far.to_string()];
-    snapshot.topics[0].arn = far.to_string();
-    snapshot.topics[0].region = "eu-west-1".to_string();
+    snapshot.chains.topics[0].arn = far.to_string();
+    snapshot.chains.topics[0].region = "eu-west-1".to_string();
     let finding = evaluate_one(&snapshot, "cloudtrail-changes");
     assert_eq!(
         (finding.status, finding.summary.as_str()),
@@ -856,7 +883,7 @@ fn unconfirmed_subscriptions_are_counted_by_what_they_are() {
         subscription_arn: arn.to_string(),
         ..confirmed()
     };
-    snapshot.topics[0].subscriptions = Ok(vec![
+    snapshot.chains.topics[0].subscriptions = Ok(vec![
         with("PendingConfirmation"),
         with("Deleted"),
         with("PendingConfirmation"),
@@ -886,7 +913,7 @@ fn through_composites(composites: Vec<CompositeAlarm>) -> Snapshot {
     let mut snapshot = complete();
     alarms(&mut snapshot)[0].alarm_actions.clear();
     alarms(&mut snapshot)[0].actions_enabled = false;
-    snapshot.alarm_sets[0].composite_alarms = composites;
+    snapshot.chains.alarm_sets[0].composite_alarms = composites;
     snapshot
 }
 
@@ -998,7 +1025,11 @@ fn narrowing_iam_policy_changes_to_iam_misses_the_other_services_that_write_the_
         CisVersion::newest(),
     );
     assert_eq!(finding.status, Failed, "{}", finding.summary);
-    let event = finding.evidence.counterexample.expect("a counterexample");
+    let event = finding
+        .evidence
+        .counterexample()
+        .cloned()
+        .expect("a counterexample");
     assert_eq!(event["eventName"], "CreatePolicy", "{event}");
     assert_eq!(event["eventSource"], "iot.amazonaws.com", "{event}");
     assert!(
@@ -1034,7 +1065,11 @@ fn narrowing_route_table_changes_to_ec2_misses_api_gateway_and_app_mesh_routes()
         CisVersion::newest(),
     );
     assert_eq!(finding.status, Failed, "{}", finding.summary);
-    let event = finding.evidence.counterexample.expect("a counterexample");
+    let event = finding
+        .evidence
+        .counterexample()
+        .cloned()
+        .expect("a counterexample");
     assert!(
         matches!(
             event["eventName"].as_str(),
@@ -1056,7 +1091,11 @@ fn narrowing_route_table_changes_to_ec2_misses_api_gateway_and_app_mesh_routes()
 #[test]
 fn a_trail_that_excludes_iot_events_still_feeds_iam_policy_changes() {
     let mut snapshot = complete();
-    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+    snapshot.chains.trails[0]
+        .event_selectors
+        .as_mut()
+        .unwrap()
+        .classic[0]
         .exclude_management_event_sources = vec![
         "iot.amazonaws.com".into(),
         "organizations.amazonaws.com".into(),
@@ -1069,7 +1108,11 @@ fn a_trail_that_excludes_iot_events_still_feeds_iam_policy_changes() {
     let finding = evaluate_one(&snapshot, "iam-policy-changes");
     assert_eq!(finding.status, Passed, "{}", finding.summary);
     // Excluding IAM itself breaks it.
-    snapshot.trails[0].event_selectors.as_mut().unwrap().classic[0]
+    snapshot.chains.trails[0]
+        .event_selectors
+        .as_mut()
+        .unwrap()
+        .classic[0]
         .exclude_management_event_sources = vec!["iam.amazonaws.com".into()];
     let finding = evaluate_one(&snapshot, "iam-policy-changes");
     assert_eq!(finding.status, Failed);
@@ -1098,7 +1141,7 @@ fn security_group_changes_require_modify_security_group_rules_from_v5() {
     let finding = with_filter("security-group-changes", v4, version("5.0.0"));
     assert_eq!(finding.status, Failed, "{}", finding.summary);
     assert_eq!(
-        finding.evidence.counterexample.unwrap()["eventName"],
+        finding.evidence.counterexample().cloned().unwrap()["eventName"],
         "ModifySecurityGroupRules"
     );
 }
@@ -1114,7 +1157,7 @@ fn unauthorized_api_calls_follow_the_version_s_text() {
     );
     let finding = with_filter("unauthorized-api-calls", text("7.0.0"), version("1.2.0"));
     assert_eq!(finding.status, Failed, "{}", finding.summary);
-    let event = finding.evidence.counterexample.unwrap();
+    let event = finding.evidence.counterexample().cloned().unwrap();
     assert!(
         event["errorCode"]
             .as_str()

@@ -8,6 +8,7 @@
 
 use super::catalog::Control;
 use crate::model::findings::{ComplianceStatus, Evidence, Finding, ResourceKind, ResourceRef};
+use crate::model::missing::{MissingLink, Subject};
 use crate::model::snapshot::{ReadError, Snapshot};
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -20,15 +21,8 @@ pub enum PathEnd {
     /// Still being walked.
     Open,
     Complete,
-    /// A read failed where the chain could have continued: we cannot tell.
-    Unread(String),
-    /// The pattern engine could not decide a filter's coverage.
-    Undecided(String),
-    /// A link is missing or wrong.
-    Broken {
-        missing: String,
-        counterexample: Option<Value>,
-    },
+    /// A link is missing, wrong, unreadable or undecided: the link says which and how.
+    Missing(MissingLink),
 }
 
 /// A candidate chain: the links established, in order, and how it ended.
@@ -37,8 +31,8 @@ pub struct Path {
     pub links: Vec<ResourceRef>,
     pub end: PathEnd,
     /// A link on the way whose coverage could not be decided: if the chain completes, it ends
-    /// [`PathEnd::Undecided`] with this reason instead.
-    undecided: Option<String>,
+    /// with this (WARNING) link instead.
+    undecided: Option<MissingLink>,
 }
 
 impl Path {
@@ -52,8 +46,8 @@ impl Path {
     }
 
     /// Notes an undecided link and walks on: the chain's own missing link, if any, still decides.
-    pub fn carry_undecided(&mut self, reason: String) {
-        self.undecided.get_or_insert(reason);
+    pub fn carry_undecided(&mut self, link: MissingLink) {
+        self.undecided.get_or_insert(link);
     }
 
     pub fn push(&mut self, link: ResourceRef) {
@@ -66,57 +60,35 @@ impl Path {
 
     pub fn complete(mut self) -> Self {
         self.end = match self.undecided.take() {
-            Some(reason) => PathEnd::Undecided(reason),
+            Some(link) => PathEnd::Missing(link),
             None => PathEnd::Complete,
         };
         self
     }
 
-    pub fn broken(mut self, missing: String) -> Self {
-        self.end = PathEnd::Broken {
-            missing,
-            counterexample: None,
-        };
+    /// The chain stops at `link`.
+    pub fn ends(mut self, link: MissingLink) -> Self {
+        self.end = PathEnd::Missing(link);
         self
     }
 
-    pub fn broken_with_counterexample(mut self, missing: String, event: Value) -> Self {
-        self.end = PathEnd::Broken {
-            missing,
-            counterexample: Some(event),
-        };
-        self
-    }
-
-    /// A read about `what` failed.
-    pub fn unread(mut self, what: String, error: &ReadError) -> Self {
-        let code = error
-            .code
-            .as_deref()
-            .map(|code| format!("{code}: "))
-            .unwrap_or_default();
-        self.end = PathEnd::Unread(format!(
-            "could not read {what} ({} in {}: {code}{})",
-            error.operation, error.region, error.message
-        ));
-        self
-    }
-
-    /// Something the chain needs was not part of what the scan read.
-    pub fn broken_unknown(mut self, reason: String) -> Self {
-        self.end = PathEnd::Unread(reason);
-        self
+    /// A read about `subject` failed.
+    pub fn unread(self, subject: Subject, error: &ReadError) -> Self {
+        self.ends(MissingLink::Unread {
+            subject,
+            error: error.clone(),
+        })
     }
 
     /// PASSED > WARNING > NOT_AVAILABLE > FAILED: a chain that may complete but for a link the
     /// engine cannot decide beats one blocked by a failed read.
     fn rank(&self) -> u8 {
-        match self.end {
-            PathEnd::Complete => 4,
-            PathEnd::Undecided(_) => 3,
-            PathEnd::Unread(_) => 2,
-            PathEnd::Broken { .. } => 1,
-            PathEnd::Open => 0,
+        match self.status() {
+            ComplianceStatus::Passed => 4,
+            ComplianceStatus::Warning => 3,
+            ComplianceStatus::NotAvailable => 2,
+            ComplianceStatus::Failed if self.end == PathEnd::Open => 0,
+            ComplianceStatus::Failed => 1,
         }
     }
 
@@ -127,18 +99,16 @@ impl Path {
     }
 
     fn status(&self) -> ComplianceStatus {
-        match self.end {
+        match &self.end {
             PathEnd::Complete => ComplianceStatus::Passed,
-            PathEnd::Unread(_) => ComplianceStatus::NotAvailable,
-            PathEnd::Undecided(_) => ComplianceStatus::Warning,
-            PathEnd::Broken { .. } | PathEnd::Open => ComplianceStatus::Failed,
+            PathEnd::Missing(link) => link.status(),
+            PathEnd::Open => ComplianceStatus::Failed,
         }
     }
 
-    fn missing(&self) -> Option<&str> {
+    pub fn missing(&self) -> Option<&MissingLink> {
         match &self.end {
-            PathEnd::Unread(reason) | PathEnd::Undecided(reason) => Some(reason),
-            PathEnd::Broken { missing, .. } => Some(missing),
+            PathEnd::Missing(link) => Some(link),
             PathEnd::Complete | PathEnd::Open => None,
         }
     }
@@ -169,26 +139,22 @@ pub fn better(current: Option<Path>, candidate: Path) -> Path {
 
 /// The path that stands for an account with no trail.
 pub fn no_trail_path(snapshot: &Snapshot) -> Path {
-    let listing_failures: Vec<&ReadError> = snapshot
-        .read_errors
-        .iter()
-        .filter(|error| error.operation.ends_with("DescribeTrails"))
-        .collect();
+    let listing_failures: Vec<&ReadError> = snapshot.trail_listing_failures().collect();
     let path = Path::start();
     if !listing_failures.is_empty() && listing_failures.len() >= snapshot.regions.len() {
-        let error = listing_failures[0];
-        return path.unread("the account's trails".to_string(), error);
+        return path.unread(Subject::Trails, listing_failures[0]);
     }
     if listing_failures.is_empty() {
-        return path.broken("the account has no CloudTrail trail".to_string());
+        return path.ends(MissingLink::NoTrail);
     }
     // Multi-Region trails show in every region's DescribeTrails, so the regions that answered
     // would have shown any trail able to complete a chain.
-    let regions: Vec<&str> = listing_failures.iter().map(|e| e.region.as_str()).collect();
-    path.broken(format!(
-        "the account has no multi-Region CloudTrail trail (trails could not be listed in {})",
-        regions.join(", ")
-    ))
+    path.ends(MissingLink::NoMultiRegionTrail {
+        unlisted_regions: listing_failures
+            .iter()
+            .map(|error| error.region.clone())
+            .collect(),
+    })
 }
 
 /// One finding from every trail's best path.
@@ -207,14 +173,9 @@ pub fn verdict(snapshot: &Snapshot, control: &Control, paths: Vec<Path>) -> Find
     } else {
         best.sentence()
     };
-    let counterexample = match &best.end {
-        PathEnd::Broken { counterexample, .. } => counterexample.clone(),
-        _ => None,
-    };
     let evidence = Evidence {
-        missing: best.missing().map(str::to_string),
+        missing: best.missing().cloned(),
         chain: best.links,
-        counterexample,
     };
     account_finding(snapshot, control, status, summary, evidence)
 }
@@ -236,6 +197,18 @@ pub fn account_finding(
         summary,
         evidence,
     }
+}
+
+/// A finding about the whole account that says only what is missing: its status and sentence
+/// come from the link.
+pub fn missing_finding(snapshot: &Snapshot, control: &Control, link: MissingLink) -> Finding {
+    account_finding(
+        snapshot,
+        control,
+        link.status(),
+        link.to_string(),
+        Evidence::missing(link),
+    )
 }
 
 /// The account as a resource.
