@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the Python test tools (moto's emulator,
 # cfn-lint, cargo-lambda, the SAM CLI) into ./.venv, then checks formatting and lints, lints the
-# CloudFormation templates (template.yaml, member-role.yaml),
-# self-checks the emulator's patches (tools/test_moto_wrapper.py) and the fault proxy
-# (tools/test_fault_proxy.py), and runs every Rust test (unit, property, emulator and
-# Lambda-runtime tests).
+# CloudFormation templates (template.yaml, member-role.yaml) and checks their permissions and
+# alarm notifications (tools/test_templates.py), self-checks the emulator's patches
+# (tools/test_moto_wrapper.py) and the fault proxy (tools/test_fault_proxy.py), and runs every
+# Rust test (unit, property, emulator and Lambda-runtime tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,7 +21,7 @@ if cargo tree -p trailwatch-core --edges normal --prefix none | grep -E '^aws-';
 fi
 echo "== cfn-lint template.yaml member-role.yaml" >&2
 cfn-lint template.yaml member-role.yaml
-echo "== tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2
-python -m unittest tools/test_moto_wrapper.py tools/test_fault_proxy.py
+echo "== tools/test_templates.py, tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2
+python -m unittest tools/test_templates.py tools/test_moto_wrapper.py tools/test_fault_proxy.py
 echo "== cargo test" >&2
 cargo test --workspace --all-targets
