@@ -45,6 +45,8 @@ fn large_account() -> Snapshot {
                             metric_name: format!("metric-{group}-{n}"),
                             metric_namespace: "CISBenchmark".to_string(),
                             metric_value: "1".to_string(),
+                            default_value: None,
+                            unit: None,
                             dimensions: Default::default(),
                         }],
                     }
@@ -95,7 +97,18 @@ fn large_account() -> Snapshot {
                 metric_name: format!("metric-{}-{}", n % 5, n % 100),
                 namespace: "CISBenchmark".to_string(),
                 dimensions: Default::default(),
+                account_id: None,
             }],
+            // The CIS settings, or 3 of 3 breaching periods with missing data not breaching.
+            evaluation: AlarmEvaluation {
+                statistic: Some("Sum".to_string()),
+                period: Some(300),
+                evaluation_periods: Some(if n % 4 == 0 { 3 } else { 1 }),
+                comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
+                threshold: Some(1.0),
+                treat_missing_data: Some("notBreaching".to_string()),
+                ..AlarmEvaluation::default()
+            },
         })
         .collect();
     let topics = (0..50)

@@ -12,7 +12,9 @@
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::snapshot::{Alarm, AlarmMetric, CompositeAlarm, ReadError};
+use crate::model::snapshot::{
+    Alarm, AlarmEvaluation, AlarmMetric, AlarmQuery, CompositeAlarm, ReadError,
+};
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
 use std::collections::{BTreeMap, HashSet};
 
@@ -109,20 +111,47 @@ pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
             metric_name: metric_name.to_string(),
             namespace: namespace.to_string(),
             dimensions: dimensions(alarm.dimensions()),
+            account_id: None,
         });
     }
+    let mut queries = Vec::new();
     for query in alarm.metrics() {
-        let Some(metric) = query.metric_stat().and_then(|stat| stat.metric()) else {
-            continue;
-        };
-        if let (Some(metric_name), Some(namespace)) = (metric.metric_name(), metric.namespace()) {
-            metrics.push(AlarmMetric {
-                metric_name: metric_name.to_string(),
-                namespace: namespace.to_string(),
+        let stat = query.metric_stat();
+        let metric = stat.and_then(|stat| stat.metric()).and_then(|metric| {
+            Some(AlarmMetric {
+                metric_name: metric.metric_name()?.to_string(),
+                namespace: metric.namespace()?.to_string(),
                 dimensions: dimensions(metric.dimensions()),
-            });
-        }
+                account_id: query.account_id().map(str::to_string),
+            })
+        });
+        metrics.extend(metric.clone());
+        queries.push(AlarmQuery {
+            id: query.id().unwrap_or_default().to_string(),
+            expression: query.expression().map(str::to_string),
+            metric,
+            stat: stat.and_then(|stat| stat.stat()).map(str::to_string),
+            period: stat.and_then(|stat| stat.period()).or(query.period()),
+            // AWS's default: a query returns data unless told not to.
+            return_data: query.return_data().unwrap_or(true),
+        });
     }
+    let evaluation = AlarmEvaluation {
+        statistic: alarm.statistic().map(|s| s.as_str().to_string()),
+        extended_statistic: alarm.extended_statistic().map(str::to_string),
+        period: alarm.period(),
+        evaluation_periods: alarm.evaluation_periods(),
+        datapoints_to_alarm: alarm.datapoints_to_alarm(),
+        comparison_operator: alarm.comparison_operator().map(|o| o.as_str().to_string()),
+        threshold: alarm.threshold(),
+        treat_missing_data: alarm.treat_missing_data().map(str::to_string),
+        evaluate_low_sample_count_percentile: alarm
+            .evaluate_low_sample_count_percentile()
+            .map(str::to_string),
+        unit: alarm.unit().map(|u| u.as_str().to_string()),
+        state: alarm.state_value().map(|s| s.as_str().to_string()),
+        queries,
+    };
     Alarm {
         arn: alarm.alarm_arn().unwrap_or_default().to_string(),
         name: alarm.alarm_name().unwrap_or_default().to_string(),
@@ -132,6 +161,7 @@ pub(crate) fn alarm(alarm: &MetricAlarm) -> Alarm {
         ok_actions: alarm.ok_actions().to_vec(),
         insufficient_data_actions: alarm.insufficient_data_actions().to_vec(),
         metrics,
+        evaluation,
     }
 }
 
@@ -180,6 +210,7 @@ mod tests {
                 metric_name: "TrailChanges".into(),
                 namespace: "CISBenchmark".into(),
                 dimensions: BTreeMap::from([("user".into(), "x".into())]),
+                account_id: None,
             }]
         );
         // Whatever the namespace of the filter's metric: a near miss is evidence.

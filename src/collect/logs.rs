@@ -79,6 +79,8 @@ pub(crate) fn metric_filter(filter: &aws_sdk_cloudwatchlogs::types::MetricFilter
                 metric_name: transformation.metric_name().to_string(),
                 metric_namespace: transformation.metric_namespace().to_string(),
                 metric_value: transformation.metric_value().to_string(),
+                default_value: transformation.default_value(),
+                unit: transformation.unit().map(|unit| unit.as_str().to_string()),
                 dimensions: transformation
                     .dimensions()
                     .map(|dimensions| {
@@ -123,6 +125,8 @@ mod tests {
                     metric_name: "TrailChanges".into(),
                     metric_namespace: "CISBenchmark".into(),
                     metric_value: "1".into(),
+                    default_value: None,
+                    unit: None,
                     dimensions: [
                         ("account".to_string(), "$.recipientAccountId".to_string()),
                         ("user".to_string(), "$.userIdentity.arn".to_string()),

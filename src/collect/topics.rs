@@ -83,6 +83,7 @@ mod tests {
             ok_actions: vec!["arn:aws:sns:us-east-1:111122223333:ok".into()],
             insufficient_data_actions: vec!["arn:aws:sns:us-east-1:111122223333:data".into()],
             metrics: vec![],
+            evaluation: Default::default(),
         };
         let composite = CompositeAlarm {
             arn: "arn:aws:cloudwatch:us-east-1:111122223333:alarm:c".into(),

@@ -597,6 +597,8 @@ mod tests {
                             metric_name: "CloudTrailChanges".to_string(),
                             metric_namespace: "CISBenchmark".to_string(),
                             metric_value: "1".to_string(),
+                            default_value: None,
+                            unit: None,
                             dimensions: Default::default(),
                         }],
                     }]),

@@ -240,14 +240,20 @@ fn bad_input_gets_a_clear_error() {
     let fixture = std::fs::read_to_string(FIXTURE).unwrap();
     old.write_all(
         fixture
-            .replacen("\"format\": 2", "\"format\": 1", 1)
+            .replacen(
+                &format!("\"format\": {SNAPSHOT_FORMAT}"),
+                "\"format\": 1",
+                1,
+            )
             .as_bytes(),
     )
     .unwrap();
     let outdated = trailwatch(&["evaluate", old.path().to_str().unwrap()], "");
     assert_eq!(outdated.status.code(), Some(3));
     assert!(
-        stderr(&outdated).contains("is a snapshot of format 1; this trailwatch reads format 2"),
+        stderr(&outdated).contains(&format!(
+            "is a snapshot of format 1; this trailwatch reads format {SNAPSHOT_FORMAT}"
+        )),
         "{}",
         stderr(&outdated)
     );

@@ -7,14 +7,17 @@
 //! with a confirmed email subscription `security@example.com`, all in us-east-1 unless moved.
 
 use crate::support::{
-    fresh_account, AlarmSpec, ChainSpec, SubscriptionSpec, TestAccount, TopicIn, TrailSpec,
+    fresh_account, AlarmSettings, AlarmSpec, ChainSpec, SubscriptionSpec, TestAccount, TopicIn,
+    TrailSpec,
 };
 use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
 };
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use trailwatch::collect::CollectPlan;
 use trailwatch::controls::{self, Control};
 use trailwatch::model::findings::{ComplianceStatus, Finding, ResourceKind};
+use trailwatch::model::missing::{FiringGap, MissingLink};
 use trailwatch::run::scan_account;
 
 use ComplianceStatus::{Failed, NotAvailable, Passed};
@@ -1018,4 +1021,135 @@ async fn add_cloudtrail_filter_and_alarm(account: &TestAccount, log_group: &str,
     let mut alarm = AlarmSpec::new("ct-alarm", "ct-metric", "CISBenchmark");
     alarm.alarm_actions.push(topic_arn.to_string());
     account.put_alarm("us-east-1", &alarm).await;
+}
+
+// --- Alarms that fire on one record ------------------------------------------------------------
+//
+// Each alarm is created through PutMetricAlarm with the settings under test and read back by
+// DescribeAlarms; the verdict comes from trailwatch's model of CloudWatch's documented evaluation
+// ("Evaluating an alarm", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html,
+// and "Configuring how CloudWatch alarms treat missing data",
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html).
+// The emulator stores the settings but evaluates nothing, so what is tested here is that every
+// setting is read and judged; the evaluation itself is tested against the pages' tables in
+// crates/core/src/controls/firing.rs.
+
+async fn verdict_with_settings(prefix: &str, settings: AlarmSettings) -> Finding {
+    let account = fresh_account().await;
+    let mut spec = ChainSpec::new(prefix, cis_pattern(CLOUDTRAIL));
+    spec.alarm.as_mut().unwrap().settings = settings;
+    account.seed_chain(&spec).await;
+    verdict(&account, CLOUDTRAIL).await
+}
+
+#[tokio::test]
+async fn an_alarm_one_record_never_breaches_fails() {
+    // The bug reports' `GreaterThanThreshold 1` on a count of matching records.
+    let settings = AlarmSettings {
+        comparison: ComparisonOperator::GreaterThanThreshold,
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("strict", settings).await,
+        Failed,
+        &format!(
+            "{}: alarm strict-alarm compares Sum GreaterThanThreshold 1: one record counts 1, which never breaches it",
+            up_to_filter("strict")
+        ),
+    );
+    // A maximum or minimum of one record's 1 is 1 too: over a threshold of 0 it fires.
+    let settings = AlarmSettings {
+        statistic: Statistic::Maximum,
+        comparison: ComparisonOperator::GreaterThanThreshold,
+        threshold: 0.0,
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("overzero", settings).await,
+        Passed,
+        &complete("overzero"),
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_that_needs_more_breaching_periods_than_one_record_gives_fails() {
+    let settings = AlarmSettings {
+        evaluation_periods: 3,
+        treat_missing_data: Some("notBreaching".to_string()),
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("threeofthree", settings).await,
+        Failed,
+        &format!(
+            "{}: alarm threeofthree-alarm needs 3 of 3 breaching periods: one record never fires it",
+            up_to_filter("threeofthree")
+        ),
+    );
+    // 1 of 3 datapoints to alarm fires on the one breaching period.
+    let settings = AlarmSettings {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(1),
+        treat_missing_data: Some("notBreaching".to_string()),
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("oneofthree", settings).await,
+        Passed,
+        &complete("oneofthree"),
+    );
+    // With missing data treated as missing, 2 of 3 goes into ALARM once the breaching point is
+    // two datapoints old and only missing data followed (the page's second table, last row).
+    let settings = AlarmSettings {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(2),
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("twoofthree", settings).await,
+        Passed,
+        &complete("twoofthree"),
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_that_sits_in_alarm_while_nothing_happens_fails() {
+    let settings = AlarmSettings {
+        treat_missing_data: Some("breaching".to_string()),
+        ..AlarmSettings::default()
+    };
+    let finding = verdict_with_settings("always", settings).await;
+    assert_verdict(
+        &finding,
+        Failed,
+        &format!(
+            "{}: alarm always-alarm sits in ALARM while no record matches (missing data treated as breaching): it never changes state, so it never notifies",
+            up_to_filter("always")
+        ),
+    );
+    assert!(matches!(
+        finding.evidence.missing,
+        Some(MissingLink::AlarmNeverFires {
+            gap: FiringGap::InAlarmWhileQuiet { .. },
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn an_average_against_a_threshold_only_a_sum_reaches_fails() {
+    // One record in a period with no other datapoint: its average is 1, short of 2.
+    let settings = AlarmSettings {
+        statistic: Statistic::Average,
+        threshold: 2.0,
+        ..AlarmSettings::default()
+    };
+    assert_verdict(
+        &verdict_with_settings("average", settings).await,
+        Failed,
+        &format!(
+            "{}: alarm average-alarm compares Average GreaterThanOrEqualToThreshold 2: one record counts 1, which never breaches it",
+            up_to_filter("average")
+        ),
+    );
 }

@@ -55,7 +55,9 @@ pub mod proxy;
 pub mod seed;
 pub mod stack;
 
-pub use seed::{log_group_arn, AlarmSpec, ChainSpec, SubscriptionSpec, TopicIn, TrailSpec};
+pub use seed::{
+    log_group_arn, AlarmSettings, AlarmSpec, ChainSpec, SubscriptionSpec, TopicIn, TrailSpec,
+};
 pub use stack::on_main_stack;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

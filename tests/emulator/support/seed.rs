@@ -146,6 +146,33 @@ pub struct AlarmSpec {
     pub actions_enabled: bool,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
+    /// How the alarm evaluates; CIS's settings by default.
+    pub settings: AlarmSettings,
+}
+
+/// The PutMetricAlarm settings that decide whether one matching record fires the alarm.
+#[derive(Debug, Clone)]
+pub struct AlarmSettings {
+    pub statistic: Statistic,
+    pub comparison: ComparisonOperator,
+    pub threshold: f64,
+    pub evaluation_periods: i32,
+    pub datapoints_to_alarm: Option<i32>,
+    pub treat_missing_data: Option<String>,
+}
+
+impl Default for AlarmSettings {
+    /// CIS's remediation: Sum ≥ 1 over one 300-second period.
+    fn default() -> Self {
+        AlarmSettings {
+            statistic: Statistic::Sum,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            threshold: 1.0,
+            evaluation_periods: 1,
+            datapoints_to_alarm: None,
+            treat_missing_data: None,
+        }
+    }
 }
 
 impl AlarmSpec {
@@ -159,6 +186,7 @@ impl AlarmSpec {
             actions_enabled: true,
             alarm_actions: Vec::new(),
             ok_actions: Vec::new(),
+            settings: AlarmSettings::default(),
         }
     }
 }
@@ -452,9 +480,11 @@ impl TestAccount {
         let mut put = client
             .put_metric_alarm()
             .alarm_name(&spec.name)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .evaluation_periods(spec.settings.evaluation_periods)
+            .set_datapoints_to_alarm(spec.settings.datapoints_to_alarm)
+            .set_treat_missing_data(spec.settings.treat_missing_data.clone())
+            .threshold(spec.settings.threshold)
+            .comparison_operator(spec.settings.comparison.clone())
             .actions_enabled(spec.actions_enabled)
             .set_alarm_actions(Some(spec.alarm_actions.clone()))
             .set_ok_actions(Some(spec.ok_actions.clone()));
@@ -477,7 +507,7 @@ impl TestAccount {
                             MetricStat::builder()
                                 .metric(metric)
                                 .period(300)
-                                .stat("Sum")
+                                .stat(spec.settings.statistic.as_str())
                                 .build(),
                         )
                         .return_data(false)
@@ -495,7 +525,7 @@ impl TestAccount {
                 .metric_name(&spec.metric_name)
                 .namespace(&spec.namespace)
                 .set_dimensions(Some(dimensions))
-                .statistic(Statistic::Sum)
+                .statistic(spec.settings.statistic.clone())
                 .period(300);
         }
         put.send().await.map_err(|error| {

@@ -21,6 +21,7 @@
 use super::catalog::{Control, Monitoring};
 use super::coverage::Required;
 use super::evidence::{self, Path};
+use super::firing::{self, Firing};
 use super::selectors::records_management_events;
 use crate::model::alarm_rule;
 use crate::model::arn::{is_notifiable_topic, Arn};
@@ -358,7 +359,12 @@ impl Explorer<'_> {
         };
         let watching: Vec<(&Alarm, Pins)> = alarms
             .iter()
-            .filter_map(|alarm| Some((alarm, watched_pins(alarm, transformation)?)))
+            .filter_map(|alarm| {
+                Some((
+                    alarm,
+                    watched_pins(alarm, transformation, &log_group.account_id)?,
+                ))
+            })
             .collect();
         if watching.is_empty() {
             let near_miss = alarms.iter().find_map(|alarm| {
@@ -390,7 +396,14 @@ impl Explorer<'_> {
         }
         let mut best: Option<Path> = None;
         for (alarm, pins) in watching {
-            let candidate = self.walk_alarm(path.clone(), log_group, set, filter, alarm, &pins);
+            let candidate = self.walk_alarm(
+                path.clone(),
+                log_group,
+                set,
+                (filter, transformation),
+                alarm,
+                &pins,
+            );
             best = Some(evidence::better(best, candidate));
         }
         best.unwrap_or(path)
@@ -401,7 +414,7 @@ impl Explorer<'_> {
         path: Path,
         log_group: &LogGroup,
         set: &AlarmSet,
-        filter: &MetricFilter,
+        (filter, transformation): (&MetricFilter, &MetricTransformation),
         alarm: &Alarm,
         pins: &Pins,
     ) -> Path {
@@ -426,6 +439,19 @@ impl Explorer<'_> {
                     })
                 }
             }
+        }
+        match firing::one_record_fires(&alarm.evaluation, transformation) {
+            Firing::Fires => {}
+            Firing::Never(gap) => {
+                return path.ends(MissingLink::AlarmNeverFires {
+                    alarm: alarm.name.clone(),
+                    gap,
+                })
+            }
+            Firing::Undecided(reason) => path.carry_undecided(MissingLink::AlarmFiringUndecided {
+                alarm: alarm.name.clone(),
+                reason,
+            }),
         }
         let notifies_elsewhere = || {
             alarm
@@ -719,9 +745,18 @@ fn filter_coverage(
 /// If `alarm` reads the filter's metric — same name and namespace, and exactly the dimension
 /// names the filter publishes (a filter that publishes with dimensions publishes no series
 /// without them) — the record fields its dimension values pin, with those values.
-fn watched_pins(alarm: &Alarm, transformation: &MetricTransformation) -> Option<Pins> {
+fn watched_pins(
+    alarm: &Alarm,
+    transformation: &MetricTransformation,
+    account_id: &str,
+) -> Option<Pins> {
     alarm.metrics.iter().find_map(|metric| {
-        let same = metric.metric_name == transformation.metric_name
+        // A metric read from another account is not this filter's metric.
+        let same = metric
+            .account_id
+            .as_deref()
+            .is_none_or(|id| id == account_id)
+            && metric.metric_name == transformation.metric_name
             && metric.namespace == transformation.metric_namespace
             && metric.dimensions.len() == transformation.dimensions.len()
             && metric

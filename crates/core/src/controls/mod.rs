@@ -15,6 +15,7 @@ mod coverage;
 mod delivery;
 mod emitters;
 mod evidence;
+pub mod firing;
 pub mod scan_coverage;
 mod securityhub;
 mod selectors;

@@ -58,6 +58,8 @@ fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
             metric_name: metric.to_string(),
             metric_namespace: "CISBenchmark".to_string(),
             metric_value: "1".to_string(),
+            default_value: None,
+            unit: None,
             dimensions: Default::default(),
         }],
     }
@@ -75,7 +77,21 @@ fn alarm(name: &str, metric: &str) -> Alarm {
             metric_name: metric.to_string(),
             namespace: "CISBenchmark".to_string(),
             dimensions: Default::default(),
+            account_id: None,
         }],
+        evaluation: cis_evaluation(),
+    }
+}
+
+/// The alarm settings CIS's remediation gives: Sum ≥ 1 over one 300-second period.
+fn cis_evaluation() -> AlarmEvaluation {
+    AlarmEvaluation {
+        statistic: Some("Sum".to_string()),
+        period: Some(300),
+        evaluation_periods: Some(1),
+        comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
+        threshold: Some(1.0),
+        ..AlarmEvaluation::default()
     }
 }
 
@@ -221,8 +237,8 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "metric-math alarm using the metric",
         |s| {
             alarms(s)[0].metrics = vec![
-                AlarmMetric { metric_name: "Other".into(), namespace: "CISBenchmark".into(), dimensions: Default::default() },
-                AlarmMetric { metric_name: "CloudTrailChanges".into(), namespace: "CISBenchmark".into(), dimensions: Default::default() },
+                AlarmMetric { metric_name: "Other".into(), namespace: "CISBenchmark".into(), dimensions: Default::default(), account_id: None },
+                AlarmMetric { metric_name: "CloudTrailChanges".into(), namespace: "CISBenchmark".into(), dimensions: Default::default(), account_id: None },
             ]
         },
         Passed,

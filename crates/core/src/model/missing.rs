@@ -76,6 +76,11 @@ pub enum MissingLink {
     AlarmActionsDisabled {
         alarm: String,
     },
+    /// One matching record never makes the alarm go into ALARM.
+    AlarmNeverFires {
+        alarm: String,
+        gap: FiringGap,
+    },
     CompositeDoesNotFollow {
         composite: String,
         child: String,
@@ -192,6 +197,35 @@ pub enum MissingLink {
         composite: String,
         error: String,
     },
+    /// Whether one matching record fires the alarm cannot be decided.
+    AlarmFiringUndecided {
+        alarm: String,
+        reason: String,
+    },
+}
+
+/// Why one matching record never makes an alarm go into ALARM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FiringGap {
+    /// The period holding the record does not breach the threshold.
+    NeverBreaches {
+        statistic: String,
+        value: f64,
+        operator: String,
+        threshold: f64,
+    },
+    /// One breaching period never makes M of N.
+    NeedsMoreBreachingPeriods { datapoints: usize, periods: usize },
+    /// While no record matches, the alarm already sits in ALARM: no transition, no action.
+    InAlarmWhileQuiet { treat_missing_data: String },
+    /// The alarm reads a unit the filter does not publish, so it reads no data.
+    UnitMismatch {
+        alarm_unit: String,
+        metric_unit: String,
+    },
+    /// A percentile alarm that ignores low sample counts never changes state on one record.
+    LowSampleCountIgnored { statistic: String },
 }
 
 /// Near misses named when no alarm reads a filter's metric.
@@ -280,7 +314,8 @@ impl MissingLink {
             FilterUndecided { .. }
             | PinnedFilterUndecided { .. }
             | CompositeRuleUndecided { .. }
-            | CompositeRuleUnreadable { .. } => ComplianceStatus::Warning,
+            | CompositeRuleUnreadable { .. }
+            | AlarmFiringUndecided { .. } => ComplianceStatus::Warning,
             _ => ComplianceStatus::Failed,
         }
     }
@@ -370,6 +405,11 @@ impl fmt::Display for MissingLink {
                 pinned(pins)
             ),
             AlarmActionsDisabled { alarm } => write!(f, "alarm {alarm} has its actions disabled"),
+            AlarmNeverFires { alarm, gap } => write!(f, "alarm {alarm} {gap}"),
+            AlarmFiringUndecided { alarm, reason } => write!(
+                f,
+                "could not decide whether one matching record fires alarm {alarm}: {reason}"
+            ),
             CompositeDoesNotFollow {
                 composite,
                 child,
@@ -519,6 +559,44 @@ impl fmt::Display for MissingLink {
             CompositeRuleUnreadable { composite, error } => write!(
                 f,
                 "could not read the rule of composite alarm {composite} ({error})"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for FiringGap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FiringGap::NeverBreaches {
+                statistic,
+                value,
+                operator,
+                threshold,
+            } => write!(
+                f,
+                "compares {statistic} {operator} {threshold}: one record counts {value}, which never breaches it"
+            ),
+            FiringGap::NeedsMoreBreachingPeriods {
+                datapoints,
+                periods,
+            } => write!(
+                f,
+                "needs {datapoints} of {periods} breaching periods: one record never fires it"
+            ),
+            FiringGap::InAlarmWhileQuiet { treat_missing_data } => write!(
+                f,
+                "sits in ALARM while no record matches (missing data treated as {treat_missing_data}): it never changes state, so it never notifies"
+            ),
+            FiringGap::UnitMismatch {
+                alarm_unit,
+                metric_unit,
+            } => write!(
+                f,
+                "reads unit {alarm_unit}, but the filter publishes {metric_unit}: it reads no data"
+            ),
+            FiringGap::LowSampleCountIgnored { statistic } => write!(
+                f,
+                "ignores {statistic} over low sample counts: one record never changes its state"
             ),
         }
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Version of the snapshot format; bumped on incompatible changes.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 /// Everything read from one account in one scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -326,7 +326,7 @@ pub struct LogGroup {
 }
 
 /// A metric filter on a log group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricFilter {
     pub name: String,
     /// The filter pattern exactly as CloudWatch holds it.
@@ -335,11 +335,19 @@ pub struct MetricFilter {
 }
 
 /// Where a metric filter publishes: a metric name in a namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricTransformation {
     pub metric_name: String,
     pub metric_namespace: String,
+    /// What one matching record adds: a number, or a record field (`$.bytes`).
     pub metric_value: String,
+    /// What the filter publishes in a minute whose log events match nothing (`defaultValue`);
+    /// `None`: nothing is published then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<f64>,
+    /// The unit the filter publishes with; `None` is CloudWatch's `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// The dimensions the filter publishes, name → the record field each value comes from (e.g.
     /// `User` → `$.userIdentity.arn`): one series per distinct combination of values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -402,6 +410,65 @@ pub struct Alarm {
     pub insufficient_data_actions: Vec<String>,
     /// Every metric the alarm reads: its own metric, or each MetricStat of a metric-math alarm.
     pub metrics: Vec<AlarmMetric>,
+    /// The settings that decide when the alarm goes into ALARM.
+    pub evaluation: AlarmEvaluation,
+}
+
+/// How a metric alarm evaluates (DescribeAlarms), everything that decides whether one matching
+/// record makes it go into ALARM.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AlarmEvaluation {
+    /// `Sum`, `Average`, `SampleCount`, `Minimum` or `Maximum` (a plain alarm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<String>,
+    /// A percentile or other extended statistic, e.g. `p90` (a plain alarm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_statistic: Option<String>,
+    /// Seconds per datapoint (a plain alarm; a metric-math alarm's are in its queries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    /// N: the datapoints evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_periods: Option<i32>,
+    /// M: the breaching datapoints among the last N that put the alarm into ALARM (default N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapoints_to_alarm: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// `missing` (the default), `notBreaching`, `breaching` or `ignore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treat_missing_data: Option<String>,
+    /// `evaluate` (the default) or `ignore`, for percentiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluate_low_sample_count_percentile: Option<String>,
+    /// The unit the alarm reads; `None`: every unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The alarm's state when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// A metric-math alarm's queries, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<AlarmQuery>,
+}
+
+/// One query of a metric-math alarm: a metric with its statistic, or an expression over others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmQuery {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// The metric a MetricStat query reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<AlarmMetric>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<i32>,
+    /// Whether the alarm evaluates this query's result.
+    pub return_data: bool,
 }
 
 /// A metric an alarm reads.
@@ -412,6 +479,10 @@ pub struct AlarmMetric {
     /// The dimensions the alarm pins, name → value: it reads only the series with these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dimensions: BTreeMap<String, String>,
+    /// The account the metric is read from (a cross-account metric-math query); `None`: the
+    /// alarm's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 /// A CloudWatch composite alarm: in ALARM when its rule over other alarms' states holds.
