@@ -124,7 +124,29 @@ fn large_account() -> Snapshot {
                 },
                 protocol: "email".to_string(),
                 endpoint: "secops@example.com".to_string(),
+                // Every fourth confirmed subscription filters on a message attribute, which
+                // alarm notifications never carry.
+                filter: Some(Ok(SubscriptionFilter {
+                    policy: (n % 4 == 0).then(|| r#"{"severity": ["high"]}"#.to_string()),
+                    scope: None,
+                })),
             }]),
+            attributes: Ok(TopicAttributes {
+                policy: Some(
+                    serde_json::json!({
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "*"},
+                            "Action": "SNS:Publish",
+                            "Resource": topic(n),
+                            "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}
+                        }]
+                    })
+                    .to_string(),
+                ),
+                kms_master_key_id: None,
+                key: None,
+            }),
         })
         .collect();
     Snapshot {

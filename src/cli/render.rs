@@ -53,7 +53,7 @@ pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> S
         snapshot.chains.trails.len(),
         snapshot.chains.log_groups.len(),
         snapshot.api_calls,
-        snapshot.read_errors.len(),
+        snapshot.failed_reads().len(),
     );
     if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
         let _ = write!(text, "\n  scope: the enabled regions are unknown: {reason}");
@@ -66,7 +66,7 @@ pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> S
             unlisted.join(", ")
         );
     }
-    for error in &snapshot.read_errors {
+    for error in snapshot.failed_reads() {
         let _ = write!(
             text,
             "\n  read error: {} in {}: {}",

@@ -45,6 +45,7 @@ pub(crate) struct Clients {
     logs: PerRegion<aws_sdk_cloudwatchlogs::Client>,
     cloudwatch: PerRegion<aws_sdk_cloudwatch::Client>,
     sns: PerRegion<aws_sdk_sns::Client>,
+    kms: PerRegion<aws_sdk_kms::Client>,
 }
 
 /// Builds a client of one service for `region` from `$clients`' shared settings.
@@ -78,6 +79,7 @@ impl Clients {
             logs: PerRegion::new(),
             cloudwatch: PerRegion::new(),
             sns: PerRegion::new(),
+            kms: PerRegion::new(),
         }
     }
 
@@ -132,5 +134,10 @@ impl Clients {
     pub(crate) fn sns(&self, region: &str) -> aws_sdk_sns::Client {
         self.sns
             .get(region, || build_client!(self, aws_sdk_sns, region))
+    }
+
+    pub(crate) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        self.kms
+            .get(region, || build_client!(self, aws_sdk_kms, region))
     }
 }

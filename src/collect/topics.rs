@@ -1,5 +1,10 @@
-//! SNS: the subscriptions of each topic a collected alarm notifies (ListSubscriptionsByTopic,
-//! every page), read in the topic's region taken from its ARN.
+//! SNS (and KMS behind it): what decides whether an alarm's notification reaches somebody, for
+//! each topic a collected alarm notifies, read in the topic's region taken from its ARN —
+//! its subscriptions (ListSubscriptionsByTopic, every page) and, at the same time, its
+//! attributes (GetTopicAttributes: access policy, encryption key); then each confirmed
+//! subscription's filter policy (GetSubscriptionAttributes) and the key's state and policy
+//! (DescribeKey, then GetKeyPolicy for an enabled customer managed key). Each is read once per
+//! topic, subscription and key.
 //!
 //! Only a topic's owner may list its subscriptions: a topic is read with the credentials
 //! [`Access`] gives for its account, and one no credentials reach is a
@@ -9,25 +14,51 @@ use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
 use crate::model::arn::Arn;
-use crate::model::snapshot::{ReadError, Subscription, Topic, PENDING_CONFIRMATION};
+use crate::model::snapshot::{
+    EncryptionKey, ReadError, Subscription, SubscriptionFilter, Topic, TopicAttributes,
+    PENDING_CONFIRMATION,
+};
+use futures::future::join_all;
 
 const OPERATION: &str = "sns:ListSubscriptionsByTopic";
+const TOPIC_ATTRIBUTES: &str = "sns:GetTopicAttributes";
+const SUBSCRIPTION_ATTRIBUTES: &str = "sns:GetSubscriptionAttributes";
+const DESCRIBE_KEY: &str = "kms:DescribeKey";
+const KEY_POLICY: &str = "kms:GetKeyPolicy";
 
-/// One topic and its subscriptions (or why they could not be listed).
+/// One topic, its subscriptions and attributes (or why they could not be read).
 pub(crate) async fn read_topic(access: &Access<'_>, arn: String) -> Topic {
     let (region, account_id) = match Arn::parse(&arn) {
         Ok(parsed) => (parsed.region.to_string(), parsed.account_id.to_string()),
         Err(_) => (String::new(), String::new()),
     };
-    let subscriptions = match access.clients_for(&account_id).await {
-        Ok(clients) => list_subscriptions(&clients, &region, &arn).await,
-        Err(denied) => Err(denied.read_error(OPERATION, &region, &arn, "topic")),
+    let (subscriptions, attributes) = match access.clients_for(&account_id).await {
+        Ok(clients) => {
+            let (subscriptions, attributes) = tokio::join!(
+                async {
+                    let listed = list_subscriptions(&clients, &region, &arn).await?;
+                    Ok(join_all(
+                        listed
+                            .into_iter()
+                            .map(|subscription| with_filter(&clients, &region, subscription)),
+                    )
+                    .await)
+                },
+                topic_attributes(&clients, &region, &arn)
+            );
+            (subscriptions, attributes)
+        }
+        Err(denied) => (
+            Err(denied.read_error(OPERATION, &region, &arn, "topic")),
+            Err(denied.read_error(TOPIC_ATTRIBUTES, &region, &arn, "topic")),
+        ),
     };
     Topic {
         arn,
         region,
         account_id,
         subscriptions,
+        attributes,
     }
 }
 
@@ -51,6 +82,113 @@ async fn list_subscriptions(
     Ok(subscriptions)
 }
 
+/// A confirmed subscription with its filter policy read; others as they are.
+async fn with_filter(
+    clients: &Clients,
+    region: &str,
+    mut subscription: Subscription,
+) -> Subscription {
+    if !subscription.is_confirmed() {
+        return subscription;
+    }
+    let arn = subscription.subscription_arn.as_str();
+    let read = clients
+        .sns(region)
+        .get_subscription_attributes()
+        .subscription_arn(arn)
+        .send()
+        .await
+        .map_err(|error| read_error(SUBSCRIPTION_ATTRIBUTES, region, Some(arn), &error))
+        .map(|answer| {
+            let attributes = answer.attributes();
+            SubscriptionFilter {
+                policy: attributes.and_then(|a| a.get("FilterPolicy")).cloned(),
+                scope: attributes.and_then(|a| a.get("FilterPolicyScope")).cloned(),
+            }
+        });
+    subscription.filter = Some(read);
+    subscription
+}
+
+/// The topic's access policy and encryption key, and that key's state and policy.
+async fn topic_attributes(
+    clients: &Clients,
+    region: &str,
+    arn: &str,
+) -> Result<TopicAttributes, ReadError> {
+    let answer = clients
+        .sns(region)
+        .get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+        .map_err(|error| read_error(TOPIC_ATTRIBUTES, region, Some(arn), &error))?;
+    let attributes = answer.attributes();
+    let attribute = |name: &str| {
+        attributes
+            .and_then(|a| a.get(name))
+            .filter(|value| !value.is_empty())
+            .cloned()
+    };
+    let kms_master_key_id = attribute("KmsMasterKeyId");
+    let key = match &kms_master_key_id {
+        Some(key_id) => Some(read_key(clients, region, key_id).await),
+        None => None,
+    };
+    Ok(TopicAttributes {
+        policy: attribute("Policy"),
+        kms_master_key_id,
+        key,
+    })
+}
+
+/// DescribeKey (any of the four forms `KmsMasterKeyId` may take), then the key policy of an
+/// enabled customer managed key. A key named by ARN is read in its own region.
+async fn read_key(
+    clients: &Clients,
+    topic_region: &str,
+    key_id: &str,
+) -> Result<EncryptionKey, ReadError> {
+    let region = Arn::parse(key_id)
+        .map(|arn| arn.region.to_string())
+        .unwrap_or_else(|_| topic_region.to_string());
+    let kms = clients.kms(&region);
+    let described = kms
+        .describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|error| read_error(DESCRIBE_KEY, &region, Some(key_id), &error))?;
+    let metadata = described.key_metadata();
+    let key = EncryptionKey {
+        arn: metadata.and_then(|m| m.arn()).unwrap_or(key_id).to_string(),
+        key_manager: metadata
+            .and_then(|m| m.key_manager())
+            .map(|manager| manager.as_str().to_string())
+            .unwrap_or_default(),
+        key_state: metadata
+            .and_then(|m| m.key_state())
+            .map(|state| state.as_str().to_string())
+            .unwrap_or_default(),
+        policy: None,
+    };
+    if key.key_manager != "CUSTOMER" || key.key_state != "Enabled" {
+        return Ok(key);
+    }
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key.arn)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|error| read_error(KEY_POLICY, &region, Some(&key.arn), &error))
+        .map(|answer| answer.policy().unwrap_or_default().to_string());
+    Ok(EncryptionKey {
+        policy: Some(policy),
+        ..key
+    })
+}
+
 /// An SDK subscription → [`Subscription`].
 pub(crate) fn subscription(subscription: &aws_sdk_sns::types::Subscription) -> Subscription {
     Subscription {
@@ -60,6 +198,7 @@ pub(crate) fn subscription(subscription: &aws_sdk_sns::types::Subscription) -> S
             .to_string(),
         protocol: subscription.protocol().unwrap_or_default().to_string(),
         endpoint: subscription.endpoint().unwrap_or_default().to_string(),
+        filter: None,
     }
 }
 

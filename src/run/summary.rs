@@ -85,7 +85,7 @@ impl RunSummary {
             securityhub_region: run.securityhub_region.clone(),
             dry_run: report.is_some_and(|report| report.dry_run),
             findings: StatusCounts::of(&run.scan.findings),
-            read_errors: snapshot.read_errors.len(),
+            read_errors: snapshot.failed_reads().len(),
             api_calls: ApiCalls {
                 scan: snapshot.api_calls,
                 get_findings,

@@ -115,9 +115,23 @@ async fn collects_a_whole_chain_across_regions() {
         ]
     );
 
+    // The confirmed subscription's filter policy was read; the pending one has no ARN to
+    // read it by.
+    let filters: Vec<bool> = topic
+        .subscriptions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| s.filter.is_some())
+        .collect();
+    assert_eq!(filters.iter().filter(|read| **read).count(), 1);
+    let attributes = topic.attributes.as_ref().expect("GetTopicAttributes");
+    assert!(attributes.policy.is_some() && attributes.kms_master_key_id.is_none());
+
     // GetCallerIdentity, DescribeTrails ×2, GetTrailStatus, GetEventSelectors,
-    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic.
-    assert_eq!(snapshot.api_calls, 8);
+    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic, GetTopicAttributes,
+    // GetSubscriptionAttributes (the confirmed subscription only).
+    assert_eq!(snapshot.api_calls, 10);
 }
 
 #[tokio::test]
@@ -202,7 +216,7 @@ async fn a_denied_list_regions_falls_back_to_the_known_regions_and_says_so() {
 }
 
 #[tokio::test]
-async fn a_typical_account_costs_25_calls() {
+async fn a_typical_account_costs_27_calls() {
     let account = fresh_account().await;
     account
         .seed_chain(&ChainSpec::new("typical", "{ $.eventName = CreateTrail }"))
@@ -213,8 +227,9 @@ async fn a_typical_account_costs_25_calls() {
     assert_eq!(snapshot.chains.trails.len(), 1);
     assert_eq!(snapshot.chains.topics.len(), 1);
     // GetCallerIdentity, ListRegions, DescribeTrails ×18, GetTrailStatus, GetEventSelectors,
-    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic.
-    assert_eq!(snapshot.api_calls, 25);
+    // DescribeMetricFilters, DescribeAlarms, ListSubscriptionsByTopic, GetTopicAttributes,
+    // GetSubscriptionAttributes.
+    assert_eq!(snapshot.api_calls, 27);
 }
 
 #[tokio::test]

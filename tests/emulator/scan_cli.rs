@@ -61,7 +61,7 @@ async fn a_compliant_account_passes_every_default_control() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("complete chain: trail cli-trail → log group CloudTrail/cli → filter cli-filter → alarm cli-alarm → topic cli-alerts → subscription email:security@example.com"),
+        stdout.contains("complete chain: trail cli-trail → log group CloudTrail/cli → filter cli-filter → alarm cli-alarm → topic cli-alerts → subscription email:s…@example.com"),
         "{stdout}"
     );
     let findings: Vec<Value> = serde_json::from_slice(&std::fs::read(&asff_path).unwrap()).unwrap();

@@ -71,11 +71,11 @@ fn assert_verdict(finding: &Finding, status: ComplianceStatus, summary: &str) {
     );
 }
 
-/// "complete chain: trail p-trail → … → subscription email:security@example.com"
+/// "complete chain: trail p-trail → … → subscription email:s…@example.com"
 fn complete(prefix: &str) -> String {
     format!(
         "complete chain: trail {prefix}-trail → log group CloudTrail/{prefix} → filter {prefix}-filter \
-         → alarm {prefix}-alarm → topic {prefix}-alerts → subscription email:security@example.com"
+         → alarm {prefix}-alarm → topic {prefix}-alerts → subscription email:s…@example.com"
     )
 }
 
@@ -522,7 +522,7 @@ async fn excluding_a_management_source_fails_only_the_control_watching_it() {
     assert_verdict(
         &findings[1],
         Passed,
-        "complete chain: trail nokms-trail → log group CloudTrail/nokms → filter ct-filter → alarm ct-alarm → topic nokms-alerts → subscription email:security@example.com",
+        "complete chain: trail nokms-trail → log group CloudTrail/nokms → filter ct-filter → alarm ct-alarm → topic nokms-alerts → subscription email:s…@example.com",
     );
 }
 
@@ -701,7 +701,7 @@ async fn a_metric_alarm_notifies_through_a_composite_alarm() {
         &verdict(&account, CLOUDTRAIL).await,
         Passed,
         &format!(
-            "complete chain: {} → alarm comp-alarm → composite alarm comp-any → topic comp-alerts → subscription email:security@example.com",
+            "complete chain: {} → alarm comp-alarm → composite alarm comp-any → topic comp-alerts → subscription email:s…@example.com",
             up_to_filter("comp")
         ),
     );
@@ -1151,5 +1151,241 @@ async fn an_average_against_a_threshold_only_a_sum_reaches_fails() {
             "{}: alarm average-alarm compares Average GreaterThanOrEqualToThreshold 2: one record counts 1, which never breaches it",
             up_to_filter("average")
         ),
+    );
+}
+
+// --- Topics CloudWatch can publish to, subscribers that receive it ------------------------------
+//
+// Each case changes the seeded topic, key or subscription through the real SNS and KMS APIs;
+// trailwatch reads them back with GetTopicAttributes, GetSubscriptionAttributes, DescribeKey and
+// GetKeyPolicy. Sources: CloudWatch cannot publish to a topic encrypted with alias/aws/sns
+// (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns); a customer managed key
+// must let cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*
+// (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services);
+// a disabled key cannot be used (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html);
+// a filter policy scoped to message attributes drops a message without attributes, as alarm
+// notifications are (https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html).
+
+fn up_to_topic(prefix: &str) -> String {
+    format!(
+        "{} → alarm {prefix}-alarm → topic {prefix}-alerts",
+        up_to_filter(prefix)
+    )
+}
+
+async fn seeded_chain(prefix: &str) -> (TestAccount, crate::support::seed::Seeded) {
+    let account = fresh_account().await;
+    let seeded = account
+        .seed_chain(&ChainSpec::new(prefix, cis_pattern(CLOUDTRAIL)))
+        .await;
+    (account, seeded)
+}
+
+async fn set_topic_attribute(account: &TestAccount, topic_arn: &str, name: &str, value: &str) {
+    aws_sdk_sns::Client::new(&account.sdk)
+        .set_topic_attributes()
+        .topic_arn(topic_arn)
+        .attribute_name(name)
+        .attribute_value(value)
+        .send()
+        .await
+        .expect("sns:SetTopicAttributes");
+}
+
+/// A customer managed key with `policy`, enabled or not: its ARN.
+async fn customer_key(account: &TestAccount, policy: serde_json::Value, enabled: bool) -> String {
+    let kms = aws_sdk_kms::Client::new(&account.sdk);
+    let key = kms
+        .create_key()
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("kms:CreateKey");
+    let metadata = key.key_metadata().unwrap();
+    if !enabled {
+        kms.disable_key()
+            .key_id(metadata.key_id())
+            .send()
+            .await
+            .expect("kms:DisableKey");
+    }
+    metadata.arn().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_topic_encrypted_with_the_aws_managed_key_fails() {
+    let (account, seeded) = seeded_chain("managedkey").await;
+    set_topic_attribute(
+        &account,
+        &seeded.topic_arn,
+        "KmsMasterKeyId",
+        "alias/aws/sns",
+    )
+    .await;
+    let finding = verdict(&account, CLOUDTRAIL).await;
+    assert_verdict(
+        &finding,
+        Failed,
+        &format!(
+            "{}: topic {} is encrypted with alias/aws/sns, the AWS managed key of SNS, which CloudWatch cannot use",
+            up_to_topic("managedkey"),
+            seeded.topic_arn
+        ),
+    );
+    assert!(matches!(
+        finding.evidence.missing,
+        Some(MissingLink::TopicKeyAwsManaged { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_customer_managed_key_must_be_enabled_and_let_cloudwatch_use_it() {
+    let cloudwatch_may_use = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:CallerAccount": "000000000000"}}},
+        {"Sid": "Allow_CloudWatch_for_CMK", "Effect": "Allow",
+         "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}
+    ]});
+    // Enabled, and the key policy lets CloudWatch use it: the chain is complete.
+    let (account, seeded) = seeded_chain("goodkey").await;
+    let key = customer_key(&account, cloudwatch_may_use.clone(), true).await;
+    set_topic_attribute(&account, &seeded.topic_arn, "KmsMasterKeyId", &key).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Passed,
+        &complete("goodkey"),
+    );
+
+    // The same key, disabled.
+    let (account, seeded) = seeded_chain("disabledkey").await;
+    let key = customer_key(&account, cloudwatch_may_use, false).await;
+    set_topic_attribute(&account, &seeded.topic_arn, "KmsMasterKeyId", &key).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{}: topic {} is encrypted with key {key}, which is Disabled: publishing to it fails",
+            up_to_topic("disabledkey"),
+            seeded.topic_arn
+        ),
+    );
+
+    // The default key policy: only the account's IAM policies may grant use of the key.
+    let (account, seeded) = seeded_chain("iamonlykey").await;
+    let default_policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+         "Principal": {"AWS": format!("arn:aws:iam::{}:root", account.id)},
+         "Action": "kms:*", "Resource": "*"}
+    ]});
+    let key = customer_key(&account, default_policy, true).await;
+    set_topic_attribute(&account, &seeded.topic_arn, "KmsMasterKeyId", &key).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{}: topic {} is encrypted with key {key}, whose key policy does not let cloudwatch.amazonaws.com use kms:Decrypt (no statement allows it)",
+            up_to_topic("iamonlykey"),
+            seeded.topic_arn
+        ),
+    );
+}
+
+#[tokio::test]
+async fn a_topic_policy_must_let_cloudwatch_publish() {
+    // Only another account's services may publish.
+    let (account, seeded) = seeded_chain("foreignonly").await;
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "OtherAccount", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": "SNS:Publish", "Resource": seeded.topic_arn,
+        "Condition": {"StringEquals": {"AWS:SourceOwner": "444455556666"}}
+    }]});
+    set_topic_attribute(&account, &seeded.topic_arn, "Policy", &policy.to_string()).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{}: the access policy of topic {} does not let CloudWatch publish for alarm {} (no statement allows it)",
+            up_to_topic("foreignonly"),
+            seeded.topic_arn,
+            seeded.alarm_arn.as_ref().unwrap()
+        ),
+    );
+
+    // The CloudWatch guide's own example policy
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
+    let (account, seeded) = seeded_chain("guidepolicy").await;
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "SNS:Publish", "Resource": seeded.topic_arn,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": format!("arn:aws:cloudwatch:us-east-1:{}:alarm:*", account.id)},
+            "StringEquals": {"aws:SourceAccount": account.id}
+        }
+    }]});
+    set_topic_attribute(&account, &seeded.topic_arn, "Policy", &policy.to_string()).await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Passed,
+        &complete("guidepolicy"),
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_whose_filter_drops_the_notification_does_not_count() {
+    async fn filter(account: &TestAccount, topic_arn: &str, policy: &str, scope: &str) {
+        let sns = aws_sdk_sns::Client::new(&account.sdk);
+        let listed = sns
+            .list_subscriptions_by_topic()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+            .expect("sns:ListSubscriptionsByTopic");
+        for subscription in listed.subscriptions() {
+            let arn = subscription.subscription_arn().unwrap_or_default();
+            if !arn.starts_with("arn:") {
+                continue;
+            }
+            for (name, value) in [("FilterPolicyScope", scope), ("FilterPolicy", policy)] {
+                sns.set_subscription_attributes()
+                    .subscription_arn(arn)
+                    .attribute_name(name)
+                    .attribute_value(value)
+                    .send()
+                    .await
+                    .expect("sns:SetSubscriptionAttributes");
+            }
+        }
+    }
+    let (account, seeded) = seeded_chain("attrfilter").await;
+    filter(
+        &account,
+        &seeded.topic_arn,
+        r#"{"severity": ["high"]}"#,
+        "MessageAttributes",
+    )
+    .await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Failed,
+        &format!(
+            "{}: the only confirmed subscription of topic {}, email:s…@example.com, filters the alarm's notification out: its filter policy's severity does not match it",
+            up_to_topic("attrfilter"),
+            seeded.topic_arn
+        ),
+    );
+
+    let (account, seeded) = seeded_chain("bodyfilter").await;
+    filter(
+        &account,
+        &seeded.topic_arn,
+        r#"{"NewStateValue": ["ALARM"]}"#,
+        "MessageBody",
+    )
+    .await;
+    assert_verdict(
+        &verdict(&account, CLOUDTRAIL).await,
+        Passed,
+        &complete("bodyfilter"),
     );
 }

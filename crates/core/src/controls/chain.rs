@@ -22,14 +22,16 @@ use super::catalog::{Control, Monitoring};
 use super::coverage::Required;
 use super::evidence::{self, Path};
 use super::firing::{self, Firing};
+use super::notify;
 use super::selectors::records_management_events;
 use crate::model::alarm_rule;
 use crate::model::arn::{is_notifiable_topic, Arn};
 use crate::model::findings::{Finding, ResourceKind, ResourceRef};
 use crate::model::missing::{MissingLink, NearMiss, Subject};
+use crate::model::notification::{self, NotifiedAlarm};
 use crate::model::snapshot::{
     Alarm, AlarmSet, CompositeAlarm, LogGroup, MetricFilter, MetricTransformation, ReadErrorKind,
-    Snapshot, Trail, DELETED, PENDING_CONFIRMATION,
+    Snapshot, Subscription, Trail, DELETED, PENDING_CONFIRMATION,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -184,7 +186,14 @@ impl Explorer<'_> {
                 trail: trail_name(),
             });
         }
+        // A failed read decides only if a value it could have returned would change the
+        // verdict: through a trail that sends nothing to CloudWatch Logs no chain completes,
+        // whatever its status or selectors.
+        let no_log_group = || MissingLink::TrailNotSendingToLogs {
+            trail: trail_name(),
+        };
         match &trail.status {
+            Err(_) if trail.log_group_arn.is_none() => return path.ends(no_log_group()),
             Err(error) => {
                 return path.unread(
                     Subject::TrailStatus {
@@ -201,6 +210,7 @@ impl Explorer<'_> {
             Ok(_) => {}
         }
         match &trail.event_selectors {
+            Err(_) if trail.log_group_arn.is_none() => return path.ends(no_log_group()),
             Err(error) => {
                 return path.unread(
                     Subject::EventSelectors {
@@ -221,9 +231,7 @@ impl Explorer<'_> {
             }
         }
         let Some(log_group_arn) = &trail.log_group_arn else {
-            return path.ends(MissingLink::TrailNotSendingToLogs {
-                trail: trail_name(),
-            });
+            return path.ends(no_log_group());
         };
         path.push(trail_ref);
         let Some(log_group) = self.snapshot.chains.log_group(log_group_arn) else {
@@ -460,6 +468,10 @@ impl Explorer<'_> {
                 .chain(&alarm.insufficient_data_actions)
                 .any(|action| Arn::parse(action).is_ok_and(|arn| arn.service == "sns"))
         };
+        let origin = Origin {
+            alarm,
+            transformation,
+        };
         self.walk_notifier(
             path,
             log_group,
@@ -471,7 +483,7 @@ impl Explorer<'_> {
                 alarm_actions: &alarm.alarm_actions,
                 kind: ResourceKind::Alarm,
             },
-            &notifies_elsewhere,
+            (&origin, &notifies_elsewhere),
             0,
         )
     }
@@ -486,7 +498,7 @@ impl Explorer<'_> {
         log_group: &LogGroup,
         set: &AlarmSet,
         notifier: Notifier<'_>,
-        notifies_elsewhere: &dyn Fn() -> bool,
+        (origin, notifies_elsewhere): (&Origin<'_>, &dyn Fn() -> bool),
         depth: usize,
     ) -> Path {
         let mut path = before.clone();
@@ -500,8 +512,7 @@ impl Explorer<'_> {
             self.walk_actions(
                 path.clone(),
                 log_group,
-                notifier.name,
-                notifier.alarm_actions,
+                (&notifier, origin),
                 notifies_elsewhere,
             )
         });
@@ -515,7 +526,7 @@ impl Explorer<'_> {
                             log_group,
                             set,
                             composite,
-                            &notifier,
+                            (&notifier, origin),
                             depth,
                         )
                     })
@@ -548,7 +559,7 @@ impl Explorer<'_> {
         log_group: &LogGroup,
         set: &AlarmSet,
         composite: &CompositeAlarm,
-        child: &Notifier<'_>,
+        (child, origin): (&Notifier<'_>, &Origin<'_>),
         depth: usize,
     ) -> Path {
         let mut path = path;
@@ -584,7 +595,7 @@ impl Explorer<'_> {
                 alarm_actions: &composite.alarm_actions,
                 kind: ResourceKind::CompositeAlarm,
             },
-            &|| false,
+            (origin, &|| false),
             depth + 1,
         )
     }
@@ -595,10 +606,10 @@ impl Explorer<'_> {
         &self,
         path: Path,
         log_group: &LogGroup,
-        alarm_name: &str,
-        alarm_actions: &[String],
+        (notifier, origin): (&Notifier<'_>, &Origin<'_>),
         notifies_elsewhere: &dyn Fn() -> bool,
     ) -> Path {
+        let (alarm_name, alarm_actions) = (notifier.name, notifier.alarm_actions);
         let partition = &self.snapshot.partition;
         let sns: Vec<&str> = alarm_actions
             .iter()
@@ -628,13 +639,18 @@ impl Explorer<'_> {
         for topic_arn in topics {
             best = Some(evidence::better(
                 best,
-                self.walk_topic(path.clone(), topic_arn),
+                self.walk_topic(path.clone(), topic_arn, (notifier, origin)),
             ));
         }
         best.unwrap_or(path)
     }
 
-    fn walk_topic(&self, mut path: Path, topic_arn: &str) -> Path {
+    fn walk_topic(
+        &self,
+        mut path: Path,
+        topic_arn: &str,
+        (notifier, origin): (&Notifier<'_>, &Origin<'_>),
+    ) -> Path {
         let topic_arn_owned = || topic_arn.to_string();
         let Some(topic) = self.snapshot.chains.topic(topic_arn) else {
             return path.ends(MissingLink::NotCollected {
@@ -666,36 +682,99 @@ impl Explorer<'_> {
             region: topic.region.clone(),
             account_id: topic.account_id.clone(),
         });
-        match subscriptions.iter().find(|s| s.is_confirmed()) {
-            Some(subscription) => {
+        let confirmed: Vec<&Subscription> =
+            subscriptions.iter().filter(|s| s.is_confirmed()).collect();
+        // Without a confirmed subscription nobody is notified, whatever the topic allows.
+        if confirmed.is_empty() {
+            if subscriptions.is_empty() {
+                return path.ends(MissingLink::NoSubscription {
+                    topic_arn: topic_arn_owned(),
+                });
+            }
+            let count = |arn: &str| {
+                subscriptions
+                    .iter()
+                    .filter(|s| s.subscription_arn == arn)
+                    .count()
+            };
+            let (pending, deleted) = (count(PENDING_CONFIRMATION), count(DELETED));
+            return path.ends(MissingLink::NoConfirmedSubscription {
+                topic_arn: topic_arn_owned(),
+                pending,
+                deleted,
+                other: subscriptions.len() - pending - deleted,
+            });
+        }
+        match notify::cloudwatch_can_publish(topic, notifier.arn) {
+            Ok(None) => {}
+            Ok(Some(undecided)) => path.carry_undecided(undecided),
+            Err(link) => return path.ends(link),
+        }
+        let body = origin.notification(notifier);
+        match notify::receiving_subscription(topic_arn, &confirmed, &body) {
+            Ok((subscription, undecided)) => {
+                if let Some(undecided) = undecided {
+                    path.carry_undecided(undecided);
+                }
                 path.push(ResourceRef {
                     kind: ResourceKind::Subscription,
                     id: subscription.subscription_arn.clone(),
-                    name: format!("{}:{}", subscription.protocol, subscription.endpoint),
+                    name: notify::masked_endpoint(subscription),
                     region: topic.region.clone(),
                     account_id: topic.account_id.clone(),
                 });
                 path.complete()
             }
-            None if subscriptions.is_empty() => path.ends(MissingLink::NoSubscription {
-                topic_arn: topic_arn_owned(),
-            }),
-            None => {
-                let count = |arn: &str| {
-                    subscriptions
-                        .iter()
-                        .filter(|s| s.subscription_arn == arn)
-                        .count()
-                };
-                let (pending, deleted) = (count(PENDING_CONFIRMATION), count(DELETED));
-                path.ends(MissingLink::NoConfirmedSubscription {
-                    topic_arn: topic_arn_owned(),
-                    pending,
-                    deleted,
-                    other: subscriptions.len() - pending - deleted,
-                })
+            Err(link) => path.ends(link),
+        }
+    }
+}
+
+/// The metric alarm a matching record fires, and the filter metric it reads: what the
+/// notification of any alarm on the chain says.
+struct Origin<'a> {
+    alarm: &'a Alarm,
+    transformation: &'a MetricTransformation,
+}
+
+impl Origin<'_> {
+    /// The notification `notifier` sends when the record puts it into ALARM. A composite
+    /// alarm's notification names no metric (no `Trigger`).
+    fn notification(&self, notifier: &Notifier<'_>) -> serde_json::Value {
+        let evaluation = &self.alarm.evaluation;
+        let arn = Arn::parse(notifier.arn).ok();
+        let account_id = arn.as_ref().map(|arn| arn.account_id).unwrap_or_default();
+        let region = arn.as_ref().map(|arn| arn.region).unwrap_or_default();
+        let mut body = notification::alarm_notification(&NotifiedAlarm {
+            alarm_name: notifier.name,
+            alarm_arn: notifier.arn,
+            account_id,
+            region,
+            description: None,
+            new_state: "ALARM",
+            old_state: "OK",
+            metric_name: &self.transformation.metric_name,
+            namespace: &self.transformation.metric_namespace,
+            statistic: evaluation.statistic.as_deref().unwrap_or("Sum"),
+            dimensions: Vec::new(),
+            period: i64::from(evaluation.period.unwrap_or(300)),
+            evaluation_periods: i64::from(evaluation.evaluation_periods.unwrap_or(1)),
+            comparison_operator: evaluation
+                .comparison_operator
+                .as_deref()
+                .unwrap_or_default(),
+            threshold: evaluation.threshold.unwrap_or_default(),
+            treat_missing_data: evaluation
+                .treat_missing_data
+                .as_deref()
+                .unwrap_or("missing"),
+        });
+        if notifier.kind == ResourceKind::CompositeAlarm {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("Trigger");
             }
         }
+        body
     }
 }
 

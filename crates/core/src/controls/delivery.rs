@@ -62,7 +62,7 @@ fn trail_finding(snapshot: &Snapshot, control: &Control, trail: &Trail) -> Findi
         (Some(_), Err(error)) => (
             Some(MissingLink::Unread {
                 subject: Subject::DeliveryStatus { trail: name() },
-                error: error.clone(),
+                error: Box::new(error.clone()),
             }),
             None,
             vec![subject.clone()],

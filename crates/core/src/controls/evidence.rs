@@ -76,7 +76,7 @@ impl Path {
     pub fn unread(self, subject: Subject, error: &ReadError) -> Self {
         self.ends(MissingLink::Unread {
             subject,
-            error: error.clone(),
+            error: Box::new(error.clone()),
         })
     }
 

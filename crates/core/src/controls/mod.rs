@@ -16,6 +16,7 @@ mod delivery;
 mod emitters;
 mod evidence;
 pub mod firing;
+mod notify;
 pub mod scan_coverage;
 mod securityhub;
 mod selectors;

@@ -100,6 +100,31 @@ fn confirmed() -> Subscription {
         subscription_arn: format!("{TOPIC_ARN}:0f6c2a4e-4b9e-4a53-9d6c-2f1b7a0e9c11"),
         protocol: "email".to_string(),
         endpoint: "secops@example.com".to_string(),
+        filter: Some(Ok(SubscriptionFilter::default())),
+    }
+}
+
+/// The access policy SNS gives a new topic: the owner's account (`AWS:SourceOwner`) may
+/// publish, which lets the account's own alarms publish.
+fn default_topic_attributes() -> TopicAttributes {
+    TopicAttributes {
+        policy: Some(
+            serde_json::json!({
+                "Version": "2008-10-17",
+                "Id": "__default_policy_ID",
+                "Statement": [{
+                    "Sid": "__default_statement_ID",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["SNS:Publish", "SNS:Subscribe", "SNS:GetTopicAttributes"],
+                    "Resource": TOPIC_ARN,
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}
+                }]
+            })
+            .to_string(),
+        ),
+        kms_master_key_id: None,
+        key: None,
     }
 }
 
@@ -132,6 +157,7 @@ fn complete() -> Snapshot {
                 region: "us-east-1".to_string(),
                 account_id: ACCOUNT.to_string(),
                 subscriptions: Ok(vec![confirmed()]),
+                attributes: Ok(default_topic_attributes()),
             }],
         },
         read_errors: vec![],
@@ -175,7 +201,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "complete chain",
         |_| {},
         Passed,
-        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com",
+        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:s…@example.com",
     ),
     (
         "topic with only a pending subscription",
@@ -204,7 +230,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "subscriptions unreadable",
         |s| s.chains.topics[0].subscriptions = Err(read_error("sns:ListSubscriptionsByTopic", ReadErrorKind::AccessDenied)),
         NotAvailable,
-        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: could not read subscriptions of topic arn:aws:sns:us-east-1:111122223333:sec-alerts (sns:ListSubscriptionsByTopic in us-east-1: AccessDeniedException: User is not authorized)",
+        "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5: could not read subscriptions of topic arn:aws:sns:us-east-1:111122223333:sec-alerts (sns:ListSubscriptionsByTopic in us-east-1: AccessDeniedException: User is not authorized); the permission sns:ListSubscriptionsByTopic would allow it",
     ),
     (
         "alarm notifies SNS only on OK",
@@ -242,7 +268,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
             ]
         },
         Passed,
-        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com",
+        "complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:s…@example.com",
     ),
     (
         "filter publishes with dimensions the alarm does not name",
@@ -257,7 +283,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "alarms unreadable",
         |s| s.chains.alarm_sets[0].alarms = Err(read_error("cloudwatch:DescribeAlarms", ReadErrorKind::AccessDenied)),
         NotAvailable,
-        "trail main → log group CloudTrail/main → filter cis-4-5: could not read alarms in us-east-1 (cloudwatch:DescribeAlarms in us-east-1: AccessDeniedException: User is not authorized)",
+        "trail main → log group CloudTrail/main → filter cis-4-5: could not read alarms in us-east-1 (cloudwatch:DescribeAlarms in us-east-1: AccessDeniedException: User is not authorized); the permission cloudwatch:DescribeAlarms would allow it",
     ),
     (
         "no metric filter",
@@ -304,7 +330,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
         "trail status unreadable",
         |s| s.chains.trails[0].status = Err(read_error("cloudtrail:GetTrailStatus", ReadErrorKind::AccessDenied)),
         NotAvailable,
-        "could not read trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized)",
+        "could not read trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized); the permission cloudtrail:GetTrailStatus would allow it",
     ),
     (
         "write-only trail",
@@ -325,7 +351,7 @@ const CHAIN_CASES: &[(&str, Mutation, ComplianceStatus, &str)] = &[
             s.read_errors.push(read_error("cloudtrail:DescribeTrails", ReadErrorKind::AccessDenied));
         },
         NotAvailable,
-        "could not read the account's trails (cloudtrail:DescribeTrails in us-east-1: AccessDeniedException: User is not authorized)",
+        "could not read the account's trails (cloudtrail:DescribeTrails in us-east-1: AccessDeniedException: User is not authorized); the permission cloudtrail:DescribeTrails would allow it",
     ),
     (
         "log group in another account not readable",
@@ -540,7 +566,7 @@ fn delivery_cases() {
                 ))
             },
             NotAvailable,
-            "could not read the status of trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized)",
+            "could not read the status of trail main (cloudtrail:GetTrailStatus in us-east-1: AccessDeniedException: User is not authorized); the permission cloudtrail:GetTrailStatus would allow it",
         ),
         (
             "no trail",
@@ -834,7 +860,7 @@ fn an_undecidable_filter_with_a_complete_chain_is_a_warning_beside_a_narrow_filt
     assert_eq!(finding.status, Warning, "{}", finding.summary);
     assert!(
         finding.summary.starts_with(
-            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:secops@example.com: could not decide whether filter cis-4-5 covers the CIS pattern: "
+            "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts → subscription email:s…@example.com: could not decide whether filter cis-4-5 covers the CIS pattern: "
         ),
         "{}",
         finding.summary
@@ -936,7 +962,7 @@ fn through_composites(composites: Vec<CompositeAlarm>) -> Snapshot {
 #[test]
 fn composite_alarm_cases() {
     let complete_through = |links: &str| {
-        format!("complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → {links} → topic sec-alerts → subscription email:secops@example.com")
+        format!("complete chain: trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → {links} → topic sec-alerts → subscription email:s…@example.com")
     };
     let cases: Vec<(&str, Vec<CompositeAlarm>, ComplianceStatus, String)> = vec![
         (
@@ -1313,4 +1339,228 @@ fn securityhub_status_round_trips_through_the_snapshot_json() {
     old.as_object_mut().unwrap().remove("securityhub");
     let old: Snapshot = serde_json::from_value(old).unwrap();
     assert_eq!(old.securityhub, None);
+}
+
+// --- Would the notification reach somebody? ---------------------------------------------------
+
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn topic_attributes(snapshot: &mut Snapshot) -> &mut TopicAttributes {
+    snapshot.chains.topics[0].attributes.as_mut().unwrap()
+}
+
+fn encrypted_with(
+    key_manager: &str,
+    key_state: &str,
+    policy: serde_json::Value,
+) -> TopicAttributes {
+    TopicAttributes {
+        kms_master_key_id: Some(KEY_ARN.to_string()),
+        key: Some(Ok(EncryptionKey {
+            arn: KEY_ARN.to_string(),
+            key_manager: key_manager.to_string(),
+            key_state: key_state.to_string(),
+            policy: Some(Ok(policy.to_string())),
+        })),
+        ..default_topic_attributes()
+    }
+}
+
+/// The key policy statement the SNS guide gives for AWS services publishing to an encrypted
+/// topic (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+fn key_policy_for_cloudwatch() -> serde_json::Value {
+    serde_json::json!({"Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*"
+    }]})
+}
+
+/// The default key policy: only the account's IAM policies may grant use of the key
+/// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+fn default_key_policy() -> serde_json::Value {
+    serde_json::json!({"Statement": [{
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+        "Action": "kms:*",
+        "Resource": "*"
+    }]})
+}
+
+fn filtered(policy: &str, scope: Option<&str>) -> impl Fn(&mut Snapshot) {
+    let (policy, scope) = (policy.to_string(), scope.map(str::to_string));
+    move |s: &mut Snapshot| {
+        let subscriptions = s.chains.topics[0].subscriptions.as_mut().unwrap();
+        subscriptions[0].filter = Some(Ok(SubscriptionFilter {
+            policy: Some(policy.clone()),
+            scope: scope.clone(),
+        }));
+    }
+}
+
+#[test]
+fn a_topic_cloudwatch_cannot_publish_to_or_a_filter_that_drops_the_notification_breaks_the_chain() {
+    let up_to_topic = "trail main → log group CloudTrail/main → filter cis-4-5 → alarm cis-4-5 → topic sec-alerts";
+    type Mutation = Box<dyn Fn(&mut Snapshot)>;
+    let cases: Vec<(&str, Mutation, ComplianceStatus, String)> = vec![
+        (
+            "the AWS managed key (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns)",
+            Box::new(|s: &mut Snapshot| {
+                topic_attributes(s).kms_master_key_id = Some("alias/aws/sns".to_string())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: topic {TOPIC_ARN} is encrypted with alias/aws/sns, the AWS managed key of SNS, which CloudWatch cannot use"),
+        ),
+        (
+            "the AWS managed key named by its ARN",
+            Box::new(|s: &mut Snapshot| {
+                *topic_attributes(s) = encrypted_with("AWS", "Enabled", default_key_policy())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: topic {TOPIC_ARN} is encrypted with {KEY_ARN}, the AWS managed key of SNS, which CloudWatch cannot use"),
+        ),
+        (
+            "a disabled customer managed key (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html)",
+            Box::new(|s: &mut Snapshot| {
+                *topic_attributes(s) =
+                    encrypted_with("CUSTOMER", "Disabled", key_policy_for_cloudwatch())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: topic {TOPIC_ARN} is encrypted with key {KEY_ARN}, which is Disabled: publishing to it fails"),
+        ),
+        (
+            "a key policy that lets only the account's IAM policies grant use",
+            Box::new(|s: &mut Snapshot| {
+                *topic_attributes(s) = encrypted_with("CUSTOMER", "Enabled", default_key_policy())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: topic {TOPIC_ARN} is encrypted with key {KEY_ARN}, whose key policy does not let cloudwatch.amazonaws.com use kms:Decrypt (no statement allows it)"),
+        ),
+        (
+            "a key policy that lets CloudWatch use the key",
+            Box::new(|s: &mut Snapshot| {
+                *topic_attributes(s) =
+                    encrypted_with("CUSTOMER", "Enabled", key_policy_for_cloudwatch())
+            }),
+            ComplianceStatus::Passed,
+            format!("complete chain: {up_to_topic} → subscription email:s…@example.com"),
+        ),
+        (
+            "a topic policy that lets only another account publish",
+            Box::new(|s: &mut Snapshot| {
+                topic_attributes(s).policy = Some(serde_json::json!({"Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": "SNS:Publish",
+                    "Resource": TOPIC_ARN,
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": "444455556666"}}
+                }]}).to_string())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: the access policy of topic {TOPIC_ARN} does not let CloudWatch publish for alarm arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cis-4-5 (no statement allows it)"),
+        ),
+        (
+            "an explicit deny of publishing",
+            Box::new(|s: &mut Snapshot| {
+                topic_attributes(s).policy = Some(serde_json::json!({"Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "sns:*", "Resource": TOPIC_ARN},
+                    {"Sid": "NoPublish", "Effect": "Deny", "Principal": "*", "Action": "SNS:Publish", "Resource": "*"}
+                ]}).to_string())
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: the access policy of topic {TOPIC_ARN} does not let CloudWatch publish for alarm arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cis-4-5 (statement NoPublish denies it)"),
+        ),
+        (
+            "the CloudWatch guide's own topic policy (Notify_Users_Alarm_Changes.html)",
+            Box::new(|s: &mut Snapshot| {
+                topic_attributes(s).policy = Some(serde_json::json!({"Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "SNS:Publish",
+                    "Resource": TOPIC_ARN,
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*")},
+                        "StringEquals": {"aws:SourceAccount": ACCOUNT}
+                    }
+                }]}).to_string())
+            }),
+            ComplianceStatus::Passed,
+            format!("complete chain: {up_to_topic} → subscription email:s…@example.com"),
+        ),
+        (
+            "an attribute filter: alarm notifications carry no message attributes",
+            Box::new(filtered(r#"{"severity": ["high"]}"#, None)),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: the only confirmed subscription of topic {TOPIC_ARN}, email:s…@example.com, filters the alarm's notification out: its filter policy's severity does not match it"),
+        ),
+        (
+            "a body filter on the new state",
+            Box::new(filtered(r#"{"NewStateValue": ["ALARM"]}"#, Some("MessageBody"))),
+            ComplianceStatus::Passed,
+            format!("complete chain: {up_to_topic} → subscription email:s…@example.com"),
+        ),
+        (
+            "a body filter on another alarm's name",
+            Box::new(filtered(r#"{"AlarmName": [{"prefix": "billing-"}]}"#, Some("MessageBody"))),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: the only confirmed subscription of topic {TOPIC_ARN}, email:s…@example.com, filters the alarm's notification out: its filter policy's AlarmName does not match it"),
+        ),
+        (
+            "a body filter on an undocumented value",
+            Box::new(filtered(r#"{"Region": ["US East (N. Virginia)"]}"#, Some("MessageBody"))),
+            ComplianceStatus::Warning,
+            format!("{up_to_topic} → subscription email:s…@example.com: could not decide whether subscription email:s…@example.com receives the alarm's notification (key Region): the notification's value of Region is not documented"),
+        ),
+        (
+            "topic attributes denied: NOT_AVAILABLE naming the permission",
+            Box::new(|s: &mut Snapshot| {
+                s.chains.topics[0].attributes =
+                    Err(read_error("sns:GetTopicAttributes", ReadErrorKind::AccessDenied))
+            }),
+            ComplianceStatus::NotAvailable,
+            format!("{up_to_topic}: could not read the attributes of topic {TOPIC_ARN} (sns:GetTopicAttributes in us-east-1: AccessDeniedException: User is not authorized); the permission sns:GetTopicAttributes would allow it"),
+        ),
+        (
+            "topic attributes denied, but no confirmed subscription anyway: FAILED",
+            Box::new(|s: &mut Snapshot| {
+                s.chains.topics[0].attributes =
+                    Err(read_error("sns:GetTopicAttributes", ReadErrorKind::AccessDenied));
+                s.chains.topics[0].subscriptions = Ok(vec![]);
+            }),
+            ComplianceStatus::Failed,
+            format!("{up_to_topic}: topic {TOPIC_ARN} has no subscription"),
+        ),
+    ];
+    for (case, mutate, status, sentence) in cases {
+        let mut snapshot = complete();
+        mutate(&mut snapshot);
+        let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+        assert_eq!(
+            (finding.status, finding.summary.as_str()),
+            (status, sentence.as_str()),
+            "case: {case}"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_status_decides_nothing_for_a_trail_without_a_log_group() {
+    let mut snapshot = complete();
+    snapshot.chains.trails[0].log_group_arn = None;
+    snapshot.chains.trails[0].status = Err(read_error(
+        "cloudtrail:GetTrailStatus",
+        ReadErrorKind::Other,
+    ));
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.status, ComplianceStatus::Failed);
+    assert_eq!(
+        finding.evidence.missing,
+        Some(MissingLink::TrailNotSendingToLogs {
+            trail: "main".to_string()
+        })
+    );
+    // The run still counts the failed read.
+    assert_eq!(snapshot.failed_reads().len(), 1);
 }

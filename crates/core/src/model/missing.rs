@@ -8,7 +8,7 @@
 //! remediation planner reads the variants' data.
 
 use crate::model::findings::ComplianceStatus;
-use crate::model::snapshot::ReadError;
+use crate::model::snapshot::{ReadError, ReadErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -117,6 +117,41 @@ pub enum MissingLink {
         other: usize,
     },
 
+    // Publishing to the topic.
+    /// The topic is encrypted with the AWS managed key of SNS, which CloudWatch cannot use.
+    TopicKeyAwsManaged {
+        topic_arn: String,
+        key: String,
+    },
+    /// The topic's customer managed key is not enabled.
+    TopicKeyNotEnabled {
+        topic_arn: String,
+        key: String,
+        state: String,
+    },
+    /// The key policy does not let CloudWatch use the key (`refusal` says which statement
+    /// denies it, or that none allows it).
+    KeyRefusesCloudWatch {
+        topic_arn: String,
+        key: String,
+        action: String,
+        refusal: String,
+    },
+    /// The topic's access policy does not let CloudWatch publish for the alarm.
+    TopicRefusesCloudWatch {
+        topic_arn: String,
+        alarm_arn: String,
+        refusal: String,
+    },
+    /// No confirmed subscription's filter policy lets the alarm's notification through
+    /// (`subscription` is the first, masked; `key` the policy key its notification fails).
+    SubscriptionFiltersOut {
+        topic_arn: String,
+        subscription: String,
+        confirmed: usize,
+        key: String,
+    },
+
     // CIS 3.4: delivery to CloudWatch Logs.
     NoDeliveryRecorded {
         trail: String,
@@ -146,7 +181,7 @@ pub enum MissingLink {
     /// A read the chain depends on failed.
     Unread {
         subject: Subject,
-        error: ReadError,
+        error: Box<ReadError>,
     },
     /// Something the chain needs was not part of what the scan read.
     NotCollected {
@@ -200,6 +235,20 @@ pub enum MissingLink {
     /// Whether one matching record fires the alarm cannot be decided.
     AlarmFiringUndecided {
         alarm: String,
+        reason: String,
+    },
+    /// Whether a policy lets CloudWatch publish cannot be decided (`statement` names the
+    /// statement the outcome hinges on, when there is one).
+    PublishUndecided {
+        topic_arn: String,
+        policy: String,
+        statement: String,
+        reason: String,
+    },
+    /// Whether a subscription's filter policy lets the notification through cannot be decided.
+    SubscriptionFilterUndecided {
+        subscription: String,
+        key: String,
         reason: String,
     },
 }
@@ -296,6 +345,18 @@ pub enum Subject {
     Subscriptions {
         topic_arn: String,
     },
+    TopicAttributes {
+        topic_arn: String,
+    },
+    EncryptionKey {
+        key: String,
+    },
+    KeyPolicy {
+        key: String,
+    },
+    SubscriptionFilter {
+        subscription: String,
+    },
     SecurityHub,
 }
 
@@ -315,7 +376,9 @@ impl MissingLink {
             | PinnedFilterUndecided { .. }
             | CompositeRuleUndecided { .. }
             | CompositeRuleUnreadable { .. }
-            | AlarmFiringUndecided { .. } => ComplianceStatus::Warning,
+            | AlarmFiringUndecided { .. }
+            | PublishUndecided { .. }
+            | SubscriptionFilterUndecided { .. } => ComplianceStatus::Warning,
             _ => ComplianceStatus::Failed,
         }
     }
@@ -460,6 +523,53 @@ impl fmt::Display for MissingLink {
                     "topic {topic_arn} has no confirmed subscription ({counts})"
                 )
             }
+            TopicKeyAwsManaged { topic_arn, key } => write!(
+                f,
+                "topic {topic_arn} is encrypted with {key}, the AWS managed key of SNS, which CloudWatch cannot use"
+            ),
+            TopicKeyNotEnabled {
+                topic_arn,
+                key,
+                state,
+            } => write!(
+                f,
+                "topic {topic_arn} is encrypted with key {key}, which is {state}: publishing to it fails"
+            ),
+            KeyRefusesCloudWatch {
+                topic_arn,
+                key,
+                action,
+                refusal,
+            } => write!(
+                f,
+                "topic {topic_arn} is encrypted with key {key}, whose key policy does not let cloudwatch.amazonaws.com use {action} ({refusal})"
+            ),
+            TopicRefusesCloudWatch {
+                topic_arn,
+                alarm_arn,
+                refusal,
+            } => write!(
+                f,
+                "the access policy of topic {topic_arn} does not let CloudWatch publish for alarm {alarm_arn} ({refusal})"
+            ),
+            SubscriptionFiltersOut {
+                topic_arn,
+                subscription,
+                confirmed,
+                key,
+            } => {
+                let which = if *confirmed == 1 {
+                    format!("the only confirmed subscription of topic {topic_arn}, {subscription},")
+                } else {
+                    format!(
+                        "none of the {confirmed} confirmed subscriptions of topic {topic_arn} (e.g. {subscription})"
+                    )
+                };
+                write!(
+                    f,
+                    "{which} filters the alarm's notification out: its filter policy's {key} does not match it"
+                )
+            }
             NoDeliveryRecorded {
                 trail,
                 log_group,
@@ -498,7 +608,11 @@ impl fmt::Display for MissingLink {
                     f,
                     "could not read {subject} ({} in {}: {code}{})",
                     error.operation, error.region, error.message
-                )
+                )?;
+                if error.kind == ReadErrorKind::AccessDenied {
+                    write!(f, "; the permission {} would allow it", error.operation)?;
+                }
+                Ok(())
             }
             NotCollected {
                 subject: Subject::SecurityHub,
@@ -534,6 +648,37 @@ impl fmt::Display for MissingLink {
             }
             NoControlPattern => write!(f, "no benchmark version gives this control a pattern"),
             AccountNotScanned { reason, .. } => f.write_str(reason),
+            PublishUndecided {
+                topic_arn,
+                policy,
+                statement,
+                reason,
+            } => {
+                let statement = if statement.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (statement {statement})")
+                };
+                write!(
+                    f,
+                    "could not decide whether {policy} of topic {topic_arn} lets CloudWatch publish{statement}: {reason}"
+                )
+            }
+            SubscriptionFilterUndecided {
+                subscription,
+                key,
+                reason,
+            } => {
+                let key = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (key {key})")
+                };
+                write!(
+                    f,
+                    "could not decide whether subscription {subscription} receives the alarm's notification{key}: {reason}"
+                )
+            }
             FilterUndecided { filter, reason } => write!(
                 f,
                 "could not decide whether filter {filter} covers the CIS pattern: {reason}"
@@ -649,6 +794,14 @@ impl fmt::Display for Subject {
             Subject::Topic { topic_arn } => write!(f, "topic {topic_arn}"),
             Subject::Subscriptions { topic_arn } => write!(f, "subscriptions of topic {topic_arn}"),
             Subject::SecurityHub => f.write_str("Security Hub (securityhub:DescribeHub)"),
+            Subject::TopicAttributes { topic_arn } => {
+                write!(f, "the attributes of topic {topic_arn}")
+            }
+            Subject::EncryptionKey { key } => write!(f, "encryption key {key}"),
+            Subject::KeyPolicy { key } => write!(f, "the key policy of {key}"),
+            Subject::SubscriptionFilter { subscription } => {
+                write!(f, "the filter policy of subscription {subscription}")
+            }
         }
     }
 }

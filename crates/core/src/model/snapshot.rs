@@ -519,6 +519,36 @@ pub struct Topic {
     pub region: String,
     pub account_id: String,
     pub subscriptions: Fetched<Vec<Subscription>>,
+    /// GetTopicAttributes: who may publish and how messages are encrypted.
+    pub attributes: Fetched<TopicAttributes>,
+}
+
+/// The attributes of a topic that decide whether CloudWatch can publish to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicAttributes {
+    /// The topic's access policy (JSON), as `Policy` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// `KmsMasterKeyId` exactly as set (alias, alias ARN, key id or key ARN); `None`: not
+    /// encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<String>,
+    /// The key behind `kms_master_key_id`, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Fetched<EncryptionKey>>,
+}
+
+/// A KMS key that encrypts a topic (DescribeKey, and GetKeyPolicy for a customer managed key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncryptionKey {
+    pub arn: String,
+    /// `AWS` (an AWS managed key, e.g. `alias/aws/sns`) or `CUSTOMER`.
+    pub key_manager: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    pub key_state: String,
+    /// The key policy named `default`; read only for an enabled customer managed key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Fetched<String>>,
 }
 
 /// What DescribeHub said in one region.
@@ -547,6 +577,21 @@ pub struct Subscription {
     pub subscription_arn: String,
     pub protocol: String,
     pub endpoint: String,
+    /// GetSubscriptionAttributes' filter policy, for a confirmed subscription; `None`: not read
+    /// (an unconfirmed subscription has no ARN to read it by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Fetched<SubscriptionFilter>>,
+}
+
+/// A subscription's filter policy and its scope.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SubscriptionFilter {
+    /// `FilterPolicy` (JSON); `None`: every message is delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// `FilterPolicyScope`: `MessageAttributes` (the default) or `MessageBody`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// `SubscriptionArn` of a subscription whose endpoint has not confirmed it.
@@ -587,6 +632,54 @@ impl Snapshot {
             });
         }
         serde_json::from_str(text).map_err(|error| SnapshotError::NotASnapshot(error.to_string()))
+    }
+
+    /// Every read that failed after the SDK's retries: those not tied to one resource and those
+    /// kept beside their resource (reads skipped as not needed are not failures).
+    pub fn failed_reads(&self) -> Vec<&ReadError> {
+        fn failed<T>(read: &Fetched<T>) -> Option<&ReadError> {
+            read.as_ref().err()
+        }
+        let graph = &self.chains;
+        let mut errors: Vec<&ReadError> = self.read_errors.iter().collect();
+        for trail in &graph.trails {
+            errors.extend(failed(&trail.status));
+            errors.extend(failed(&trail.event_selectors));
+        }
+        errors.extend(
+            graph
+                .log_groups
+                .iter()
+                .filter_map(|g| failed(&g.metric_filters)),
+        );
+        errors.extend(
+            graph
+                .alarm_sets
+                .iter()
+                .filter_map(|set| failed(&set.alarms)),
+        );
+        for topic in &graph.topics {
+            errors.extend(failed(&topic.subscriptions));
+            errors.extend(failed(&topic.attributes));
+            if let Ok(TopicAttributes { key: Some(key), .. }) = &topic.attributes {
+                errors.extend(failed(key));
+                if let Ok(EncryptionKey {
+                    policy: Some(policy),
+                    ..
+                }) = key
+                {
+                    errors.extend(failed(policy));
+                }
+            }
+            for subscription in topic.subscriptions.iter().flatten() {
+                errors.extend(subscription.filter.as_ref().and_then(failed));
+            }
+        }
+        for hub in self.securityhub.iter().flatten() {
+            errors.extend(failed(&hub.hub));
+        }
+        errors.retain(|error| error.kind != ReadErrorKind::NotNeeded);
+        errors
     }
 
     /// The failed DescribeTrails calls: one per region whose trails could not be listed.
