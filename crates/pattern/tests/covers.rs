@@ -4,6 +4,7 @@
 mod common;
 
 use common::{big_customer, cis, CIS};
+use serde_json::json;
 use trailwatch_pattern::{covers, parse, Coverage};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -325,4 +326,38 @@ fn adversarial_patterns_answer_quickly() {
     let wide = format!("{{ {} }}", wide.join(" && "));
     let w = parse(&wide).unwrap();
     assert!(matches!(covers(&w, &w), Coverage::Unknown { .. }));
+}
+
+#[test]
+fn too_many_witnesses_through_a_wildcard_is_unknown_not_covers() {
+    // Three scalar members, one object with `p` and one array: five elements through the
+    // wildcard, one more than the search models. `Covers` would be wrong (found 2026-12-06):
+    // at the root the container's incompleteness was never looked at, and under `$.a` a
+    // condition on `$.a.b` (which makes `$.a` a container) hid it.
+    let cases = [
+        (
+            "{ $.*.p NOT EXISTS || $.*[0] NOT EXISTS }",
+            "{ $.* = 1 && $.* = 2 && $.* = 3 }",
+            json!({"o1": 1, "o2": 2, "o3": 3, "o4": {"p": 0}, "o5": [0]}),
+        ),
+        (
+            "{ $.a.*.p NOT EXISTS || $.a.*[0] NOT EXISTS }",
+            "{ $.a.* = 1 && $.a.* = 2 && $.a.* = 3 && $.a.b = 9 }",
+            json!({"a": {"b": 9, "o1": 1, "o2": 2, "o3": 3, "o4": {"p": 0}, "o5": [0]}}),
+        ),
+    ];
+    for (customer, required, event) in cases {
+        let c = parse(customer).unwrap();
+        let r = parse(required).unwrap();
+        assert!(r.matches(&event) && !c.matches(&event), "{event}");
+        match covers(&c, &r) {
+            Coverage::Unknown { reason } => {
+                assert!(reason.contains("needs more than 4 elements"), "{reason}")
+            }
+            Coverage::DoesNotCover { counterexample } => {
+                assert!(r.matches(&counterexample) && !c.matches(&counterexample))
+            }
+            Coverage::Covers => panic!("Covers, but {event} is a counterexample"),
+        }
+    }
 }

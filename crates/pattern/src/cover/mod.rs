@@ -142,17 +142,25 @@ fn json_required(
             Outcome::Exhausted => match customer.ast() {
                 Ast::Json(_) => {
                     let decided = universe.decided(formulas);
-                    if let Some(n) = active
-                        .iter()
-                        .find(|&&n| !universe.nodes[n].complete && !decided[n] && present[n])
-                    {
+                    // A wildcard container with too few slots (the root is always present and
+                    // never among `active`), or a node whose candidates are incomplete for the
+                    // values the conjunction allows it.
+                    let root = universe.nodes[0].slots_incomplete.is_some().then_some(0);
+                    if let Some(n) = root.iter().chain(&active).find(|&&n| {
+                        let node = &universe.nodes[n];
+                        n == 0
+                            || present[n]
+                                && (node.slots_incomplete.is_some()
+                                    || !node.complete && !decided[n])
+                    }) {
                         let node = &universe.nodes[*n];
                         unknown.get_or_insert_with(|| {
                             format!(
                                 "cannot decide `{}`: {}",
                                 node.selector.to_text(),
-                                node.incomplete_reason
+                                node.slots_incomplete
                                     .as_deref()
+                                    .or(node.incomplete_reason.as_deref())
                                     .unwrap_or("incomplete analysis")
                             )
                         });

@@ -51,8 +51,10 @@ pub(crate) struct Node {
     pub incomplete_reason: Option<String>,
     /// For a wildcard's container: the concrete steps the wildcard stands for.
     slots: Option<Vec<Step>>,
-    /// For a wildcard's container: why its slots cannot stand for every element.
-    slots_incomplete: Option<String>,
+    /// For a wildcard's container: why its slots cannot stand for every element. Unlike an
+    /// incomplete candidate set, this is not cured by the conjunction deciding the node's own
+    /// value, and it applies to the root (`$.*`) too, which has no candidates.
+    pub slots_incomplete: Option<String>,
 }
 
 /// A compiled boolean formula over atom ids.
