@@ -16,9 +16,11 @@
 //!   warm-up run each;
 //! - the floor: the depth of the call graph in round trips × (the injected latency + the per-request
 //!   overhead measured at 0 ms, the median of sequential `DescribeTrails` calls through the proxy in
-//!   the same run); for regions given, the depth is 4 (DescribeTrails → DescribeMetricFilters →
-//!   DescribeAlarms → ListSubscriptionsByTopic; GetCallerIdentity, GetTrailStatus and
-//!   GetEventSelectors run alongside); with `account:ListRegions` first it is 5;
+//!   the same run); for regions given, the depth is 5 (DescribeTrails → DescribeMetricFilters →
+//!   DescribeAlarms → ListSubscriptionsByTopic → GetSubscriptionAttributes of the confirmed
+//!   subscriptions; GetCallerIdentity, GetTrailStatus, GetEventSelectors and GetTopicAttributes
+//!   run alongside; an encrypted topic's DescribeKey → GetKeyPolicy runs beside the
+//!   subscriptions' two steps); with `account:ListRegions` first it is 6;
 //! - the ratio wall/floor (goal ≤ 1.5), and `(wall@latency − wall@0) / latency`: how many
 //!   latency-bound round trips the scan's critical path really has;
 //! - the requests per scan by operation, as the proxy counted them (and checked equal in every run).
@@ -117,25 +119,25 @@ async fn shapes() -> Vec<Shape> {
         Shape {
             name: "1 trail, 2 regions",
             regions: two_regions.clone(),
-            depth: 4,
+            depth: 5,
             account: one.clone(),
         },
         Shape {
             name: "2 trails, 2 regions",
             regions: two_regions.clone(),
-            depth: 4,
+            depth: 5,
             account: two,
         },
         Shape {
             name: "2 trails (1 single-Region), 2 regions",
             regions: two_regions,
-            depth: 4,
+            depth: 5,
             account: with_regional,
         },
         Shape {
             name: "1 trail, enabled regions (ListRegions)",
             regions: None,
-            depth: 5,
+            depth: 6,
             account: one,
         },
     ]

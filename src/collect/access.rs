@@ -211,6 +211,10 @@ pub(crate) struct NoAccess {
     scanned_account: String,
     /// Why the member role did not help, in an organization scan.
     assume_error: Option<AssumeError>,
+    /// The resource is off every organization trail's chain: another account's resources are
+    /// followed only there, so that an account's own alarm cannot make this scan read (and put
+    /// into this account's findings) what another account holds.
+    off_organization_chain: bool,
 }
 
 impl<'a> Access<'a> {
@@ -228,7 +232,14 @@ impl<'a> Access<'a> {
     }
 
     /// The clients that read `account_id`.
-    pub(crate) async fn clients_for(&self, account_id: &str) -> Result<Reader<'a>, NoAccess> {
+    /// The clients that read `account_id`'s resources. Another account's are read only when
+    /// the resource is on an organization trail's chain (`on_organization_chain`): its log group,
+    /// the alarms on that log group's metrics, the topics those alarms notify.
+    pub(crate) async fn clients_for(
+        &self,
+        account_id: &str,
+        on_organization_chain: bool,
+    ) -> Result<Reader<'a>, NoAccess> {
         if account_id == self.scanned_account {
             return Ok(Reader::Own(self.own));
         }
@@ -236,10 +247,17 @@ impl<'a> Access<'a> {
             account_id: account_id.to_string(),
             scanned_account: self.scanned_account.to_string(),
             assume_error,
+            off_organization_chain: false,
         };
         let Some(roles) = self.roles else {
             return Err(no_access(None));
         };
+        if !on_organization_chain {
+            return Err(NoAccess {
+                off_organization_chain: true,
+                ..no_access(None)
+            });
+        }
         let mut foreign = self.foreign.lock().await;
         if !foreign.contains_key(account_id) {
             let clients = roles
@@ -266,6 +284,13 @@ impl NoAccess {
         what: &str,
     ) -> ReadError {
         let (code, message) = match &self.assume_error {
+            None if self.off_organization_chain => (
+                None,
+                format!(
+                    "{what} is in account {}, and is not on an organization trail's chain: trailwatch follows another account's resources only there",
+                    self.account_id
+                ),
+            ),
             Some(error) => (
                 error.code.clone(),
                 format!(

@@ -92,6 +92,7 @@ fn composite_alarm(alarm: &aws_sdk_cloudwatch::types::CompositeAlarm) -> Composi
         actions_enabled: alarm.actions_enabled().unwrap_or(true),
         alarm_actions: alarm.alarm_actions().to_vec(),
         rule: alarm.alarm_rule().unwrap_or_default().to_string(),
+        actions_suppressor: alarm.actions_suppressor().map(str::to_string),
     }
 }
 
@@ -261,6 +262,7 @@ mod tests {
             actions_enabled: true,
             alarm_actions: vec![],
             rule: rule.to_string(),
+            actions_suppressor: None,
         }
     }
 

@@ -7,11 +7,13 @@
 //! interceptor that counts every HTTP request sent — so retries count: the number is what the
 //! account's API rate limits saw.
 
+use crate::model::snapshot::{EncryptionKey, Fetched};
 use crate::requests::RequestCounter;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 
 /// Attempts per call, throttling retries included (the SDK default is 3).
 const MAX_ATTEMPTS: u32 = 6;
@@ -46,7 +48,13 @@ pub(crate) struct Clients {
     cloudwatch: PerRegion<aws_sdk_cloudwatch::Client>,
     sns: PerRegion<aws_sdk_sns::Client>,
     kms: PerRegion<aws_sdk_kms::Client>,
+    /// Encryption keys read so far, by the id a topic names them with: several topics may share
+    /// one key, which is read once.
+    pub(crate) keys: KeyReads,
 }
+
+/// One read per KMS key (DescribeKey and GetKeyPolicy), however many topics it encrypts.
+pub(crate) type KeyReads = Mutex<HashMap<String, Arc<OnceCell<Fetched<EncryptionKey>>>>>;
 
 /// Builds a client of one service for `region` from `$clients`' shared settings.
 macro_rules! build_client {
@@ -80,6 +88,7 @@ impl Clients {
             cloudwatch: PerRegion::new(),
             sns: PerRegion::new(),
             kms: PerRegion::new(),
+            keys: Mutex::default(),
         }
     }
 

@@ -16,7 +16,11 @@ const OPERATION: &str = "logs:DescribeMetricFilters";
 
 /// Reads the filters of the log group a trail names (`arn` exactly as the trail has it).
 /// `Err` only when the ARN is not a log group ARN (then there is no [`LogGroup`] to hang it on).
-pub(crate) async fn read_log_group(access: &Access<'_>, arn: &str) -> Result<LogGroup, ReadError> {
+pub(crate) async fn read_log_group(
+    access: &Access<'_>,
+    arn: &str,
+    on_organization_chain: bool,
+) -> Result<LogGroup, ReadError> {
     let parsed = LogGroupArn::parse(arn).map_err(|error| ReadError {
         operation: OPERATION.to_string(),
         region: crate::model::arn::region_of(arn)
@@ -27,7 +31,10 @@ pub(crate) async fn read_log_group(access: &Access<'_>, arn: &str) -> Result<Log
         code: None,
         message: error.to_string(),
     })?;
-    let metric_filters = match access.clients_for(&parsed.account_id).await {
+    let metric_filters = match access
+        .clients_for(&parsed.account_id, on_organization_chain)
+        .await
+    {
         Ok(clients) => describe_metric_filters(&clients, &parsed.region, &parsed.name, arn).await,
         Err(denied) => Err(denied.read_error(
             OPERATION,

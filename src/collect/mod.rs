@@ -44,7 +44,7 @@ use access::{Access, Roles};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use clients::Clients;
 use futures::stream::{self, StreamExt};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use time::OffsetDateTime;
 
 /// Calls in flight at once per stage within one region: well under the read APIs' rate limits
@@ -212,14 +212,18 @@ pub async fn collect_with(
     scanned.sort_by_key(|region| regions.iter().position(|r| r == region));
 
     // Distinct log groups of trails that can complete a chain (multi-Region ones), keyed without
-    // CloudTrail's `:*`, named as the first trail names them.
+    // CloudTrail's `:*`, named as the first trail names them; and which of them organization
+    // trails deliver to (the only chains followed into other accounts).
     let mut log_group_arns = BTreeMap::new();
+    let mut organization_log_groups = BTreeSet::new();
     if plan.needs.monitoring {
         for trail in listed.values().filter(|trail| trail.is_multi_region) {
             if let Some(arn) = &trail.log_group_arn {
-                log_group_arns
-                    .entry(strip_log_group_wildcard(arn).to_string())
-                    .or_insert_with(|| arn.clone());
+                let key = strip_log_group_wildcard(arn).to_string();
+                if trail.is_organization_trail {
+                    organization_log_groups.insert(key.clone());
+                }
+                log_group_arns.entry(key).or_insert_with(|| arn.clone());
             }
         }
     }
@@ -242,6 +246,7 @@ pub async fn collect_with(
         reach.shared,
         &partition,
         log_group_arns.into_values(),
+        &organization_log_groups,
     );
     let hubs_read = async {
         if plan.securityhub_hub {
@@ -322,14 +327,17 @@ async fn monitoring(
     shared: Option<&SharedChains>,
     partition: &str,
     log_group_arns: impl Iterator<Item = String>,
+    organization_log_groups: &BTreeSet<String>,
 ) -> Monitoring {
+    let on_organization_chain =
+        |arn: &str| organization_log_groups.contains(strip_log_group_wildcard(arn));
     let mut read_errors = Vec::new();
     let mut log_groups = Vec::new();
     let read: Vec<_> = stream::iter(log_group_arns)
         .map(|arn| async move {
             match shared.and_then(|shared| shared.chains.log_group(&arn)) {
                 Some(group) => Ok(group.clone()),
-                None => logs::read_log_group(access, &arn).await,
+                None => logs::read_log_group(access, &arn, on_organization_chain(&arn)).await,
             }
         })
         .buffer_unordered(CONCURRENCY)
@@ -343,8 +351,15 @@ async fn monitoring(
     }
     log_groups.sort_by(|a, b| a.arn.cmp(&b.arn));
 
-    // The metric names the filters publish, per (account, region) where alarms on them would live.
+    // The metric names the filters publish, per (account, region) where alarms on them would live,
+    // and the (account, region) of an organization trail's log group.
     let mut metrics: BTreeMap<(String, String), HashSet<String>> = BTreeMap::new();
+    let organization_places: BTreeSet<(String, String)> = log_groups
+        .iter()
+        .filter(|group| on_organization_chain(&group.arn))
+        .map(|group| (group.account_id.clone(), group.region.clone()))
+        .collect();
+    let organization_places = &organization_places;
     for group in &log_groups {
         let Ok(filters) = &group.metric_filters else {
             continue;
@@ -364,7 +379,8 @@ async fn monitoring(
             {
                 return set.clone();
             }
-            let read = match access.clients_for(&account_id).await {
+            let on_chain = organization_places.contains(&(account_id.clone(), region.clone()));
+            let read = match access.clients_for(&account_id, on_chain).await {
                 Ok(clients) => alarms::alarms_on(&clients, &region, &metrics).await,
                 Err(denied) => Err(denied.read_error(
                     "cloudwatch:DescribeAlarms",
@@ -390,11 +406,25 @@ async fn monitoring(
     alarm_sets.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
 
     let topic_arns = crate::model::snapshot::notified_topic_arns(&alarm_sets, partition);
+    let organization_topics = crate::model::snapshot::notified_topic_arns(
+        &alarm_sets
+            .iter()
+            .filter(|set| {
+                organization_places.contains(&(set.account_id.clone(), set.region.clone()))
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+        partition,
+    );
+    let organization_topics = &organization_topics;
     let mut topics: Vec<Topic> = stream::iter(topic_arns)
         .map(|arn| async move {
             match shared.and_then(|shared| shared.chains.topic(&arn)) {
                 Some(topic) => topic.clone(),
-                None => topics::read_topic(access, arn).await,
+                None => {
+                    let on_chain = organization_topics.contains(&arn);
+                    topics::read_topic(access, arn, on_chain).await
+                }
             }
         })
         .buffer_unordered(CONCURRENCY)

@@ -27,32 +27,39 @@ const DESCRIBE_KEY: &str = "kms:DescribeKey";
 const KEY_POLICY: &str = "kms:GetKeyPolicy";
 
 /// One topic, its subscriptions and attributes (or why they could not be read).
-pub(crate) async fn read_topic(access: &Access<'_>, arn: String) -> Topic {
+/// `on_organization_chain`: an organization trail's alarm notifies it (see
+/// [`Access::clients_for`]).
+pub(crate) async fn read_topic(
+    access: &Access<'_>,
+    arn: String,
+    on_organization_chain: bool,
+) -> Topic {
     let (region, account_id) = match Arn::parse(&arn) {
         Ok(parsed) => (parsed.region.to_string(), parsed.account_id.to_string()),
         Err(_) => (String::new(), String::new()),
     };
-    let (subscriptions, attributes) = match access.clients_for(&account_id).await {
-        Ok(clients) => {
-            let (subscriptions, attributes) = tokio::join!(
-                async {
-                    let listed = list_subscriptions(&clients, &region, &arn).await?;
-                    Ok(join_all(
-                        listed
-                            .into_iter()
-                            .map(|subscription| with_filter(&clients, &region, subscription)),
-                    )
-                    .await)
-                },
-                topic_attributes(&clients, &region, &arn)
-            );
-            (subscriptions, attributes)
-        }
-        Err(denied) => (
-            Err(denied.read_error(OPERATION, &region, &arn, "topic")),
-            Err(denied.read_error(TOPIC_ATTRIBUTES, &region, &arn, "topic")),
-        ),
-    };
+    let (subscriptions, attributes) =
+        match access.clients_for(&account_id, on_organization_chain).await {
+            Ok(clients) => {
+                let (subscriptions, attributes) = tokio::join!(
+                    async {
+                        let listed = list_subscriptions(&clients, &region, &arn).await?;
+                        Ok(join_all(
+                            listed
+                                .into_iter()
+                                .map(|subscription| with_filter(&clients, &region, subscription)),
+                        )
+                        .await)
+                    },
+                    topic_attributes(&clients, &region, &arn)
+                );
+                (subscriptions, attributes)
+            }
+            Err(denied) => (
+                Err(denied.read_error(OPERATION, &region, &arn, "topic")),
+                Err(denied.read_error(TOPIC_ATTRIBUTES, &region, &arn, "topic")),
+            ),
+        };
     Topic {
         arn,
         region,
@@ -132,7 +139,7 @@ async fn topic_attributes(
     };
     let kms_master_key_id = attribute("KmsMasterKeyId");
     let key = match &kms_master_key_id {
-        Some(key_id) => Some(read_key(clients, region, key_id).await),
+        Some(key_id) => Some(read_key_once(clients, region, key_id).await),
         None => None,
     };
     Ok(TopicAttributes {
@@ -140,6 +147,26 @@ async fn topic_attributes(
         kms_master_key_id,
         key,
     })
+}
+
+/// The key `key_id` names, read once per collection however many topics it encrypts.
+async fn read_key_once(
+    clients: &Clients,
+    topic_region: &str,
+    key_id: &str,
+) -> Result<EncryptionKey, ReadError> {
+    let cell = {
+        let mut keys = clients
+            .keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.entry(format!("{topic_region}/{key_id}"))
+            .or_default()
+            .clone()
+    };
+    cell.get_or_init(|| read_key(clients, topic_region, key_id))
+        .await
+        .clone()
 }
 
 /// DescribeKey (any of the four forms `KmsMasterKeyId` may take), then the key policy of an
@@ -230,6 +257,7 @@ mod tests {
             actions_enabled: true,
             alarm_actions: vec!["arn:aws:sns:us-east-1:444455556666:central".into()],
             rule: "ALARM(a)".into(),
+            actions_suppressor: None,
         };
         let set = crate::model::snapshot::AlarmSet {
             region: "us-east-1".into(),

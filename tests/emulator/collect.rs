@@ -457,3 +457,47 @@ async fn without_an_identity_there_is_nothing_to_collect() {
         "no region to scan: the plan names no region"
     );
 }
+
+#[tokio::test]
+async fn a_key_shared_by_two_topics_is_read_once() {
+    let account = fresh_account().await;
+    let first = account
+        .seed_chain(&ChainSpec::new("keyone", "{ $.eventName = CreateTrail }"))
+        .await;
+    let second = account
+        .seed_chain(&ChainSpec::new("keytwo", "{ $.eventName = DeleteTrail }"))
+        .await;
+    let kms = aws_sdk_kms::Client::new(&account.sdk);
+    let key = kms.create_key().send().await.expect("kms:CreateKey");
+    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
+    let sns = aws_sdk_sns::Client::new(&account.sdk);
+    for topic in [&first.topic_arn, &second.topic_arn] {
+        sns.set_topic_attributes()
+            .topic_arn(topic)
+            .attribute_name("KmsMasterKeyId")
+            .attribute_value(&key_arn)
+            .send()
+            .await
+            .expect("sns:SetTopicAttributes");
+    }
+    let plan = CollectPlan {
+        regions: Some(vec!["us-east-1".to_string()]),
+        ..CollectPlan::default()
+    };
+    let snapshot = collect(&account.sdk, &plan).await.unwrap();
+    assert_eq!(snapshot.chains.topics.len(), 2);
+    for topic in &snapshot.chains.topics {
+        let attributes = topic.attributes.as_ref().unwrap();
+        let key = attributes.key.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(key.arn, key_arn);
+        assert_eq!(
+            (key.key_manager.as_str(), key.key_state.as_str()),
+            ("CUSTOMER", "Enabled")
+        );
+        assert!(matches!(key.policy, Some(Ok(_))));
+    }
+    let calls = &snapshot.api_calls_by_operation;
+    assert_eq!(calls.get("kms:DescribeKey"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("kms:GetKeyPolicy"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("sns:GetTopicAttributes"), Some(&2), "{calls:?}");
+}

@@ -13,7 +13,7 @@ use crate::support::hub::held_findings;
 use crate::support::org::{
     cis_inner, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG,
 };
-use crate::support::{on_main_stack, ChainSpec, TestAccount, TrailSpec};
+use crate::support::{on_main_stack, ChainSpec, TestAccount, TopicIn, TrailSpec};
 use aws_sdk_securityhub::types::AwsSecurityFinding;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -302,5 +302,47 @@ fn an_organization_is_judged_per_member_on_the_organization_trail() {
             .await
             .iter()
             .all(|finding| control_of(finding) != "scan-coverage"));
+    });
+}
+
+/// A member's own alarm that names a topic of the management account off the organization
+/// trail's chain: the scan does not follow it with the management account's role, so nothing of
+/// that topic (its subscribers) reaches the member's Security Hub.
+#[test]
+fn a_members_alarm_never_reads_another_accounts_topic_off_the_organization_chain() {
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let (management, member) = (&organization.management, &organization.members[0]);
+        seed_management(management, &member.id).await;
+        let private = management.create_topic("us-east-1", "board-pager").await;
+        management
+            .subscribe(&private, "https", "https://pager.example.com/hook?key=s3cr3t")
+            .await;
+        let mut spec = ChainSpec::new("own", &format!("{{ {} }}", cis_inner(KMS)));
+        spec.alarm.as_mut().unwrap().alarm_actions = vec![private.clone()];
+        spec.topic_in = TopicIn::Nowhere;
+        member.seed_chain(&spec).await;
+
+        let (summary, calls) = scan(&organization).await;
+        assert_eq!(summary.scanned, 2, "{summary:#?}");
+        // The member's scan read the organization chain's topic through the shared chains and
+        // did not list the management account's private topic.
+        assert_eq!(
+            calls[&member.id].get("sns:ListSubscriptionsByTopic"),
+            None,
+            "{:?}",
+            calls[&member.id]
+        );
+        let findings = active_findings(member).await;
+        let kms = findings
+            .iter()
+            .find(|finding| control_of(finding) == KMS)
+            .expect("a KMS finding");
+        // The organization chain passes for the member; its own chain stops at the foreign topic.
+        assert_eq!(status_of(kms), "PASSED");
+        for finding in &findings {
+            let text = format!("{finding:?}");
+            assert!(!text.contains("pager.example.com") && !text.contains("s3cr3t"), "{text}");
+        }
     });
 }

@@ -584,6 +584,12 @@ impl Explorer<'_> {
                 error: error.to_string(),
             }),
         }
+        if let Some(suppressor) = &composite.actions_suppressor {
+            path.carry_undecided(MissingLink::CompositeActionsSuppressible {
+                composite: composite.name.clone(),
+                suppressor: suppressor.clone(),
+            });
+        }
         self.walk_notifier(
             path,
             log_group,

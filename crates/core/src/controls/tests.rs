@@ -947,6 +947,7 @@ fn composite(name: &str, rule: &str) -> CompositeAlarm {
         actions_enabled: true,
         alarm_actions: vec![TOPIC_ARN.to_string()],
         rule: rule.to_string(),
+        actions_suppressor: None,
     }
 }
 
@@ -1563,4 +1564,23 @@ fn an_unreadable_status_decides_nothing_for_a_trail_without_a_log_group() {
     );
     // The run still counts the failed read.
     assert_eq!(snapshot.failed_reads().len(), 1);
+}
+
+#[test]
+fn a_composite_alarm_whose_actions_another_alarm_suppresses_is_a_warning() {
+    let mut snapshot = complete();
+    let set = &mut snapshot.chains.alarm_sets[0];
+    set.alarms.as_mut().unwrap()[0].actions_enabled = false;
+    let mut any = composite("any", "ALARM(cis-4-5)");
+    any.actions_suppressor = Some("maintenance-window".to_string());
+    set.composite_alarms.push(any);
+    let finding = evaluate_one(&snapshot, "cloudtrail-changes");
+    assert_eq!(finding.status, ComplianceStatus::Warning);
+    assert_eq!(
+        finding.evidence.missing,
+        Some(MissingLink::CompositeActionsSuppressible {
+            composite: "any".to_string(),
+            suppressor: "maintenance-window".to_string()
+        })
+    );
 }

@@ -245,6 +245,11 @@ pub enum MissingLink {
         statement: String,
         reason: String,
     },
+    /// A composite alarm's actions are suppressed while another alarm is in ALARM.
+    CompositeActionsSuppressible {
+        composite: String,
+        suppressor: String,
+    },
     /// Whether a subscription's filter policy lets the notification through cannot be decided.
     SubscriptionFilterUndecided {
         subscription: String,
@@ -378,6 +383,7 @@ impl MissingLink {
             | CompositeRuleUnreadable { .. }
             | AlarmFiringUndecided { .. }
             | PublishUndecided { .. }
+            | CompositeActionsSuppressible { .. }
             | SubscriptionFilterUndecided { .. } => ComplianceStatus::Warning,
             _ => ComplianceStatus::Failed,
         }
@@ -664,6 +670,13 @@ impl fmt::Display for MissingLink {
                     "could not decide whether {policy} of topic {topic_arn} lets CloudWatch publish{statement}: {reason}"
                 )
             }
+            CompositeActionsSuppressible {
+                composite,
+                suppressor,
+            } => write!(
+                f,
+                "composite alarm {composite} has its actions suppressed while alarm {suppressor} is in ALARM (ActionsSuppressor): whether it notifies depends on that alarm's state"
+            ),
             SubscriptionFilterUndecided {
                 subscription,
                 key,

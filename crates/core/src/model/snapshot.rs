@@ -495,6 +495,9 @@ pub struct CompositeAlarm {
     pub alarm_actions: Vec<String>,
     /// `AlarmRule`, e.g. `ALARM("cis-4-5") OR ALARM(cis-4-7)`.
     pub rule: String,
+    /// `ActionsSuppressor`: the alarm whose ALARM state suppresses this one's actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_suppressor: Option<String>,
 }
 
 impl CompositeAlarm {
