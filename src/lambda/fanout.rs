@@ -409,13 +409,31 @@ fn message_is_ours(message: &AccountMessage) -> bool {
     message.kind == MESSAGE_KIND
 }
 
-/// The run a message asks for.
+/// The run a message asks for, which like a direct invoke may only narrow the stack's own
+/// configuration (a forged or stale message cannot widen what the stack scans, nor switch off
+/// its dry run).
 fn message_settings(message: &AccountMessage, config: &Config) -> Result<RunSettings, String> {
+    let regions = match &message.regions {
+        None if config.regions.is_some() => {
+            return Err(
+                "regions: the message asks for every enabled region; the stack scans a list"
+                    .to_string(),
+            )
+        }
+        None => None,
+        Some(names) => Some(super::narrow_regions(
+            config.regions.as_deref(),
+            crate::run::region_names(names.iter().map(String::as_str))?,
+        )?),
+    };
+    let selected = controls::select(&message.controls.join(",")).map_err(|e| e.to_string())?;
     Ok(RunSettings {
-        regions: message.regions.clone(),
-        controls: controls::select(&message.controls.join(",")).map_err(|e| e.to_string())?,
+        regions,
+        controls: super::narrow_controls(&config.controls, selected)?,
         securityhub_region: Some(message.securityhub_region.clone()),
-        publish: if message.dry_run || config.dry_run {
+        // A message cannot switch off the stack's dry run; one sent before the stack turned
+        // DryRun on is planned, not refused.
+        publish: if config.dry_run || message.dry_run {
             Publish::DryRun
         } else {
             Publish::Import
@@ -461,6 +479,28 @@ mod tests {
         assert!(message_settings(&wrong, &config)
             .unwrap_err()
             .contains("unknown control"));
+        // A message may not widen the stack's configuration.
+        let stack = Config::from_lookup(|name| match name {
+            super::super::config::ENV_REGIONS => Some("us-east-1".to_string()),
+            super::super::config::ENV_CONTROLS => Some("cloudtrail-changes".to_string()),
+            super::super::config::ENV_DRY_RUN => Some("true".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        let error = message_settings(&back, &stack).unwrap_err();
+        assert!(error.contains("refused eu-west-1"), "{error}");
+        let mut everywhere = message.clone();
+        everywhere.regions = None;
+        assert!(message_settings(&everywhere, &stack).is_err());
+        let mut wider = message.clone();
+        wider.regions = Some(vec!["us-east-1".to_string()]);
+        assert_eq!(
+            message_settings(&wider, &stack).unwrap().publish,
+            Publish::DryRun
+        );
+        wider.controls.push("nacl-changes".to_string());
+        let error = message_settings(&wider, &stack).unwrap_err();
+        assert!(error.contains("refused nacl-changes"), "{error}");
     }
 
     #[test]

@@ -100,24 +100,33 @@ pub async fn run(
     Ok(RunSummary::new(trigger, settings, &account_run))
 }
 
-/// The configuration with the invocation's overrides applied.
+/// The configuration with the invocation's overrides applied. An invoke may only narrow what
+/// the stack allows, never widen it: regions and controls must be among the configured ones (a
+/// stack without a region list scans every enabled region, so any region name narrows it), and
+/// `dry_run: false` cannot switch off a stack deployed with `DryRun=true`. A refusal is a
+/// [`LambdaError::Event`] naming what was refused.
 pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, LambdaError> {
     let mut regions = config.regions.clone();
     let mut selected = config.controls.clone();
     let mut dry_run = config.dry_run;
     if let Invocation::Direct(overrides) = invocation {
         if let Some(names) = &overrides.regions {
+            let asked = run::region_names(names.iter().map(String::as_str))
+                .map_err(|error| LambdaError::Event(format!("event regions: {error}")))?;
             regions = Some(
-                run::region_names(names.iter().map(String::as_str))
+                narrow_regions(config.regions.as_deref(), asked)
                     .map_err(|error| LambdaError::Event(format!("event regions: {error}")))?,
             );
         }
         if let Some(ids) = &overrides.controls {
-            selected = controls::select(&ids.join(","))
+            let asked = controls::select(&ids.join(","))
+                .map_err(|error| LambdaError::Event(format!("event controls: {error}")))?;
+            selected = narrow_controls(&config.controls, asked)
                 .map_err(|error| LambdaError::Event(format!("event controls: {error}")))?;
         }
         if let Some(dry) = overrides.dry_run {
-            dry_run = dry;
+            dry_run = narrow_dry_run(config.dry_run, dry)
+                .map_err(|error| LambdaError::Event(format!("event dry_run: {error}")))?;
         }
     }
     Ok(RunSettings {
@@ -131,6 +140,67 @@ pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, 
             Publish::Import
         },
     })
+}
+
+/// `asked` when the stack's regions (`None`: every enabled region) include all of them; `Err`
+/// names those outside.
+pub fn narrow_regions(
+    configured: Option<&[String]>,
+    asked: Vec<String>,
+) -> Result<Vec<String>, String> {
+    let Some(configured) = configured else {
+        return Ok(asked);
+    };
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|region| !configured.contains(region))
+        .map(String::as_str)
+        .collect();
+    if outside.is_empty() {
+        Ok(asked)
+    } else {
+        Err(format!(
+            "refused {}: the stack scans only {} ({}); an invoke may narrow that list, not widen it",
+            outside.join(", "),
+            configured.join(", "),
+            config::ENV_REGIONS
+        ))
+    }
+}
+
+/// `asked` when the stack's controls include all of them; `Err` names those outside.
+pub fn narrow_controls(
+    configured: &[&'static controls::Control],
+    asked: Vec<&'static controls::Control>,
+) -> Result<Vec<&'static controls::Control>, String> {
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|control| !configured.iter().any(|c| c.id == control.id))
+        .map(|control| control.id)
+        .collect();
+    if outside.is_empty() {
+        Ok(asked)
+    } else {
+        let configured: Vec<&str> = configured.iter().map(|control| control.id).collect();
+        Err(format!(
+            "refused {}: the stack checks only {} ({}); an invoke may narrow that list, not widen it",
+            outside.join(", "),
+            configured.join(", "),
+            config::ENV_CONTROLS
+        ))
+    }
+}
+
+/// A dry run asked for, or the stack's: `false` cannot switch off a stack's dry run.
+pub fn narrow_dry_run(configured: bool, asked: bool) -> Result<bool, String> {
+    if configured && !asked {
+        Err(format!(
+            "refused false: the stack is deployed with DryRun=true ({}=true); an invoke may ask for a dry run, not switch one off",
+            config::ENV_DRY_RUN
+        ))
+    } else {
+        Ok(configured || asked)
+    }
 }
 
 #[cfg(test)]
@@ -232,7 +302,7 @@ mod tests {
             panic!("not direct: {invocation:?}");
         };
         assert!(overrides.regions.is_some());
-        let config = config(&[(ENV_REGIONS, "eu-central-1")]).unwrap();
+        let config = config(&[(ENV_REGIONS, "eu-central-1,us-east-1")]).unwrap();
         let settings = resolve(
             &config,
             &Invocation::Direct(Overrides {
@@ -250,7 +320,64 @@ mod tests {
             rule: None,
         };
         let settings = resolve(&config, &scheduled).unwrap();
-        assert_eq!(settings.regions, Some(vec!["eu-central-1".to_string()]));
+        assert_eq!(
+            settings.regions,
+            Some(vec!["eu-central-1".to_string(), "us-east-1".to_string()])
+        );
+        assert_eq!(settings.publish, Publish::Import);
+    }
+
+    #[test]
+    fn an_invoke_may_narrow_the_stack_but_never_widen_it() {
+        let stack = config(&[
+            (ENV_REGIONS, "eu-west-1,us-east-1"),
+            (ENV_CONTROLS, "cloudtrail-changes,config-changes"),
+            (ENV_DRY_RUN, "true"),
+        ])
+        .unwrap();
+        let resolve_event =
+            |event: Value| parse_event(&event).and_then(|invocation| resolve(&stack, &invocation));
+        let narrowed = resolve_event(json!({
+            "regions": ["us-east-1"],
+            "controls": ["config-changes"],
+            "dry_run": true
+        }))
+        .unwrap();
+        assert_eq!(narrowed.regions, Some(vec!["us-east-1".to_string()]));
+        assert_eq!(ids(&narrowed.controls), ["config-changes"]);
+        assert_eq!(narrowed.publish, Publish::DryRun);
+        for (event, refused) in [
+            (
+                json!({"dry_run": false}),
+                "refused false: the stack is deployed with DryRun=true",
+            ),
+            (
+                json!({"regions": ["us-east-1", "ap-south-1"]}),
+                "refused ap-south-1: the stack scans only eu-west-1, us-east-1",
+            ),
+            (
+                json!({"controls": ["nacl-changes"]}),
+                "refused nacl-changes: the stack checks only cloudtrail-changes, config-changes",
+            ),
+            (json!({"controls": ["all"]}), "refused "),
+        ] {
+            let error = resolve_event(event.clone()).unwrap_err();
+            assert!(matches!(error, LambdaError::Event(_)), "{event}: {error:?}");
+            assert!(error.to_string().contains(refused), "{event}: {error}");
+        }
+        // A stack without a region list scans every enabled region: any region narrows it; and
+        // a stack that imports may be asked for a dry run, or to import.
+        let open = config(&[]).unwrap();
+        let settings = resolve(
+            &open,
+            &Invocation::Direct(Overrides {
+                regions: Some(vec!["ap-south-1".into()]),
+                controls: None,
+                dry_run: Some(false),
+            }),
+        )
+        .unwrap();
+        assert_eq!(settings.regions, Some(vec!["ap-south-1".to_string()]));
         assert_eq!(settings.publish, Publish::Import);
     }
 
