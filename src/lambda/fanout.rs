@@ -13,7 +13,7 @@
 
 use super::config::{Config, OrgConfig};
 use super::errors::LambdaError;
-use super::event::SqsRecord;
+use super::event::{SqsBatchResponse, SqsMessage};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
@@ -21,8 +21,11 @@ use crate::model::snapshot::SharedChains;
 use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
 use crate::run::{Publish, RunSettings, RunSummary};
 use crate::securityhub::{FailedFinding, PublishTarget};
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
 pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
@@ -31,6 +34,16 @@ const BATCH_ENTRIES: usize = 10;
 /// Most bytes one SQS message or batch may carry (the historical limit, which every region and
 /// the emulator accept).
 const BATCH_BYTES: usize = 256 * 1024;
+/// Records of a batch scanned at once (the queue trigger's `BatchSize` in template.yaml is 5:
+/// a whole batch runs concurrently; each account's scan keeps its own calls under that
+/// account's API rates).
+pub const RECORDS_IN_FLIGHT: usize = 5;
+/// Kept back at the end of an invocation to answer before Lambda stops it: a record still
+/// running then is abandoned and returned in `batchItemFailures`.
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(10);
+/// The least time left (besides [`ANSWER_MARGIN`]) to start a record's scan; more when a record
+/// of the batch already took longer (one and a half times the longest).
+pub const MIN_TIME_TO_START: Duration = Duration::from_secs(120);
 
 /// One account to scan, as the coordinator sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,19 +80,6 @@ pub struct CoordinatorSummary {
     pub shared_in_messages: bool,
     /// The central account itself, and the accounts skipped or excluded.
     pub reports: Vec<AccountReport>,
-}
-
-/// What an SQS-triggered invocation answers (`ReportBatchItemFailures`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
 }
 
 /// The organization settings of an organization stack.
@@ -284,24 +284,65 @@ impl<'a> Sender<'a> {
     }
 }
 
-/// A batch from the queue: each record one account, scanned through its member role.
+/// Whether a record may start with `remaining` time left before the invocation's deadline
+/// (`None`: no deadline), when the longest record of the batch so far took `longest`. Pure.
+pub fn may_start(remaining: Option<Duration>, longest: Duration) -> bool {
+    remaining.is_none_or(|remaining| {
+        remaining >= MIN_TIME_TO_START.max(longest + longest / 2) + ANSWER_MARGIN
+    })
+}
+
+/// A batch from the queue: each record one account, scanned through its member role, at most
+/// [`RECORDS_IN_FLIGHT`] at once. Before `deadline` a record is started only when
+/// [`may_start`] allows it, and one still running [`ANSWER_MARGIN`] before it is abandoned;
+/// both come back in `batchItemFailures` (SQS delivers them again; the others are done), so a
+/// timeout never returns the whole batch.
 pub async fn work(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     org: &OrgConfig,
-    records: &[SqsRecord],
-) -> BatchResponse {
-    let mut failures = Vec::new();
-    for record in records {
-        if !scan_record(sdk, config, org, record).await {
-            failures.push(BatchItemFailure {
-                item_identifier: record.message_id.clone(),
-            });
-        }
+    records: &[SqsMessage],
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
+    let longest_ms = AtomicU64::new(0);
+    let stop_at = deadline.map(|deadline| deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline));
+    let mut results: Vec<(usize, bool)> = stream::iter(records.iter().enumerate())
+        .map(|(position, record)| {
+            let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let longest = Duration::from_millis(longest_ms.load(Ordering::Relaxed));
+            let start = may_start(remaining, longest);
+            let longest_ms = &longest_ms;
+            async move {
+                if !start {
+                    tracing::warn!(message_id = ?record.message_id, remaining = ?remaining, "too little time left to scan the record: returned for a later delivery");
+                    return (position, false);
+                }
+                let started = Instant::now();
+                let scan = scan_record(sdk, config, org, record);
+                let done = match stop_at {
+                    None => scan.await,
+                    Some(stop_at) => match tokio::time::timeout_at(stop_at.into(), scan).await {
+                        Ok(done) => done,
+                        Err(_) => {
+                            tracing::warn!(message_id = ?record.message_id, "the invocation's deadline came before the record's scan ended: returned for a later delivery");
+                            false
+                        }
+                    },
+                };
+                longest_ms.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                (position, done)
+            }
+        })
+        .buffer_unordered(RECORDS_IN_FLIGHT)
+        .collect()
+        .await;
+    // In the batch's order, for logs and tests.
+    results.sort_unstable();
+    let mut response = SqsBatchResponse::default();
+    for (position, _) in results.into_iter().filter(|(_, done)| !done) {
+        response.add_failure(records[position].message_id.clone().unwrap_or_default());
     }
-    BatchResponse {
-        batch_item_failures: failures,
-    }
+    response
 }
 
 /// One record; `false` when it should be retried.
@@ -309,20 +350,22 @@ async fn scan_record(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     org: &OrgConfig,
-    record: &SqsRecord,
+    record: &SqsMessage,
 ) -> bool {
-    let message: AccountMessage = match serde_json::from_str(&record.body) {
+    let body = record.body.as_deref().unwrap_or_default();
+    let message_id = record.message_id.as_deref().unwrap_or_default();
+    let message: AccountMessage = match serde_json::from_str(body) {
         Ok(message) if message_is_ours(&message) => message,
         Ok(_) | Err(_) => {
             // It will never parse: retrying would only send it to the DLQ later.
-            tracing::error!(message_id = %record.message_id, "not a trailwatch account message; dropped");
+            tracing::error!(message_id = %message_id, "not a trailwatch account message; dropped");
             return true;
         }
     };
     let settings = match message_settings(&message, config) {
         Ok(settings) => settings,
         Err(error) => {
-            tracing::error!(message_id = %record.message_id, error = %error, "the message's run settings are invalid; dropped");
+            tracing::error!(message_id = %message_id, error = %error, "the message's run settings are invalid; dropped");
             return true;
         }
     };
@@ -366,7 +409,7 @@ async fn scan_record(
         Outcome::Skipped { .. } | Outcome::Excluded => false,
     };
     if retry {
-        tracing::warn!(account_id = %report.account_id, message_id = %record.message_id, "the account is retried with the record's next delivery");
+        tracing::warn!(account_id = %report.account_id, message_id = %message_id, "the account is retried with the record's next delivery");
         return false;
     }
     let coverage = org::coverage_findings(
@@ -504,12 +547,21 @@ mod tests {
     }
 
     #[test]
+    fn records_start_only_with_time_for_them() {
+        let secs = Duration::from_secs;
+        assert!(may_start(None, secs(3600)));
+        assert!(may_start(Some(secs(600)), Duration::ZERO));
+        assert!(may_start(Some(secs(130)), Duration::ZERO));
+        assert!(!may_start(Some(secs(129)), Duration::ZERO));
+        // A record of the batch took 200 s: the next needs 300 s and the margin.
+        assert!(!may_start(Some(secs(300)), secs(200)));
+        assert!(may_start(Some(secs(310)), secs(200)));
+    }
+
+    #[test]
     fn the_batch_response_has_the_shape_lambda_reads() {
-        let response = BatchResponse {
-            batch_item_failures: vec![BatchItemFailure {
-                item_identifier: "059f36b4-87a3-44ab-83d2-661975830a7d".to_string(),
-            }],
-        };
+        let mut response = SqsBatchResponse::default();
+        response.add_failure("059f36b4-87a3-44ab-83d2-661975830a7d");
         assert_eq!(
             serde_json::to_value(&response).unwrap(),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})

@@ -18,9 +18,11 @@ pub use event::{parse_event, Invocation, Overrides};
 
 use crate::controls;
 use crate::run::{self, Publish, RunSettings, RunSummary};
-use fanout::{BatchResponse, CoordinatorSummary};
+pub use event::{SqsBatchResponse, SqsMessage};
+use fanout::CoordinatorSummary;
 use serde::Serialize;
 use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What an invocation answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,14 +33,39 @@ pub enum Response {
     /// An organization stack's coordinator.
     Coordinated(Box<CoordinatorSummary>),
     /// An organization stack's worker: the records to retry.
-    Batch(BatchResponse),
+    Batch(SqsBatchResponse),
 }
 
-/// One invocation: parse the event, run, summarize.
+/// One invocation without a deadline: [`handle_until`] with none.
 pub async fn handle(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     event: &Value,
+) -> Result<Response, LambdaError> {
+    handle_until(sdk, config, event, None).await
+}
+
+/// The invocation's deadline from the runtime's `Context::deadline` (milliseconds since the
+/// epoch); `None` for 0 (no deadline known).
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let at = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = at
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
+/// One invocation: parse the event, run, summarize. `deadline` (the runtime's, see
+/// [`deadline_from_epoch_ms`]) bounds a worker's batch: records are not started when too little
+/// time is left, and come back in `batchItemFailures`.
+pub async fn handle_until(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    event: &Value,
+    deadline: Option<Instant>,
 ) -> Result<Response, LambdaError> {
     let invocation = parse_event(event).inspect_err(|error| {
         tracing::error!(error = %error, "rejected the invocation event");
@@ -48,7 +75,7 @@ pub async fn handle(
     }
     let response = match (&invocation, &config.organization) {
         (Invocation::Sqs(records), Some(org)) => {
-            Response::Batch(Box::pin(fanout::work(sdk, config, org, records)).await)
+            Response::Batch(Box::pin(fanout::work(sdk, config, org, records, deadline)).await)
         }
         (Invocation::Sqs(_), None) => {
             let error = LambdaError::Event(format!(
@@ -379,6 +406,48 @@ mod tests {
         .unwrap();
         assert_eq!(settings.regions, Some(vec!["ap-south-1".to_string()]));
         assert_eq!(settings.publish, Publish::Import);
+    }
+
+    #[test]
+    fn the_runtime_deadline_becomes_an_instant() {
+        assert_eq!(deadline_from_epoch_ms(0), None);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = deadline_from_epoch_ms(now_ms + 300_000).unwrap();
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(290) && left <= Duration::from_secs(300),
+            "{left:?}"
+        );
+        let past = deadline_from_epoch_ms(now_ms - 5_000).unwrap();
+        assert!(past <= Instant::now());
+    }
+
+    #[test]
+    fn an_sqs_batch_is_read_with_its_attributes() {
+        let event = json!({"Records": [{
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "AQEB",
+            "body": "{}",
+            "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1545082649183"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:trailwatch",
+            "awsRegion": "us-east-1"
+        }]});
+        let Invocation::Sqs(records) = parse_event(&event).unwrap() else {
+            panic!("not an SQS batch");
+        };
+        assert_eq!(records[0].attributes["ApproximateReceiveCount"], "3");
+        let mut without_id = event.clone();
+        without_id["Records"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("messageId");
+        let error = parse_event(&without_id).unwrap_err();
+        assert!(error.to_string().contains("no messageId"), "{error}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::support::org::{
 };
 use crate::support::{on_main_stack, TestAccount};
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 use trailwatch::lambda::config::{
     ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
 };
@@ -164,5 +165,59 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             .collect();
         assert_eq!(coverage, [format!("AWS::::Account:{}", refusing.id)]);
         assert!(held_findings(&throttled.sdk).await.is_empty());
+    });
+}
+
+/// The worker keeps to its invocation's deadline: with too little time left it starts no scan
+/// and returns every record in `batchItemFailures` (nothing imported); with time enough the same
+/// batch is scanned, its records at once.
+#[test]
+fn a_worker_starts_no_scan_it_has_no_time_for() {
+    on_main_stack(|| async {
+        let organization = Organization::create(2).await;
+        let management = &organization.management;
+        let queue = create_queue(management).await;
+        let config = config(&queue);
+        lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let event = sqs_event(management, &queue, 2).await;
+        let ids: Vec<&str> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| record["messageId"].as_str().unwrap())
+            .collect();
+
+        let soon = Instant::now() + Duration::from_secs(60);
+        let Response::Batch(batch) =
+            lambda::handle_until(&management.sdk, &config, &event, Some(soon))
+                .await
+                .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        let returned: Vec<&str> = batch
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        assert_eq!(returned, ids);
+        for member in &organization.members {
+            assert!(held_findings(&member.sdk).await.is_empty());
+        }
+
+        let later = Instant::now() + Duration::from_secs(900);
+        let Response::Batch(batch) =
+            lambda::handle_until(&management.sdk, &config, &event, Some(later))
+                .await
+                .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        for member in &organization.members {
+            assert!(!held_findings(&member.sdk).await.is_empty());
+        }
     });
 }
