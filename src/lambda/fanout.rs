@@ -14,6 +14,7 @@
 use super::config::{Config, OrgConfig};
 use super::errors::LambdaError;
 use super::event::{SqsBatchResponse, SqsMessage};
+use super::trust::{check_message, Identity, Membership};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
@@ -304,6 +305,25 @@ pub async fn work(
     records: &[SqsMessage],
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
+    // The scanning account and partition are the worker's own, never a message's.
+    let own = match crate::collect::identity_of(sdk).await {
+        Ok((account, partition)) => Identity { account, partition },
+        Err(error) => {
+            tracing::error!(error = %error, "the worker's own identity could not be read: the batch is returned");
+            let mut response = SqsBatchResponse::default();
+            response.set_failures(
+                records
+                    .iter()
+                    .filter_map(|record| record.message_id.clone()),
+            );
+            return response;
+        }
+    };
+    let membership = Membership::new(sdk);
+    let worker = Worker {
+        own: &own,
+        membership: &membership,
+    };
     let longest_ms = AtomicU64::new(0);
     let stop_at = deadline.map(|deadline| deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline));
     let mut results: Vec<(usize, bool)> = stream::iter(records.iter().enumerate())
@@ -311,14 +331,14 @@ pub async fn work(
             let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             let longest = Duration::from_millis(longest_ms.load(Ordering::Relaxed));
             let start = may_start(remaining, longest);
-            let longest_ms = &longest_ms;
+            let (longest_ms, worker) = (&longest_ms, &worker);
             async move {
                 if !start {
                     tracing::warn!(message_id = ?record.message_id, remaining = ?remaining, "too little time left to scan the record: returned for a later delivery");
                     return (position, false);
                 }
                 let started = Instant::now();
-                let scan = scan_record(sdk, config, org, record);
+                let scan = scan_record(sdk, config, org, worker, record);
                 let done = match stop_at {
                     None => scan.await,
                     Some(stop_at) => match tokio::time::timeout_at(stop_at.into(), scan).await {
@@ -345,29 +365,48 @@ pub async fn work(
     response
 }
 
-/// One record; `false` when it should be retried.
+/// What a worker knows of itself for one invocation.
+struct Worker<'a> {
+    own: &'a Identity,
+    membership: &'a Membership,
+}
+
+/// One record; `false` when it goes back to the queue: to be retried, or — refused — to stay
+/// there until its last receive moves it to the dead-letter queue, where it is kept (14 days)
+/// as evidence, with the reason logged at ERROR on every receive. Refusing costs one
+/// DescribeAccount call per receive at most; maxReceiveCount bounds the receives.
 async fn scan_record(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     org: &OrgConfig,
+    worker: &Worker<'_>,
     record: &SqsMessage,
 ) -> bool {
     let body = record.body.as_deref().unwrap_or_default();
     let message_id = record.message_id.as_deref().unwrap_or_default();
-    let message: AccountMessage = match serde_json::from_str(body) {
-        Ok(message) if message_is_ours(&message) => message,
-        Ok(_) | Err(_) => {
-            // It will never parse: retrying would only send it to the DLQ later.
-            tracing::error!(message_id = %message_id, "not a trailwatch account message; dropped");
-            return true;
-        }
+    let refuse = |reason: &str| {
+        tracing::error!(message_id = %message_id, reason = %reason, "refused the account message: it goes to the dead-letter queue after its last receive; nothing is imported for it");
+        false
     };
+    let mut message: AccountMessage = match serde_json::from_str(body) {
+        Ok(message) if message_is_ours(&message) => message,
+        Ok(_) => return refuse("not a trailwatch account message"),
+        Err(error) => return refuse(&format!("not a trailwatch account message: {error}")),
+    };
+    if let Err(reason) = check_message(&message, worker.own, config) {
+        return refuse(&reason);
+    }
+    if message.scanning_account != worker.own.account || message.partition != worker.own.partition {
+        tracing::warn!(message_id = %message_id, claimed_account = %message.scanning_account, claimed_partition = %message.partition, account = %worker.own.account, partition = %worker.own.partition, "the message names another scanning account or partition: the worker's own identity is used");
+    }
+    message.scanning_account = worker.own.account.clone();
+    message.partition = worker.own.partition.clone();
+    if let Err(reason) = worker.membership.check(&message.account.id).await {
+        return refuse(&reason);
+    }
     let settings = match message_settings(&message, config) {
         Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!(message_id = %message_id, error = %error, "the message's run settings are invalid; dropped");
-            return true;
-        }
+        Err(error) => return refuse(&format!("the message's run settings: {error}")),
     };
     // The function runs in the scanning account: it reads that account with its own credentials.
     let roles = Roles::new(

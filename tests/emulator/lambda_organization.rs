@@ -6,9 +6,9 @@
 
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, THROTTLE_ASSUME_TAG,
+    seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
-use crate::support::{on_main_stack, TestAccount};
+use crate::support::{fresh_account, on_main_stack, TestAccount};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use trailwatch::lambda::config::{
@@ -219,5 +219,86 @@ fn a_worker_starts_no_scan_it_has_no_time_for() {
         for member in &organization.members {
             assert!(!held_findings(&member.sdk).await.is_empty());
         }
+    });
+}
+
+/// A worker trusts a message only as far as it can check it: an account outside the
+/// organization, a suspended one or a malformed id is refused (returned in `batchItemFailures`,
+/// for the dead-letter queue) and nothing is imported for it; a message that claims another
+/// scanning account and partition is scanned with the worker's own identity, its coverage
+/// finding in the worker's account.
+#[test]
+fn a_worker_refuses_what_it_cannot_check_and_uses_its_own_identity() {
+    on_main_stack(|| async {
+        let organization = Organization::create(2).await;
+        let [refusing, suspended] = [0, 1].map(|n| &organization.members[n]);
+        organization
+            .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
+            .await;
+        let management = &organization.management;
+        let queue = create_queue(management).await;
+        let config = config(&queue);
+        lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let event = sqs_event(management, &queue, 2).await;
+        let template = event["Records"][0].clone();
+        let message: AccountMessage =
+            serde_json::from_str(template["body"].as_str().unwrap()).unwrap();
+        // Suspended after the coordinator listed it.
+        organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
+        let outsider = fresh_account().await;
+        let record = |id: &str, message: &AccountMessage| {
+            let mut record = template.clone();
+            record["messageId"] = json!(id);
+            record["body"] = json!(serde_json::to_string(message).unwrap());
+            record
+        };
+        let with_account = |account: &str| {
+            let mut forged = message.clone();
+            forged.account.id = account.to_string();
+            forged
+        };
+        let mut claims = with_account(&refusing.id);
+        claims.scanning_account = outsider.id.clone();
+        claims.partition = "aws-cn".to_string();
+        let batch = json!({"Records": [
+            record("outsider", &with_account(&outsider.id)),
+            record("suspended", &with_account(&suspended.id)),
+            record("malformed", &with_account("12345")),
+            record("itself", &with_account(&management.id)),
+            record("claims", &claims),
+        ]});
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &batch)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        let returned: Vec<&str> = batch
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        assert_eq!(returned, ["outsider", "suspended", "malformed", "itself"]);
+        assert!(held_findings(&outsider.sdk).await.is_empty());
+        assert!(held_findings(&suspended.sdk).await.is_empty());
+        // The refusing member's coverage finding is in the worker's own account and partition,
+        // not in the account the message claimed.
+        let coverage: Vec<_> = held_findings(&management.sdk)
+            .await
+            .into_iter()
+            .filter(|finding| finding.generator_id() == Some("trailwatch/scan-coverage"))
+            .collect();
+        assert_eq!(coverage.len(), 1, "{coverage:#?}");
+        assert_eq!(coverage[0].aws_account_id(), Some(management.id.as_str()));
+        assert!(coverage[0]
+            .product_arn()
+            .unwrap()
+            .starts_with("arn:aws:securityhub:"));
+        assert_eq!(
+            coverage[0].resources()[0].id(),
+            Some(format!("AWS::::Account:{}", refusing.id).as_str())
+        );
     });
 }
