@@ -14,7 +14,7 @@
 use super::config::{Config, OrgConfig};
 use super::errors::LambdaError;
 use super::event::{SqsBatchResponse, SqsMessage};
-use super::trust::{check_message, Identity, Membership};
+use super::trust::{check_age, check_message, Identity, Membership};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
@@ -67,6 +67,10 @@ pub struct AccountMessage {
     /// The organization trails' chains; `None` when they did not fit in a message (the worker
     /// then follows them through the member roles itself).
     pub shared: Option<SharedChains>,
+    /// When the coordinator read those chains (its own scan's start): a message older than
+    /// [`super::trust::MAX_MESSAGE_AGE`] is refused rather than imported as fresh.
+    #[serde(with = "time::serde::rfc3339")]
+    pub chains_read_at: time::OffsetDateTime,
 }
 
 /// What the coordinator did.
@@ -128,6 +132,7 @@ pub async fn coordinate(
                 .as_ref()
                 .is_none_or(|held| held.contains(&account.id)),
             shared: shared_in_messages.then(|| prepared.shared.clone()),
+            chains_read_at: prepared.own_run.scan.snapshot.collected_at,
         };
         let mut body = serde_json::to_string(&message).map_err(message_error)?;
         if body.len() > BATCH_BYTES {
@@ -393,7 +398,9 @@ async fn scan_record(
         Ok(_) => return refuse("not a trailwatch account message"),
         Err(error) => return refuse(&format!("not a trailwatch account message: {error}")),
     };
-    if let Err(reason) = check_message(&message, worker.own, config) {
+    if let Err(reason) = check_message(&message, worker.own, config)
+        .and_then(|()| check_age(message.chains_read_at, time::OffsetDateTime::now_utc()))
+    {
         return refuse(&reason);
     }
     if message.scanning_account != worker.own.account || message.partition != worker.own.partition {
@@ -547,6 +554,7 @@ mod tests {
             dry_run: false,
             coverage_held: true,
             shared: Some(SharedChains::default()),
+            chains_read_at: time::macros::datetime!(2026-05-01 06:00 UTC),
         };
         let body = serde_json::to_string(&message).unwrap();
         let back: AccountMessage = serde_json::from_str(&body).unwrap();

@@ -91,6 +91,35 @@ pub fn check_message(
     Ok(())
 }
 
+/// The oldest a message's chains may be when a worker scans it. The queue redelivers a record
+/// returned in `batchItemFailures` after its visibility timeout (3600 s in template.yaml, six
+/// times the function's 600 s timeout), and moves it to the dead-letter queue after its 5th
+/// receive: the 5th receive comes 4 hours or more after the first, so 6 hours lets every
+/// receive through with 2 hours for a backlog (MaxConcurrency), and no more — beyond it the
+/// chains the message carries (alarms, subscriptions read by the coordinator) are too old to be
+/// imported as this run's verdicts. Keep the schedule at least this far apart (the default is a
+/// day) so one run's messages are done before the next run's are sent.
+pub const MAX_MESSAGE_AGE: time::Duration = time::Duration::hours(6);
+
+/// `Err` when chains read at `read_at` are too old (or from the future, beyond a clock skew of
+/// 5 minutes) to be imported at `now`. Pure.
+pub fn check_age(read_at: time::OffsetDateTime, now: time::OffsetDateTime) -> Result<(), String> {
+    let age = now - read_at;
+    if age > MAX_MESSAGE_AGE {
+        Err(format!(
+            "the message's chains were read at {read_at}, {} minutes ago: older than {} hours, too old to import as fresh",
+            age.whole_minutes(),
+            MAX_MESSAGE_AGE.whole_hours()
+        ))
+    } else if age < -time::Duration::minutes(5) {
+        Err(format!(
+            "the message's chains are dated {read_at}, in the future"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether an account is an ACTIVE account of the organization, asked once per account and
 /// invocation (`organizations:DescribeAccount`).
 pub struct Membership {
@@ -165,5 +194,21 @@ mod tests {
         assert!(!region_in_partition("us-gov-west-1", "aws"));
         assert!(!region_in_partition("eu-west-1", "aws-cn"));
         assert!(!region_in_partition("EU", "aws"));
+    }
+
+    #[test]
+    fn chains_older_than_the_bound_are_refused() {
+        let now = time::macros::datetime!(2026-05-01 12:00 UTC);
+        assert_eq!(check_age(now, now), Ok(()));
+        assert_eq!(check_age(now - time::Duration::hours(6), now), Ok(()));
+        let error = check_age(now - time::Duration::minutes(361), now).unwrap_err();
+        assert!(
+            error.contains("361 minutes ago: older than 6 hours"),
+            "{error}"
+        );
+        assert!(check_age(now + time::Duration::minutes(4), now).is_ok());
+        assert!(check_age(now + time::Duration::hours(1), now)
+            .unwrap_err()
+            .contains("in the future"));
     }
 }

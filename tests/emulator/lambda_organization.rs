@@ -302,3 +302,42 @@ fn a_worker_refuses_what_it_cannot_check_and_uses_its_own_identity() {
         );
     });
 }
+
+/// A message whose chains were read longer ago than the bound is refused (for the dead-letter
+/// queue), nothing imported; the same message sent now is scanned.
+#[test]
+fn a_message_with_stale_chains_is_refused() {
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let member = &organization.members[0];
+        let management = &organization.management;
+        let queue = create_queue(management).await;
+        let config = config(&queue);
+        lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let event = sqs_event(management, &queue, 1).await;
+        let mut message: AccountMessage =
+            serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
+        message.chains_read_at -= time::Duration::hours(7);
+        let mut stale = event.clone();
+        stale["Records"][0]["body"] = json!(serde_json::to_string(&message).unwrap());
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &stale)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert_eq!(batch.batch_item_failures.len(), 1, "{batch:?}");
+        assert!(held_findings(&member.sdk).await.is_empty());
+
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &event)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        assert!(!held_findings(&member.sdk).await.is_empty());
+    });
+}
