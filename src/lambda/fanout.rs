@@ -18,7 +18,7 @@ use super::trust::{check_age, check_message, Identity, Membership};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
-use crate::model::snapshot::SharedChains;
+use crate::model::snapshot::{ReadError, SharedChains, Snapshot};
 use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
 use crate::run::{Publish, RunSettings, RunSummary};
 use crate::securityhub::{FailedFinding, PublishTarget};
@@ -424,12 +424,28 @@ async fn scan_record(
     );
     let empty = SharedChains::default();
     let shared = message.shared.as_ref().unwrap_or(&empty);
-    let (report, run) = org::scan_member(
+    let receive = receive_count(record);
+    let last_receive = receive >= org.max_receive_count;
+    let (report, run) = org::scan_member_unless(
         &roles,
         &message.partition,
         shared,
         &settings,
         &message.account,
+        |run| {
+            if last_receive {
+                return None;
+            }
+            let passing = passing_failures(&run.scan.snapshot, message.shared.as_ref());
+            (!passing.is_empty()).then(|| {
+                format!(
+                    "reads that may pass on another attempt failed ({}); nothing is published before receive {} of {}",
+                    passing.join("; "),
+                    org.max_receive_count,
+                    org.max_receive_count
+                )
+            })
+        },
     )
     .await;
     let summary = run
@@ -492,6 +508,70 @@ async fn scan_record(
             true
         }
     }
+}
+
+/// The record's `ApproximateReceiveCount` (1 when absent or unreadable).
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The failed reads of `snapshot` another attempt may get past (throttling, a network or service
+/// failure: [`crate::model::snapshot::ReadErrorKind::may_pass`]), each as `operation in region (code)`, leaving out those
+/// the message's chains carry (another attempt reads those chains again from the message). Any
+/// of them may have turned a verdict into NOT_AVAILABLE.
+pub fn passing_failures(snapshot: &Snapshot, shared: Option<&SharedChains>) -> Vec<String> {
+    let carried = shared
+        .and_then(|shared| serde_json::to_value(shared).ok())
+        .map(|value| read_errors(&value))
+        .unwrap_or_default();
+    let Ok(value) = serde_json::to_value(snapshot) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = read_errors(&value)
+        .into_iter()
+        .filter(|error| error.kind.may_pass() && !carried.contains(error))
+        .map(|error| {
+            format!(
+                "{} in {} ({})",
+                error.operation,
+                error.region,
+                error.code.as_deref().unwrap_or(&error.message)
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every [`ReadError`] held anywhere in `value` (a serialized snapshot or chains): the snapshot
+/// keeps each next to the thing it was about, so they are found by shape.
+fn read_errors(value: &serde_json::Value) -> Vec<ReadError> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(object) => {
+                if ["operation", "region", "kind", "message"]
+                    .iter()
+                    .all(|key| object.contains_key(*key))
+                {
+                    if let Ok(error) = serde_json::from_value::<ReadError>(value.clone()) {
+                        found.push(error);
+                        continue;
+                    }
+                }
+                pending.extend(object.values());
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found
 }
 
 fn message_is_ours(message: &AccountMessage) -> bool {

@@ -8,11 +8,12 @@ use crate::support::hub::held_findings;
 use crate::support::org::{
     seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
-use crate::support::{fresh_account, on_main_stack, TestAccount};
+use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use trailwatch::lambda::config::{
-    ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
+    ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS,
+    ENV_SECURITYHUB_REGION,
 };
 use trailwatch::lambda::fanout::{AccountMessage, MESSAGE_KIND};
 use trailwatch::lambda::{self, Config, Response};
@@ -23,7 +24,20 @@ fn scheduled_event() -> Value {
 }
 
 fn config(queue_url: &str) -> Config {
+    config_with(queue_url, &[])
+}
+
+/// [`config`] with more variables.
+fn config_with(queue_url: &str, more: &[(&str, &str)]) -> Config {
+    let more: Vec<(String, String)> = more
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
     Config::from_lookup(|name| match name {
+        name if more.iter().any(|(key, _)| key == name) => more
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone()),
         ENV_ORGANIZATION => Some("true".to_string()),
         ENV_QUEUE_URL => Some(queue_url.to_string()),
         ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
@@ -339,5 +353,61 @@ fn a_message_with_stale_chains_is_refused() {
         };
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         assert!(!held_findings(&member.sdk).await.is_empty());
+    });
+}
+
+/// A scan whose reads were throttled publishes nothing before the record's last receive (the
+/// record goes back to the queue, the member's earlier verdicts stand); on its last receive
+/// (ApproximateReceiveCount = the queue's maxReceiveCount) its NOT_AVAILABLE findings are
+/// published with the reason.
+#[test]
+fn throttled_reads_wait_for_the_last_receive() {
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let member = &organization.members[0];
+        member
+            .create_trail(&TrailSpec::new("busy").throttled(1000))
+            .await;
+        let management = &organization.management;
+        let queue = create_queue(management).await;
+        let config = config_with(&queue, &[(ENV_MAX_RECEIVE_COUNT, "5")]);
+        lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let event = sqs_event(management, &queue, 1).await;
+        let received = |count: &str| {
+            let mut event = event.clone();
+            event["Records"][0]["attributes"] = json!({ "ApproximateReceiveCount": count });
+            event
+        };
+        for count in ["1", "4"] {
+            let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &received(count))
+                .await
+                .expect("worker run")
+            else {
+                panic!("not a worker run");
+            };
+            assert_eq!(batch.batch_item_failures.len(), 1, "receive {count}");
+            assert!(held_findings(&member.sdk).await.is_empty());
+        }
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &received("5"))
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        let findings = held_findings(&member.sdk).await;
+        let unavailable: Vec<_> = findings
+            .iter()
+            .filter(|finding| {
+                finding
+                    .compliance()
+                    .and_then(|compliance| compliance.status())
+                    .map(|status| status.as_str())
+                    == Some("NOT_AVAILABLE")
+            })
+            .collect();
+        assert!(!unavailable.is_empty(), "{findings:#?}");
     });
 }
