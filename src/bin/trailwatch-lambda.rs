@@ -23,7 +23,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let (sdk, config) = (&sdk, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        lambda::handle(sdk, config, &event.payload)
+        let deadline = lambda::deadline_from_epoch_ms(event.context.deadline);
+        lambda::handle_until(sdk, config, &event.payload, deadline)
             .await
             .map_err(Diagnostic::from)
     }))

@@ -31,6 +31,10 @@ pub const ENV_MEMBER_ROLE_NAME: &str = "TRAILWATCH_MEMBER_ROLE_NAME";
 pub const ENV_EXTERNAL_ID: &str = "TRAILWATCH_EXTERNAL_ID";
 /// Comma list of the account ids to scan; unset or empty: every active account.
 pub const ENV_ACCOUNTS: &str = "TRAILWATCH_ACCOUNTS";
+/// The scan queue's `maxReceiveCount` (template.yaml sets both from one mapping): a record whose
+/// scan hit transient read failures is retried until its last receive; unset: every receive is
+/// the last (failures are published at once).
+pub const ENV_MAX_RECEIVE_COUNT: &str = "TRAILWATCH_MAX_RECEIVE_COUNT";
 /// The member role's name when none is configured.
 pub const DEFAULT_MEMBER_ROLE: &str = "trailwatch-scan";
 
@@ -55,6 +59,8 @@ pub struct OrgConfig {
     pub role: MemberRole,
     /// `None`: every active account.
     pub accounts: Option<BTreeSet<String>>,
+    /// The queue's `maxReceiveCount` (1 when not configured).
+    pub max_receive_count: u32,
 }
 
 impl Config {
@@ -112,8 +118,22 @@ impl Config {
                 .map(|list| account_ids(&list))
                 .transpose()
                 .map_err(|error| invalid(ENV_ACCOUNTS, error))?;
+            let max_receive_count = match value(ENV_MAX_RECEIVE_COUNT) {
+                None => 1,
+                Some(text) => text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|count| (1..=1000).contains(count))
+                    .ok_or_else(|| {
+                        invalid(
+                            ENV_MAX_RECEIVE_COUNT,
+                            format!("expected a count from 1 to 1000, got {text:?}"),
+                        )
+                    })?,
+            };
             Some(OrgConfig {
                 queue_url,
+                max_receive_count,
                 role: MemberRole {
                     name: value(ENV_MEMBER_ROLE_NAME).unwrap_or(DEFAULT_MEMBER_ROLE.to_string()),
                     external_id: value(ENV_EXTERNAL_ID),
@@ -223,6 +243,22 @@ mod tests {
         assert_eq!(config.role.name, "audit");
         assert_eq!(config.role.external_id.as_deref(), Some("s3cret"));
         assert_eq!(config.accounts.unwrap().len(), 2);
+        assert_eq!(config.max_receive_count, 1);
+        let config = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MAX_RECEIVE_COUNT, "5"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.max_receive_count, 5);
+        let error = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MAX_RECEIVE_COUNT, "0"),
+        ])
+        .unwrap_err();
+        assert!(error.contains("TRAILWATCH_MAX_RECEIVE_COUNT"), "{error}");
         let error = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),

@@ -3,6 +3,7 @@
 //! Anything else is a [`LambdaError::Event`] that says what is expected.
 
 use super::errors::LambdaError;
+pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,16 +20,8 @@ pub enum Invocation {
     /// A direct invoke, with overrides of the configuration.
     Direct(Overrides),
     /// A batch from the organization stack's queue: one record per account to scan.
-    Sqs(Vec<SqsRecord>),
-}
-
-/// One SQS record as Lambda delivers it (the fields trailwatch reads).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SqsRecord {
-    /// What `batchItemFailures` names to have the record retried.
-    #[serde(rename = "messageId")]
-    pub message_id: String,
-    pub body: String,
+    /// Each has a `messageId` and a `body` (checked by [`parse_event`]).
+    Sqs(Vec<SqsMessage>),
 }
 
 impl Invocation {
@@ -98,9 +91,18 @@ pub fn parse_event(event: &Value) -> Result<Invocation, LambdaError> {
                 "record batches other than SQS (SNS, S3, an empty batch) are not handled; {EXPECTED_EVENTS}"
             )));
         }
-        let records: Vec<SqsRecord> = serde_json::from_value(records.clone())
+        let batch: SqsEvent = serde_json::from_value(event.clone())
             .map_err(|error| LambdaError::Event(format!("SQS records: {error}")))?;
-        return Ok(Invocation::Sqs(records));
+        if let Some(position) = batch
+            .records
+            .iter()
+            .position(|record| record.message_id.is_none() || record.body.is_none())
+        {
+            return Err(LambdaError::Event(format!(
+                "SQS record {position} has no messageId or no body"
+            )));
+        }
+        return Ok(Invocation::Sqs(batch.records));
     }
     let overrides: Overrides = serde_json::from_value(event.clone())
         .map_err(|error| LambdaError::Event(format!("{error}; {EXPECTED_EVENTS}")))?;

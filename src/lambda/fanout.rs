@@ -13,16 +13,20 @@
 
 use super::config::{Config, OrgConfig};
 use super::errors::LambdaError;
-use super::event::SqsRecord;
+use super::event::{SqsBatchResponse, SqsMessage};
+use super::trust::{check_age, check_message, Identity, Membership};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
-use crate::model::snapshot::SharedChains;
+use crate::model::snapshot::{ReadError, SharedChains, Snapshot};
 use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
 use crate::run::{Publish, RunSettings, RunSummary};
 use crate::securityhub::{FailedFinding, PublishTarget};
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
 pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
@@ -31,6 +35,16 @@ const BATCH_ENTRIES: usize = 10;
 /// Most bytes one SQS message or batch may carry (the historical limit, which every region and
 /// the emulator accept).
 const BATCH_BYTES: usize = 256 * 1024;
+/// Records of a batch scanned at once (the queue trigger's `BatchSize` in template.yaml is 5:
+/// a whole batch runs concurrently; each account's scan keeps its own calls under that
+/// account's API rates).
+pub const RECORDS_IN_FLIGHT: usize = 5;
+/// Kept back at the end of an invocation to answer before Lambda stops it: a record still
+/// running then is abandoned and returned in `batchItemFailures`.
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(10);
+/// The least time left (besides [`ANSWER_MARGIN`]) to start a record's scan; more when a record
+/// of the batch already took longer (one and a half times the longest).
+pub const MIN_TIME_TO_START: Duration = Duration::from_secs(120);
 
 /// One account to scan, as the coordinator sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +67,10 @@ pub struct AccountMessage {
     /// The organization trails' chains; `None` when they did not fit in a message (the worker
     /// then follows them through the member roles itself).
     pub shared: Option<SharedChains>,
+    /// When the coordinator read those chains (its own scan's start): a message older than
+    /// [`super::trust::MAX_MESSAGE_AGE`] is refused rather than imported as fresh.
+    #[serde(with = "time::serde::rfc3339")]
+    pub chains_read_at: time::OffsetDateTime,
 }
 
 /// What the coordinator did.
@@ -67,19 +85,6 @@ pub struct CoordinatorSummary {
     pub shared_in_messages: bool,
     /// The central account itself, and the accounts skipped or excluded.
     pub reports: Vec<AccountReport>,
-}
-
-/// What an SQS-triggered invocation answers (`ReportBatchItemFailures`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
 }
 
 /// The organization settings of an organization stack.
@@ -127,6 +132,7 @@ pub async fn coordinate(
                 .as_ref()
                 .is_none_or(|held| held.contains(&account.id)),
             shared: shared_in_messages.then(|| prepared.shared.clone()),
+            chains_read_at: prepared.own_run.scan.snapshot.collected_at,
         };
         let mut body = serde_json::to_string(&message).map_err(message_error)?;
         if body.len() > BATCH_BYTES {
@@ -284,47 +290,130 @@ impl<'a> Sender<'a> {
     }
 }
 
-/// A batch from the queue: each record one account, scanned through its member role.
+/// Whether a record may start with `remaining` time left before the invocation's deadline
+/// (`None`: no deadline), when the longest record of the batch so far took `longest`. Pure.
+pub fn may_start(remaining: Option<Duration>, longest: Duration) -> bool {
+    remaining.is_none_or(|remaining| {
+        remaining >= MIN_TIME_TO_START.max(longest + longest / 2) + ANSWER_MARGIN
+    })
+}
+
+/// A batch from the queue: each record one account, scanned through its member role, at most
+/// [`RECORDS_IN_FLIGHT`] at once. Before `deadline` a record is started only when
+/// [`may_start`] allows it, and one still running [`ANSWER_MARGIN`] before it is abandoned;
+/// both come back in `batchItemFailures` (SQS delivers them again; the others are done), so a
+/// timeout never returns the whole batch.
 pub async fn work(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     org: &OrgConfig,
-    records: &[SqsRecord],
-) -> BatchResponse {
-    let mut failures = Vec::new();
-    for record in records {
-        if !scan_record(sdk, config, org, record).await {
-            failures.push(BatchItemFailure {
-                item_identifier: record.message_id.clone(),
-            });
+    records: &[SqsMessage],
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
+    // The scanning account and partition are the worker's own, never a message's.
+    let own = match crate::collect::identity_of(sdk).await {
+        Ok((account, partition)) => Identity { account, partition },
+        Err(error) => {
+            tracing::error!(error = %error, "the worker's own identity could not be read: the batch is returned");
+            let mut response = SqsBatchResponse::default();
+            response.set_failures(
+                records
+                    .iter()
+                    .filter_map(|record| record.message_id.clone()),
+            );
+            return response;
         }
+    };
+    let membership = Membership::new(sdk);
+    let worker = Worker {
+        own: &own,
+        membership: &membership,
+    };
+    let longest_ms = AtomicU64::new(0);
+    let stop_at = deadline.map(|deadline| deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline));
+    let mut results: Vec<(usize, bool)> = stream::iter(records.iter().enumerate())
+        .map(|(position, record)| {
+            let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let longest = Duration::from_millis(longest_ms.load(Ordering::Relaxed));
+            let start = may_start(remaining, longest);
+            let (longest_ms, worker) = (&longest_ms, &worker);
+            async move {
+                if !start {
+                    tracing::warn!(message_id = ?record.message_id, remaining = ?remaining, "too little time left to scan the record: returned for a later delivery");
+                    return (position, false);
+                }
+                let started = Instant::now();
+                let scan = scan_record(sdk, config, org, worker, record);
+                let done = match stop_at {
+                    None => scan.await,
+                    Some(stop_at) => match tokio::time::timeout_at(stop_at.into(), scan).await {
+                        Ok(done) => done,
+                        Err(_) => {
+                            tracing::warn!(message_id = ?record.message_id, "the invocation's deadline came before the record's scan ended: returned for a later delivery");
+                            false
+                        }
+                    },
+                };
+                longest_ms.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                (position, done)
+            }
+        })
+        .buffer_unordered(RECORDS_IN_FLIGHT)
+        .collect()
+        .await;
+    // In the batch's order, for logs and tests.
+    results.sort_unstable();
+    let mut response = SqsBatchResponse::default();
+    for (position, _) in results.into_iter().filter(|(_, done)| !done) {
+        response.add_failure(records[position].message_id.clone().unwrap_or_default());
     }
-    BatchResponse {
-        batch_item_failures: failures,
-    }
+    response
 }
 
-/// One record; `false` when it should be retried.
+/// What a worker knows of itself for one invocation.
+struct Worker<'a> {
+    own: &'a Identity,
+    membership: &'a Membership,
+}
+
+/// One record; `false` when it goes back to the queue: to be retried, or — refused — to stay
+/// there until its last receive moves it to the dead-letter queue, where it is kept (14 days)
+/// as evidence, with the reason logged at ERROR on every receive. Refusing costs one
+/// DescribeAccount call per receive at most; maxReceiveCount bounds the receives.
 async fn scan_record(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     org: &OrgConfig,
-    record: &SqsRecord,
+    worker: &Worker<'_>,
+    record: &SqsMessage,
 ) -> bool {
-    let message: AccountMessage = match serde_json::from_str(&record.body) {
-        Ok(message) if message_is_ours(&message) => message,
-        Ok(_) | Err(_) => {
-            // It will never parse: retrying would only send it to the DLQ later.
-            tracing::error!(message_id = %record.message_id, "not a trailwatch account message; dropped");
-            return true;
-        }
+    let body = record.body.as_deref().unwrap_or_default();
+    let message_id = record.message_id.as_deref().unwrap_or_default();
+    let refuse = |reason: &str| {
+        tracing::error!(message_id = %message_id, reason = %reason, "refused the account message: it goes to the dead-letter queue after its last receive; nothing is imported for it");
+        false
     };
+    let mut message: AccountMessage = match serde_json::from_str(body) {
+        Ok(message) if message_is_ours(&message) => message,
+        Ok(_) => return refuse("not a trailwatch account message"),
+        Err(error) => return refuse(&format!("not a trailwatch account message: {error}")),
+    };
+    if let Err(reason) = check_message(&message, worker.own, config)
+        .and_then(|()| check_age(message.chains_read_at, time::OffsetDateTime::now_utc()))
+    {
+        return refuse(&reason);
+    }
+    if message.scanning_account != worker.own.account || message.partition != worker.own.partition {
+        tracing::warn!(message_id = %message_id, claimed_account = %message.scanning_account, claimed_partition = %message.partition, account = %worker.own.account, partition = %worker.own.partition, "the message names another scanning account or partition: the worker's own identity is used");
+    }
+    message.scanning_account = worker.own.account.clone();
+    message.partition = worker.own.partition.clone();
+    if let Err(reason) = worker.membership.check(&message.account.id).await {
+        return refuse(&reason);
+    }
     let settings = match message_settings(&message, config) {
         Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!(message_id = %record.message_id, error = %error, "the message's run settings are invalid; dropped");
-            return true;
-        }
+        Err(error) => return refuse(&format!("the message's run settings: {error}")),
     };
     // The function runs in the scanning account: it reads that account with its own credentials.
     let roles = Roles::new(
@@ -335,12 +424,28 @@ async fn scan_record(
     );
     let empty = SharedChains::default();
     let shared = message.shared.as_ref().unwrap_or(&empty);
-    let (report, run) = org::scan_member(
+    let receive = receive_count(record);
+    let last_receive = receive >= org.max_receive_count;
+    let (report, run) = org::scan_member_unless(
         &roles,
         &message.partition,
         shared,
         &settings,
         &message.account,
+        |run| {
+            if last_receive {
+                return None;
+            }
+            let passing = passing_failures(&run.scan.snapshot, message.shared.as_ref());
+            (!passing.is_empty()).then(|| {
+                format!(
+                    "reads that may pass on another attempt failed ({}); nothing is published before receive {} of {}",
+                    passing.join("; "),
+                    org.max_receive_count,
+                    org.max_receive_count
+                )
+            })
+        },
     )
     .await;
     let summary = run
@@ -366,7 +471,7 @@ async fn scan_record(
         Outcome::Skipped { .. } | Outcome::Excluded => false,
     };
     if retry {
-        tracing::warn!(account_id = %report.account_id, message_id = %record.message_id, "the account is retried with the record's next delivery");
+        tracing::warn!(account_id = %report.account_id, message_id = %message_id, "the account is retried with the record's next delivery");
         return false;
     }
     let coverage = org::coverage_findings(
@@ -405,17 +510,99 @@ async fn scan_record(
     }
 }
 
+/// The record's `ApproximateReceiveCount` (1 when absent or unreadable).
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The failed reads of `snapshot` another attempt may get past (throttling, a network or service
+/// failure: [`crate::model::snapshot::ReadErrorKind::may_pass`]), each as `operation in region (code)`, leaving out those
+/// the message's chains carry (another attempt reads those chains again from the message). Any
+/// of them may have turned a verdict into NOT_AVAILABLE.
+pub fn passing_failures(snapshot: &Snapshot, shared: Option<&SharedChains>) -> Vec<String> {
+    let carried = shared
+        .and_then(|shared| serde_json::to_value(shared).ok())
+        .map(|value| read_errors(&value))
+        .unwrap_or_default();
+    let Ok(value) = serde_json::to_value(snapshot) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = read_errors(&value)
+        .into_iter()
+        .filter(|error| error.kind.may_pass() && !carried.contains(error))
+        .map(|error| {
+            format!(
+                "{} in {} ({})",
+                error.operation,
+                error.region,
+                error.code.as_deref().unwrap_or(&error.message)
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every [`ReadError`] held anywhere in `value` (a serialized snapshot or chains): the snapshot
+/// keeps each next to the thing it was about, so they are found by shape.
+fn read_errors(value: &serde_json::Value) -> Vec<ReadError> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(object) => {
+                if ["operation", "region", "kind", "message"]
+                    .iter()
+                    .all(|key| object.contains_key(*key))
+                {
+                    if let Ok(error) = serde_json::from_value::<ReadError>(value.clone()) {
+                        found.push(error);
+                        continue;
+                    }
+                }
+                pending.extend(object.values());
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
 fn message_is_ours(message: &AccountMessage) -> bool {
     message.kind == MESSAGE_KIND
 }
 
-/// The run a message asks for.
+/// The run a message asks for, which like a direct invoke may only narrow the stack's own
+/// configuration (a forged or stale message cannot widen what the stack scans, nor switch off
+/// its dry run).
 fn message_settings(message: &AccountMessage, config: &Config) -> Result<RunSettings, String> {
+    let regions = match &message.regions {
+        None if config.regions.is_some() => {
+            return Err(
+                "regions: the message asks for every enabled region; the stack scans a list"
+                    .to_string(),
+            )
+        }
+        None => None,
+        Some(names) => Some(super::narrow_regions(
+            config.regions.as_deref(),
+            crate::run::region_names(names.iter().map(String::as_str))?,
+        )?),
+    };
+    let selected = controls::select(&message.controls.join(",")).map_err(|e| e.to_string())?;
     Ok(RunSettings {
-        regions: message.regions.clone(),
-        controls: controls::select(&message.controls.join(",")).map_err(|e| e.to_string())?,
+        regions,
+        controls: super::narrow_controls(&config.controls, selected)?,
         securityhub_region: Some(message.securityhub_region.clone()),
-        publish: if message.dry_run || config.dry_run {
+        // A message cannot switch off the stack's dry run; one sent before the stack turned
+        // DryRun on is planned, not refused.
+        publish: if config.dry_run || message.dry_run {
             Publish::DryRun
         } else {
             Publish::Import
@@ -447,6 +634,7 @@ mod tests {
             dry_run: false,
             coverage_held: true,
             shared: Some(SharedChains::default()),
+            chains_read_at: time::macros::datetime!(2026-05-01 06:00 UTC),
         };
         let body = serde_json::to_string(&message).unwrap();
         let back: AccountMessage = serde_json::from_str(&body).unwrap();
@@ -461,15 +649,46 @@ mod tests {
         assert!(message_settings(&wrong, &config)
             .unwrap_err()
             .contains("unknown control"));
+        // A message may not widen the stack's configuration.
+        let stack = Config::from_lookup(|name| match name {
+            super::super::config::ENV_REGIONS => Some("us-east-1".to_string()),
+            super::super::config::ENV_CONTROLS => Some("cloudtrail-changes".to_string()),
+            super::super::config::ENV_DRY_RUN => Some("true".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        let error = message_settings(&back, &stack).unwrap_err();
+        assert!(error.contains("refused eu-west-1"), "{error}");
+        let mut everywhere = message.clone();
+        everywhere.regions = None;
+        assert!(message_settings(&everywhere, &stack).is_err());
+        let mut wider = message.clone();
+        wider.regions = Some(vec!["us-east-1".to_string()]);
+        assert_eq!(
+            message_settings(&wider, &stack).unwrap().publish,
+            Publish::DryRun
+        );
+        wider.controls.push("nacl-changes".to_string());
+        let error = message_settings(&wider, &stack).unwrap_err();
+        assert!(error.contains("refused nacl-changes"), "{error}");
+    }
+
+    #[test]
+    fn records_start_only_with_time_for_them() {
+        let secs = Duration::from_secs;
+        assert!(may_start(None, secs(3600)));
+        assert!(may_start(Some(secs(600)), Duration::ZERO));
+        assert!(may_start(Some(secs(130)), Duration::ZERO));
+        assert!(!may_start(Some(secs(129)), Duration::ZERO));
+        // A record of the batch took 200 s: the next needs 300 s and the margin.
+        assert!(!may_start(Some(secs(300)), secs(200)));
+        assert!(may_start(Some(secs(310)), secs(200)));
     }
 
     #[test]
     fn the_batch_response_has_the_shape_lambda_reads() {
-        let response = BatchResponse {
-            batch_item_failures: vec![BatchItemFailure {
-                item_identifier: "059f36b4-87a3-44ab-83d2-661975830a7d".to_string(),
-            }],
-        };
+        let mut response = SqsBatchResponse::default();
+        response.add_failure("059f36b4-87a3-44ab-83d2-661975830a7d");
         assert_eq!(
             serde_json::to_value(&response).unwrap(),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})

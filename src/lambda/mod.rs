@@ -11,6 +11,7 @@ pub mod config;
 pub mod errors;
 pub mod event;
 pub mod fanout;
+pub mod trust;
 
 pub use config::Config;
 pub use errors::LambdaError;
@@ -18,9 +19,11 @@ pub use event::{parse_event, Invocation, Overrides};
 
 use crate::controls;
 use crate::run::{self, Publish, RunSettings, RunSummary};
-use fanout::{BatchResponse, CoordinatorSummary};
+pub use event::{SqsBatchResponse, SqsMessage};
+use fanout::CoordinatorSummary;
 use serde::Serialize;
 use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What an invocation answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,14 +34,39 @@ pub enum Response {
     /// An organization stack's coordinator.
     Coordinated(Box<CoordinatorSummary>),
     /// An organization stack's worker: the records to retry.
-    Batch(BatchResponse),
+    Batch(SqsBatchResponse),
 }
 
-/// One invocation: parse the event, run, summarize.
+/// One invocation without a deadline: [`handle_until`] with none.
 pub async fn handle(
     sdk: &aws_config::SdkConfig,
     config: &Config,
     event: &Value,
+) -> Result<Response, LambdaError> {
+    handle_until(sdk, config, event, None).await
+}
+
+/// The invocation's deadline from the runtime's `Context::deadline` (milliseconds since the
+/// epoch); `None` for 0 (no deadline known).
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let at = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = at
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
+/// One invocation: parse the event, run, summarize. `deadline` (the runtime's, see
+/// [`deadline_from_epoch_ms`]) bounds a worker's batch: records are not started when too little
+/// time is left, and come back in `batchItemFailures`.
+pub async fn handle_until(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    event: &Value,
+    deadline: Option<Instant>,
 ) -> Result<Response, LambdaError> {
     let invocation = parse_event(event).inspect_err(|error| {
         tracing::error!(error = %error, "rejected the invocation event");
@@ -48,7 +76,7 @@ pub async fn handle(
     }
     let response = match (&invocation, &config.organization) {
         (Invocation::Sqs(records), Some(org)) => {
-            Response::Batch(Box::pin(fanout::work(sdk, config, org, records)).await)
+            Response::Batch(Box::pin(fanout::work(sdk, config, org, records, deadline)).await)
         }
         (Invocation::Sqs(_), None) => {
             let error = LambdaError::Event(format!(
@@ -100,24 +128,33 @@ pub async fn run(
     Ok(RunSummary::new(trigger, settings, &account_run))
 }
 
-/// The configuration with the invocation's overrides applied.
+/// The configuration with the invocation's overrides applied. An invoke may only narrow what
+/// the stack allows, never widen it: regions and controls must be among the configured ones (a
+/// stack without a region list scans every enabled region, so any region name narrows it), and
+/// `dry_run: false` cannot switch off a stack deployed with `DryRun=true`. A refusal is a
+/// [`LambdaError::Event`] naming what was refused.
 pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, LambdaError> {
     let mut regions = config.regions.clone();
     let mut selected = config.controls.clone();
     let mut dry_run = config.dry_run;
     if let Invocation::Direct(overrides) = invocation {
         if let Some(names) = &overrides.regions {
+            let asked = run::region_names(names.iter().map(String::as_str))
+                .map_err(|error| LambdaError::Event(format!("event regions: {error}")))?;
             regions = Some(
-                run::region_names(names.iter().map(String::as_str))
+                narrow_regions(config.regions.as_deref(), asked)
                     .map_err(|error| LambdaError::Event(format!("event regions: {error}")))?,
             );
         }
         if let Some(ids) = &overrides.controls {
-            selected = controls::select(&ids.join(","))
+            let asked = controls::select(&ids.join(","))
+                .map_err(|error| LambdaError::Event(format!("event controls: {error}")))?;
+            selected = narrow_controls(&config.controls, asked)
                 .map_err(|error| LambdaError::Event(format!("event controls: {error}")))?;
         }
         if let Some(dry) = overrides.dry_run {
-            dry_run = dry;
+            dry_run = narrow_dry_run(config.dry_run, dry)
+                .map_err(|error| LambdaError::Event(format!("event dry_run: {error}")))?;
         }
     }
     Ok(RunSettings {
@@ -131,6 +168,67 @@ pub fn resolve(config: &Config, invocation: &Invocation) -> Result<RunSettings, 
             Publish::Import
         },
     })
+}
+
+/// `asked` when the stack's regions (`None`: every enabled region) include all of them; `Err`
+/// names those outside.
+pub fn narrow_regions(
+    configured: Option<&[String]>,
+    asked: Vec<String>,
+) -> Result<Vec<String>, String> {
+    let Some(configured) = configured else {
+        return Ok(asked);
+    };
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|region| !configured.contains(region))
+        .map(String::as_str)
+        .collect();
+    if outside.is_empty() {
+        Ok(asked)
+    } else {
+        Err(format!(
+            "refused {}: the stack scans only {} ({}); an invoke may narrow that list, not widen it",
+            outside.join(", "),
+            configured.join(", "),
+            config::ENV_REGIONS
+        ))
+    }
+}
+
+/// `asked` when the stack's controls include all of them; `Err` names those outside.
+pub fn narrow_controls(
+    configured: &[&'static controls::Control],
+    asked: Vec<&'static controls::Control>,
+) -> Result<Vec<&'static controls::Control>, String> {
+    let outside: Vec<&str> = asked
+        .iter()
+        .filter(|control| !configured.iter().any(|c| c.id == control.id))
+        .map(|control| control.id)
+        .collect();
+    if outside.is_empty() {
+        Ok(asked)
+    } else {
+        let configured: Vec<&str> = configured.iter().map(|control| control.id).collect();
+        Err(format!(
+            "refused {}: the stack checks only {} ({}); an invoke may narrow that list, not widen it",
+            outside.join(", "),
+            configured.join(", "),
+            config::ENV_CONTROLS
+        ))
+    }
+}
+
+/// A dry run asked for, or the stack's: `false` cannot switch off a stack's dry run.
+pub fn narrow_dry_run(configured: bool, asked: bool) -> Result<bool, String> {
+    if configured && !asked {
+        Err(format!(
+            "refused false: the stack is deployed with DryRun=true ({}=true); an invoke may ask for a dry run, not switch one off",
+            config::ENV_DRY_RUN
+        ))
+    } else {
+        Ok(configured || asked)
+    }
 }
 
 #[cfg(test)]
@@ -232,7 +330,7 @@ mod tests {
             panic!("not direct: {invocation:?}");
         };
         assert!(overrides.regions.is_some());
-        let config = config(&[(ENV_REGIONS, "eu-central-1")]).unwrap();
+        let config = config(&[(ENV_REGIONS, "eu-central-1,us-east-1")]).unwrap();
         let settings = resolve(
             &config,
             &Invocation::Direct(Overrides {
@@ -250,8 +348,107 @@ mod tests {
             rule: None,
         };
         let settings = resolve(&config, &scheduled).unwrap();
-        assert_eq!(settings.regions, Some(vec!["eu-central-1".to_string()]));
+        assert_eq!(
+            settings.regions,
+            Some(vec!["eu-central-1".to_string(), "us-east-1".to_string()])
+        );
         assert_eq!(settings.publish, Publish::Import);
+    }
+
+    #[test]
+    fn an_invoke_may_narrow_the_stack_but_never_widen_it() {
+        let stack = config(&[
+            (ENV_REGIONS, "eu-west-1,us-east-1"),
+            (ENV_CONTROLS, "cloudtrail-changes,config-changes"),
+            (ENV_DRY_RUN, "true"),
+        ])
+        .unwrap();
+        let resolve_event =
+            |event: Value| parse_event(&event).and_then(|invocation| resolve(&stack, &invocation));
+        let narrowed = resolve_event(json!({
+            "regions": ["us-east-1"],
+            "controls": ["config-changes"],
+            "dry_run": true
+        }))
+        .unwrap();
+        assert_eq!(narrowed.regions, Some(vec!["us-east-1".to_string()]));
+        assert_eq!(ids(&narrowed.controls), ["config-changes"]);
+        assert_eq!(narrowed.publish, Publish::DryRun);
+        for (event, refused) in [
+            (
+                json!({"dry_run": false}),
+                "refused false: the stack is deployed with DryRun=true",
+            ),
+            (
+                json!({"regions": ["us-east-1", "ap-south-1"]}),
+                "refused ap-south-1: the stack scans only eu-west-1, us-east-1",
+            ),
+            (
+                json!({"controls": ["nacl-changes"]}),
+                "refused nacl-changes: the stack checks only cloudtrail-changes, config-changes",
+            ),
+            (json!({"controls": ["all"]}), "refused "),
+        ] {
+            let error = resolve_event(event.clone()).unwrap_err();
+            assert!(matches!(error, LambdaError::Event(_)), "{event}: {error:?}");
+            assert!(error.to_string().contains(refused), "{event}: {error}");
+        }
+        // A stack without a region list scans every enabled region: any region narrows it; and
+        // a stack that imports may be asked for a dry run, or to import.
+        let open = config(&[]).unwrap();
+        let settings = resolve(
+            &open,
+            &Invocation::Direct(Overrides {
+                regions: Some(vec!["ap-south-1".into()]),
+                controls: None,
+                dry_run: Some(false),
+            }),
+        )
+        .unwrap();
+        assert_eq!(settings.regions, Some(vec!["ap-south-1".to_string()]));
+        assert_eq!(settings.publish, Publish::Import);
+    }
+
+    #[test]
+    fn the_runtime_deadline_becomes_an_instant() {
+        assert_eq!(deadline_from_epoch_ms(0), None);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = deadline_from_epoch_ms(now_ms + 300_000).unwrap();
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(290) && left <= Duration::from_secs(300),
+            "{left:?}"
+        );
+        let past = deadline_from_epoch_ms(now_ms - 5_000).unwrap();
+        assert!(past <= Instant::now());
+    }
+
+    #[test]
+    fn an_sqs_batch_is_read_with_its_attributes() {
+        let event = json!({"Records": [{
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "AQEB",
+            "body": "{}",
+            "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1545082649183"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:trailwatch",
+            "awsRegion": "us-east-1"
+        }]});
+        let Invocation::Sqs(records) = parse_event(&event).unwrap() else {
+            panic!("not an SQS batch");
+        };
+        assert_eq!(records[0].attributes["ApproximateReceiveCount"], "3");
+        let mut without_id = event.clone();
+        without_id["Records"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("messageId");
+        let error = parse_event(&without_id).unwrap_err();
+        assert!(error.to_string().contains("no messageId"), "{error}");
     }
 
     #[test]

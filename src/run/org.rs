@@ -248,6 +248,20 @@ pub async fn scan_member(
     settings: &RunSettings,
     account: &OrgAccount,
 ) -> (AccountReport, Option<AccountRun>) {
+    scan_member_unless(roles, partition, shared, settings, account, |_| None).await
+}
+
+/// [`scan_member`], except that `hold` sees the scan before anything is published: when it
+/// gives a reason, nothing is published and the account is reported not scanned (transient,
+/// with that reason) — its findings wait for another attempt.
+pub async fn scan_member_unless(
+    roles: &Roles,
+    partition: &str,
+    shared: &SharedChains,
+    settings: &RunSettings,
+    account: &OrgAccount,
+    hold: impl FnOnce(&AccountRun) -> Option<String>,
+) -> (AccountReport, Option<AccountRun>) {
     let not_scanned = |reason: String, transient: bool| AccountReport {
         account_id: account.id.clone(),
         name: account.name.clone(),
@@ -265,9 +279,24 @@ pub async fn scan_member(
         roles: Some(roles),
         shared: Some(shared),
     };
-    match Box::pin(run_account_with(&sdk, settings, reach)).await {
+    let unpublished = RunSettings {
+        publish: Publish::Off,
+        ..settings.clone()
+    };
+    match Box::pin(run_account_with(&sdk, &unpublished, reach)).await {
         Err(error) => (not_scanned(error.to_string(), false), None),
-        Ok(run) => {
+        Ok(mut run) => {
+            if let Some(reason) = hold(&run) {
+                return (not_scanned(reason, true), Some(run));
+            }
+            let snapshot = &run.scan.snapshot;
+            let target = PublishTarget {
+                account_id: snapshot.account_id.clone(),
+                partition: snapshot.partition.clone(),
+                region: run.securityhub_region.clone(),
+            };
+            let scope = super::scope_of(settings, snapshot);
+            run.published = publish(&sdk, settings.publish, &target, run.asff.clone(), scope).await;
             let snapshot = &run.scan.snapshot;
             if snapshot.regions.is_empty() {
                 let reason = "no region of the account could be listed or probed (account:ListRegions and cloudtrail:DescribeTrails failed)".to_string();
