@@ -524,14 +524,11 @@ fn receive_count(record: &SqsMessage) -> u32 {
 /// the message's chains carry (another attempt reads those chains again from the message). Any
 /// of them may have turned a verdict into NOT_AVAILABLE.
 pub fn passing_failures(snapshot: &Snapshot, shared: Option<&SharedChains>) -> Vec<String> {
-    let carried = shared
-        .and_then(|shared| serde_json::to_value(shared).ok())
-        .map(|value| read_errors(&value))
+    let carried: Vec<&ReadError> = shared
+        .map(|shared| shared.chains.failed_reads())
         .unwrap_or_default();
-    let Ok(value) = serde_json::to_value(snapshot) else {
-        return Vec::new();
-    };
-    let mut found: Vec<String> = read_errors(&value)
+    let mut found: Vec<String> = snapshot
+        .failed_reads()
         .into_iter()
         .filter(|error| error.kind.may_pass() && !carried.contains(error))
         .map(|error| {
@@ -545,32 +542,6 @@ pub fn passing_failures(snapshot: &Snapshot, shared: Option<&SharedChains>) -> V
         .collect();
     found.sort();
     found.dedup();
-    found
-}
-
-/// Every [`ReadError`] held anywhere in `value` (a serialized snapshot or chains): the snapshot
-/// keeps each next to the thing it was about, so they are found by shape.
-fn read_errors(value: &serde_json::Value) -> Vec<ReadError> {
-    let mut found = Vec::new();
-    let mut pending = vec![value];
-    while let Some(value) = pending.pop() {
-        match value {
-            serde_json::Value::Object(object) => {
-                if ["operation", "region", "kind", "message"]
-                    .iter()
-                    .all(|key| object.contains_key(*key))
-                {
-                    if let Ok(error) = serde_json::from_value::<ReadError>(value.clone()) {
-                        found.push(error);
-                        continue;
-                    }
-                }
-                pending.extend(object.values());
-            }
-            serde_json::Value::Array(items) => pending.extend(items),
-            _ => {}
-        }
-    }
     found
 }
 

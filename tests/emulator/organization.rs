@@ -316,7 +316,11 @@ fn a_members_alarm_never_reads_another_accounts_topic_off_the_organization_chain
         seed_management(management, &member.id).await;
         let private = management.create_topic("us-east-1", "board-pager").await;
         management
-            .subscribe(&private, "https", "https://pager.example.com/hook?key=s3cr3t")
+            .subscribe(
+                &private,
+                "https",
+                "https://pager.example.com/hook?key=s3cr3t",
+            )
             .await;
         let mut spec = ChainSpec::new("own", &format!("{{ {} }}", cis_inner(KMS)));
         spec.alarm.as_mut().unwrap().alarm_actions = vec![private.clone()];
@@ -342,7 +346,10 @@ fn a_members_alarm_never_reads_another_accounts_topic_off_the_organization_chain
         assert_eq!(status_of(kms), "PASSED");
         for finding in &findings {
             let text = format!("{finding:?}");
-            assert!(!text.contains("pager.example.com") && !text.contains("s3cr3t"), "{text}");
+            assert!(
+                !text.contains("pager.example.com") && !text.contains("s3cr3t"),
+                "{text}"
+            );
         }
     });
 }

@@ -107,6 +107,42 @@ impl ChainGraph {
         self.topics.iter().find(|topic| topic.arn == arn)
     }
 
+    /// The reads of the graph's resources that failed (those skipped as not needed included).
+    pub fn failed_reads(&self) -> Vec<&ReadError> {
+        fn failed<T>(read: &Fetched<T>) -> Option<&ReadError> {
+            read.as_ref().err()
+        }
+        let mut errors: Vec<&ReadError> = Vec::new();
+        for trail in &self.trails {
+            errors.extend(failed(&trail.status));
+            errors.extend(failed(&trail.event_selectors));
+        }
+        errors.extend(
+            self.log_groups
+                .iter()
+                .filter_map(|g| failed(&g.metric_filters)),
+        );
+        errors.extend(self.alarm_sets.iter().filter_map(|set| failed(&set.alarms)));
+        for topic in &self.topics {
+            errors.extend(failed(&topic.subscriptions));
+            errors.extend(failed(&topic.attributes));
+            if let Ok(TopicAttributes { key: Some(key), .. }) = &topic.attributes {
+                errors.extend(failed(key));
+                if let Ok(EncryptionKey {
+                    policy: Some(policy),
+                    ..
+                }) = key
+                {
+                    errors.extend(failed(policy));
+                }
+            }
+            for subscription in topic.subscriptions.iter().flatten() {
+                errors.extend(subscription.filter.as_ref().and_then(failed));
+            }
+        }
+        errors
+    }
+
     /// The SNS topics the alarms of the graph can notify, sorted: see
     /// [`AlarmSet::notified_topics`].
     pub fn notified_topic_arns(&self, partition: &str) -> std::collections::BTreeSet<String> {
@@ -640,46 +676,10 @@ impl Snapshot {
     /// Every read that failed after the SDK's retries: those not tied to one resource and those
     /// kept beside their resource (reads skipped as not needed are not failures).
     pub fn failed_reads(&self) -> Vec<&ReadError> {
-        fn failed<T>(read: &Fetched<T>) -> Option<&ReadError> {
-            read.as_ref().err()
-        }
-        let graph = &self.chains;
         let mut errors: Vec<&ReadError> = self.read_errors.iter().collect();
-        for trail in &graph.trails {
-            errors.extend(failed(&trail.status));
-            errors.extend(failed(&trail.event_selectors));
-        }
-        errors.extend(
-            graph
-                .log_groups
-                .iter()
-                .filter_map(|g| failed(&g.metric_filters)),
-        );
-        errors.extend(
-            graph
-                .alarm_sets
-                .iter()
-                .filter_map(|set| failed(&set.alarms)),
-        );
-        for topic in &graph.topics {
-            errors.extend(failed(&topic.subscriptions));
-            errors.extend(failed(&topic.attributes));
-            if let Ok(TopicAttributes { key: Some(key), .. }) = &topic.attributes {
-                errors.extend(failed(key));
-                if let Ok(EncryptionKey {
-                    policy: Some(policy),
-                    ..
-                }) = key
-                {
-                    errors.extend(failed(policy));
-                }
-            }
-            for subscription in topic.subscriptions.iter().flatten() {
-                errors.extend(subscription.filter.as_ref().and_then(failed));
-            }
-        }
+        errors.extend(self.chains.failed_reads());
         for hub in self.securityhub.iter().flatten() {
-            errors.extend(failed(&hub.hub));
+            errors.extend(hub.hub.as_ref().err());
         }
         errors.retain(|error| error.kind != ReadErrorKind::NotNeeded);
         errors
