@@ -365,8 +365,13 @@ fn throttled_reads_wait_for_the_last_receive() {
     on_main_stack(|| async {
         let organization = Organization::create(1).await;
         let member = &organization.members[0];
+        // A trail whose status decides the verdicts (it sends to a log group): a status read
+        // that stays throttled makes them NOT_AVAILABLE.
+        let group = member
+            .create_log_group("us-east-1", "CloudTrail/busy")
+            .await;
         member
-            .create_trail(&TrailSpec::new("busy").throttled(1000))
+            .create_trail(&TrailSpec::new("busy").log_group(&group).throttled(1000))
             .await;
         let management = &organization.management;
         let queue = create_queue(management).await;

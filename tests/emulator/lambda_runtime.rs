@@ -59,6 +59,8 @@ impl LocalRuntime {
         command
             .current_dir(ROOT)
             .args(["lambda", "watch", "--ignore-changes"])
+            // The stack's Timeout (template.yaml): the invocation deadline the worker plans by.
+            .args(["--timeout", "600"])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
             .args(["--bin", "trailwatch-lambda"])

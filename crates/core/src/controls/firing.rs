@@ -475,14 +475,7 @@ mod tests {
     }
 
     fn cis_alarm() -> AlarmEvaluation {
-        AlarmEvaluation {
-            statistic: Some("Sum".to_string()),
-            period: Some(300),
-            evaluation_periods: Some(1),
-            comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
-            threshold: Some(1.0),
-            ..AlarmEvaluation::default()
-        }
+        AlarmEvaluation::cis_recommended()
     }
 
     fn counting_filter() -> MetricTransformation {

@@ -79,19 +79,7 @@ fn alarm(name: &str, metric: &str) -> Alarm {
             dimensions: Default::default(),
             account_id: None,
         }],
-        evaluation: cis_evaluation(),
-    }
-}
-
-/// The alarm settings CIS's remediation gives: Sum ≥ 1 over one 300-second period.
-fn cis_evaluation() -> AlarmEvaluation {
-    AlarmEvaluation {
-        statistic: Some("Sum".to_string()),
-        period: Some(300),
-        evaluation_periods: Some(1),
-        comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
-        threshold: Some(1.0),
-        ..AlarmEvaluation::default()
+        evaluation: AlarmEvaluation::cis_recommended(),
     }
 }
 

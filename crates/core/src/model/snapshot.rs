@@ -490,6 +490,21 @@ pub struct AlarmEvaluation {
     pub queries: Vec<AlarmQuery>,
 }
 
+impl AlarmEvaluation {
+    /// The settings CIS's remediation gives a monitoring alarm: `Sum` of the filter's count over
+    /// one 300-second period, `GreaterThanOrEqualToThreshold` 1 — one matching record fires it.
+    pub fn cis_recommended() -> Self {
+        AlarmEvaluation {
+            statistic: Some("Sum".to_string()),
+            period: Some(300),
+            evaluation_periods: Some(1),
+            comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
+            threshold: Some(1.0),
+            ..AlarmEvaluation::default()
+        }
+    }
+}
+
 /// One query of a metric-math alarm: a metric with its statistic, or an expression over others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmQuery {
