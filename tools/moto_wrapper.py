@@ -66,7 +66,8 @@ Test-only controls are spelled so that no real account would carry them by accid
   bootstrap role ``arn:aws:iam::<id>:role/trailwatch-test``, which needs no role and no trust.
 * Organization trails: a member of an organization sees the management account's organization
   trails in DescribeTrails (shadow trails included, the default) with the owner's ARN and
-  settings, and reads GetTrailStatus/GetEventSelectors by that ARN (the trail tags above apply);
+  settings, and reads GetTrailStatus by that ARN (the trail tags above apply); GetEventSelectors
+  by that ARN is refused (TrailNotFoundException), as AWS is reported to refuse it;
   only the management account may create one. ListAccounts pages at 20 and, like DescribeAccount,
   answers only the management account (and delegated administrators).
 
@@ -1133,15 +1134,38 @@ def _as_org_trail_owner(method, parameter):
     return answer
 
 
+class OrgTrailSelectorsRefused(ServiceException):
+    code = "TrailNotFoundException"
+
+    def __init__(self, name, account_id):
+        super().__init__(f"Unknown trail: {name} for the user: {account_id}")
+
+
+def _refusing_org_trail_selectors(method):
+    """GetEventSelectors refused to a member that names an organization trail it sees."""
+
+    def answer(self):
+        name = self._get_param("TrailName")
+        if _org_trail_owner(self.current_account, self.region, name) is not None:
+            raise OrgTrailSelectorsRefused(name, self.current_account)
+        return method(self)
+
+    return answer
+
+
 # GetTrailStatus from a member with the ARN: allowed (API reference, quoted above).
-# GetEventSelectors: the API reference says nothing of members (and a third-party report,
-# cloud-custodian PR #6394, says it fails for another account's trail); it is answered as
-# GetTrailStatus is, as the organization-mode issue states AWS does.
+# GetEventSelectors: the API reference says nothing of members; cloud-custodian's maintainers
+# report that it fails for an organization trail of another account ("this api call will fail
+# for an organization trail from a different account", cloud-custodian PR #6394, review of
+# c7n/resources/cloudtrail.py). So a member is refused here, and a scan must read the selectors
+# through the trail's owner. The error AWS answers is not documented either: TrailNotFoundException
+# (what CloudTrail answers for a trail the caller's account does not hold) is a guess, which
+# trailwatch must not depend on — it never asks a member for them.
 CloudTrailResponse.get_trail_status = _as_org_trail_owner(
     CloudTrailResponse.get_trail_status, "Name"
 )
-CloudTrailResponse.get_event_selectors = _as_org_trail_owner(
-    CloudTrailResponse.get_event_selectors, "TrailName"
+CloudTrailResponse.get_event_selectors = _refusing_org_trail_selectors(
+    CloudTrailResponse.get_event_selectors
 )
 
 
