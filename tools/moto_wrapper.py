@@ -33,6 +33,9 @@ Test-only controls are spelled so that no real account would carry them by accid
   SDK's paginator stops on); with three or more it is an earlier one, a cycle a client that only
   compares a token with the one it sent follows forever. Only a request that carries a NextToken
   is changed, so the first page (and a one-page account) is answered as stock moto answers it.
+* Security Hub GetFindings applies its string ``Filters`` (EQUALS, PREFIX, CONTAINS and their
+  negations) on the finding's top-level string fields (Id, AwsAccountId, ProductArn, GeneratorId,
+  RecordState, …) before paging, as AWS does; stock moto ignores every filter.
 * CloudWatch over Smithy RPC v2 CBOR, the protocol aws-sdk-cloudwatch speaks since 1.100: stock
   moto serves CloudWatch only as awsQuery and awsJson1_0 on ``POST /``. A request to
   ``/service/GraniteServiceVersion20100801/operation/<Op>`` with ``smithy-protocol: rpc-v2-cbor``
@@ -63,7 +66,8 @@ Test-only controls are spelled so that no real account would carry them by accid
   bootstrap role ``arn:aws:iam::<id>:role/trailwatch-test``, which needs no role and no trust.
 * Organization trails: a member of an organization sees the management account's organization
   trails in DescribeTrails (shadow trails included, the default) with the owner's ARN and
-  settings, and reads GetTrailStatus/GetEventSelectors by that ARN (the trail tags above apply);
+  settings, and reads GetTrailStatus by that ARN (the trail tags above apply); GetEventSelectors
+  by that ARN is refused (TrailNotFoundException), as AWS is reported to refuse it;
   only the management account may create one. ListAccounts pages at 20 and, like DescribeAccount,
   answers only the management account (and delegated administrators).
 
@@ -285,6 +289,71 @@ def batch_import_findings(self, findings):
 
 _stock_batch_import_findings = securityhub_models.SecurityHubBackend.batch_import_findings
 securityhub_models.SecurityHubBackend.batch_import_findings = batch_import_findings
+
+
+# --- Security Hub: GetFindings string filters ------------------------------------------------
+#
+# Stock moto ignores GetFindings' Filters ("Filters and SortCriteria is not yet implemented") and
+# pages through every finding of the account. AWS applies them: a StringFilter "EQUALS" matches
+# the value exactly, "PREFIX" a value that starts with it, "CONTAINS" one that contains it, and
+# their negations "NOT_EQUALS", "PREFIX_NOT_EQUALS", "NOT_CONTAINS"; "Filters using EQUALS, PREFIX
+# and CONTAINS on the same field are joined by OR … Filters using NOT_EQUALS, PREFIX_NOT_EQUALS
+# and NOT_CONTAINS on the same field are joined by AND", and filters on different fields by AND
+# (API reference, "StringFilter",
+# https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_StringFilter.html). Here every
+# string filter on a top-level string field of the finding (Id, AwsAccountId, ProductArn,
+# GeneratorId, RecordState, …) is applied before paging, so a read by Id costs one page however
+# many findings the account holds. A filter on any other field (e.g. ResourceId, which AWS maps
+# into Resources) is not applied (logged), as stock moto applies none.
+
+_POSITIVE = {
+    "EQUALS": lambda value, wanted: value == wanted,
+    "PREFIX": lambda value, wanted: value.startswith(wanted),
+    "CONTAINS": lambda value, wanted: wanted in value,
+}
+_NEGATIVE = {
+    "NOT_EQUALS": lambda value, wanted: value != wanted,
+    "PREFIX_NOT_EQUALS": lambda value, wanted: not value.startswith(wanted),
+    "NOT_CONTAINS": lambda value, wanted: wanted not in value,
+}
+
+
+def _passes_string_filters(data, filters):
+    for field, conditions in (filters or {}).items():
+        if not isinstance(conditions, list) or not all(
+            isinstance(c, dict) and "Value" in c and "Comparison" in c for c in conditions
+        ):
+            continue
+        value = data.get(field)
+        if not isinstance(value, str):
+            continue
+        positive = [c for c in conditions if c["Comparison"] in _POSITIVE]
+        negative = [c for c in conditions if c["Comparison"] in _NEGATIVE]
+        if positive and not any(_POSITIVE[c["Comparison"]](value, c["Value"]) for c in positive):
+            return False
+        if not all(_NEGATIVE[c["Comparison"]](value, c["Value"]) for c in negative):
+            return False
+    return True
+
+
+_stock_backend_get_findings = securityhub_models.SecurityHubBackend.get_findings
+
+
+@securityhub_models.paginate(pagination_model=securityhub_models.SecurityHubBackend.PAGINATION_MODEL)
+def get_findings(self, filters=None, sort_criteria=None, max_results=None):
+    # The stock method's checks of MaxResults, on its first page (its own paging is not used).
+    _stock_backend_get_findings(self, max_results=max_results)
+    unapplied = sorted(
+        field
+        for field in (filters or {})
+        if not any(isinstance(f.data.get(field), str) for f in self.findings)
+    )
+    if unapplied and self.findings:
+        print(f"GetFindings: filters not applied: {unapplied}", file=sys.stderr)
+    return [f.as_dict() for f in self.findings if _passes_string_filters(f.data, filters)]
+
+
+securityhub_models.SecurityHubBackend.get_findings = get_findings
 
 
 # --- Security Hub: GetFindings token cycle (fault injection, see the module's docstring) -------
@@ -1065,15 +1134,38 @@ def _as_org_trail_owner(method, parameter):
     return answer
 
 
+class OrgTrailSelectorsRefused(ServiceException):
+    code = "TrailNotFoundException"
+
+    def __init__(self, name, account_id):
+        super().__init__(f"Unknown trail: {name} for the user: {account_id}")
+
+
+def _refusing_org_trail_selectors(method):
+    """GetEventSelectors refused to a member that names an organization trail it sees."""
+
+    def answer(self):
+        name = self._get_param("TrailName")
+        if _org_trail_owner(self.current_account, self.region, name) is not None:
+            raise OrgTrailSelectorsRefused(name, self.current_account)
+        return method(self)
+
+    return answer
+
+
 # GetTrailStatus from a member with the ARN: allowed (API reference, quoted above).
-# GetEventSelectors: the API reference says nothing of members (and a third-party report,
-# cloud-custodian PR #6394, says it fails for another account's trail); it is answered as
-# GetTrailStatus is, as the organization-mode issue states AWS does.
+# GetEventSelectors: the API reference says nothing of members; cloud-custodian's maintainers
+# report that it fails for an organization trail of another account ("this api call will fail
+# for an organization trail from a different account", cloud-custodian PR #6394, review of
+# c7n/resources/cloudtrail.py). So a member is refused here, and a scan must read the selectors
+# through the trail's owner. The error AWS answers is not documented either: TrailNotFoundException
+# (what CloudTrail answers for a trail the caller's account does not hold) is a guess, which
+# trailwatch must not depend on — it never asks a member for them.
 CloudTrailResponse.get_trail_status = _as_org_trail_owner(
     CloudTrailResponse.get_trail_status, "Name"
 )
-CloudTrailResponse.get_event_selectors = _as_org_trail_owner(
-    CloudTrailResponse.get_event_selectors, "TrailName"
+CloudTrailResponse.get_event_selectors = _refusing_org_trail_selectors(
+    CloudTrailResponse.get_event_selectors
 )
 
 

@@ -397,7 +397,7 @@ class OrganizationTest(unittest.TestCase):
         elsewhere = self.client("cloudtrail", member, "us-east-1").describe_trails()
         self.assertEqual(elsewhere["trailList"], [])
 
-    def test_member_reads_the_trail_status_and_selectors_by_arn_only(self):
+    def test_member_reads_the_trail_status_by_arn_only_and_never_its_selectors(self):
         _, management, [member_id] = self.organization(1)
         arn = self.org_trail(
             management, "org-status", tags=[("trailwatch-test:latest-cw-delivery", "1700000000")]
@@ -407,7 +407,11 @@ class OrganizationTest(unittest.TestCase):
         status = member.get_trail_status(Name=arn)
         self.assertTrue(status["IsLogging"])
         self.assertEqual(status["LatestCloudWatchLogsDeliveryTime"].timestamp(), 1700000000)
-        selectors = member.get_event_selectors(TrailName=arn)
+        # GetEventSelectors on another account's organization trail is refused to a member
+        # (reported of AWS; the code is the wrapper's guess); its owner reads them.
+        self.assertDenied(lambda: member.get_event_selectors(TrailName=arn),
+                          "TrailNotFoundException")
+        selectors = self.client("cloudtrail", management).get_event_selectors(TrailName=arn)
         self.assertEqual(selectors["TrailARN"], arn)
         self.assertEqual(selectors["EventSelectors"][0]["ReadWriteType"], "All")
         # Names resolve in the caller's account.
@@ -683,6 +687,48 @@ class OrganizationTest(unittest.TestCase):
             "role chaining.",
         )
         self.assume(target, "long", chained, DurationSeconds=3600)
+
+    # --- Security Hub GetFindings filters ---------------------------------------------------------
+
+    def test_get_findings_applies_string_filters_before_paging(self):
+        account = new_account_id()
+        hub = self.client("securityhub", self.assume(account))
+        product = f"arn:aws:securityhub:us-east-1:{account}:product/{account}/default"
+
+        def finding(n, generator):
+            return {
+                "SchemaVersion": "2018-10-08", "Id": f"trailwatch/aws/{account}/{generator}/{n}",
+                "ProductArn": product, "GeneratorId": f"trailwatch/{generator}",
+                "AwsAccountId": account, "Types": ["Software and Configuration Checks"],
+                "CreatedAt": "2026-01-01T00:00:00Z", "UpdatedAt": "2026-01-01T00:00:00Z",
+                "Severity": {"Label": "LOW"}, "Title": "t", "Description": "d",
+                "Resources": [{"Type": "AwsAccount", "Id": f"AWS::::Account:{n:012d}"}],
+            }
+
+        for start in range(0, 250, 100):
+            hub.batch_import_findings(
+                Findings=[finding(n, "scan-coverage") for n in range(start, min(start + 100, 250))])
+        hub.batch_import_findings(Findings=[finding(0, "nacl-changes")])
+        wanted = [f"trailwatch/aws/{account}/scan-coverage/{n}" for n in (7, 123, 249)]
+        page = hub.get_findings(
+            Filters={"Id": [{"Value": id, "Comparison": "EQUALS"} for id in wanted]},
+            MaxResults=100)
+        self.assertEqual(sorted(f["Id"] for f in page["Findings"]), sorted(wanted))
+        self.assertNotIn("NextToken", page)
+        # Different fields are ANDed; PREFIX and EQUALS on one field ORed; negations ANDed.
+        both = {"Id": [{"Value": wanted[0], "Comparison": "EQUALS"}],
+                "GeneratorId": [{"Value": "trailwatch/nacl", "Comparison": "PREFIX"}]}
+        self.assertEqual(hub.get_findings(Filters=both)["Findings"], [])
+        others = hub.get_findings(Filters={"GeneratorId": [
+            {"Value": "trailwatch/scan-coverage", "Comparison": "NOT_EQUALS"}]})["Findings"]
+        self.assertEqual([f["GeneratorId"] for f in others], ["trailwatch/nacl-changes"])
+        # Paging goes over the filtered findings only.
+        prefix = {"GeneratorId": [{"Value": "trailwatch/scan", "Comparison": "PREFIX"}]}
+        first = hub.get_findings(Filters=prefix, MaxResults=100)
+        second = hub.get_findings(Filters=prefix, MaxResults=100, NextToken=first["NextToken"])
+        third = hub.get_findings(Filters=prefix, MaxResults=100, NextToken=second["NextToken"])
+        self.assertEqual([len(p["Findings"]) for p in (first, second, third)], [100, 100, 50])
+        self.assertNotIn("NextToken", third)
 
 
 if __name__ == "__main__":

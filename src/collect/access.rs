@@ -231,7 +231,11 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// The clients that read `account_id`.
+    /// The scanned account's own clients.
+    pub(crate) fn own(&self) -> Reader<'a> {
+        Reader::Own(self.own)
+    }
+
     /// The clients that read `account_id`'s resources. Another account's are read only when
     /// the resource is on an organization trail's chain (`on_organization_chain`): its log group,
     /// the alarms on that log group's metrics, the topics those alarms notify.

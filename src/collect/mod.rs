@@ -7,7 +7,8 @@
 //! account:ListRegions (unless the plan names regions; see regions.rs for its fallback)
 //!   └─> cloudtrail:DescribeTrails per region ─> distinct trails by ARN
 //!         ├─> cloudtrail:GetTrailStatus (+ GetEventSelectors of multi-Region trails) per trail,
-//!         │   in its home region
+//!         │   in its home region, with its owner's credentials (an organization trail's owner
+//!         │   through its member role: never the member's own)
 //!         └─> logs:DescribeMetricFilters per distinct log group of a multi-Region trail, in the
 //!               │ ARN's region
 //!               └─> cloudwatch:DescribeAlarms per (account, region) with filters
@@ -228,6 +229,8 @@ pub async fn collect_with(
         }
     }
 
+    let access = Access::new(&account_id, clients, reach.roles);
+    let access = &access;
     let trails_read = stream::iter(listed.into_values())
         .map(|trail| async move {
             match reach
@@ -235,14 +238,13 @@ pub async fn collect_with(
                 .and_then(|shared| shared.chains.trail(&trail.arn))
             {
                 Some(shared) => shared.clone(),
-                None => trails::read_trail(clients, trail, plan.needs).await,
+                None => trails::read_trail(access, trail, plan.needs).await,
             }
         })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Trail>>();
-    let access = Access::new(&account_id, clients, reach.roles);
     let monitoring_read = monitoring(
-        &access,
+        access,
         reach.shared,
         &partition,
         log_group_arns.into_values(),

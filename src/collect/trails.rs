@@ -1,6 +1,16 @@
 //! CloudTrail: DescribeTrails in each scanned region (shadow trails included), then GetTrailStatus
-//! and GetEventSelectors for each distinct trail in its home region, addressed by ARN.
+//! and GetEventSelectors for each distinct trail in its home region, addressed by ARN, with the
+//! credentials of the account that owns it.
+//!
+//! A trail's ARN names its owner. A member sees an organization trail of the management account
+//! in DescribeTrails, but its reads of that trail go through the owner's access ([`Access`]: the
+//! owner's member role in an organization scan), never the member's own credentials: the API
+//! reference lets a member call GetTrailStatus by ARN but is silent on GetEventSelectors, which
+//! cloud-custodian's maintainers report fails for another account's organization trail
+//! (cloud-custodian PR #6394). Without access to the owner both reads are
+//! [`ReadErrorKind::OtherAccount`], naming the account.
 
+use super::access::Access;
 use super::clients::Clients;
 use super::errors::read_error;
 use super::Needs;
@@ -63,18 +73,45 @@ fn listed_trail(trail: &aws_sdk_cloudtrail::types::Trail, region: &str) -> Optio
     })
 }
 
-/// GetTrailStatus and GetEventSelectors of one trail, concurrently, in its home region: each only
-/// if a control of the plan can look at it (selectors and a single-Region trail's status matter
-/// to no monitoring chain).
-pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail, needs: Needs) -> Trail {
-    let client = clients.cloudtrail(&listed.home_region);
+/// GetTrailStatus and GetEventSelectors of one trail, concurrently, in its home region, with its
+/// owner's credentials: each only if a control of the plan can look at it (selectors and a
+/// single-Region trail's status matter to no monitoring chain).
+pub(crate) async fn read_trail(access: &Access<'_>, listed: ListedTrail, needs: Needs) -> Trail {
     let region = listed.home_region.as_str();
     let arn = listed.arn.as_str();
     let chain_candidate = needs.monitoring && listed.is_multi_region;
+    let wants_status = needs.delivery || chain_candidate;
+    // The owner's clients, asked for only when a read is needed; an organization trail's own
+    // reads are on its chain.
+    let reader = if wants_status || chain_candidate {
+        match crate::model::arn::Arn::parse(arn) {
+            Ok(parsed) if !parsed.account_id.is_empty() => Some(
+                access
+                    .clients_for(parsed.account_id, listed.is_organization_trail)
+                    .await,
+            ),
+            _ => Some(Ok(access.own())),
+        }
+    } else {
+        None
+    };
+    let what = format!("trail {}", listed.name);
+    // Why a needed read cannot be made: no access to the owner.
+    let unreadable = |operation: &str| match &reader {
+        Some(Err(denied)) => denied.read_error(operation, region, arn, &what),
+        _ => not_needed(operation, region, arn),
+    };
+    let client = match &reader {
+        Some(Ok(clients)) => Some(clients.cloudtrail(region)),
+        _ => None,
+    };
     let status = async {
-        if !(needs.delivery || chain_candidate) {
+        if !wants_status {
             return Err(not_needed("cloudtrail:GetTrailStatus", region, arn));
         }
+        let Some(client) = &client else {
+            return Err(unreadable("cloudtrail:GetTrailStatus"));
+        };
         client
             .get_trail_status()
             .name(arn)
@@ -87,6 +124,9 @@ pub(crate) async fn read_trail(clients: &Clients, listed: ListedTrail, needs: Ne
         if !chain_candidate {
             return Err(not_needed("cloudtrail:GetEventSelectors", region, arn));
         }
+        let Some(client) = &client else {
+            return Err(unreadable("cloudtrail:GetEventSelectors"));
+        };
         client
             .get_event_selectors()
             .trail_name(arn)

@@ -35,6 +35,14 @@ pub const ENV_ACCOUNTS: &str = "TRAILWATCH_ACCOUNTS";
 /// scan hit transient read failures is retried until its last receive; unset: every receive is
 /// the last (failures are published at once).
 pub const ENV_MAX_RECEIVE_COUNT: &str = "TRAILWATCH_MAX_RECEIVE_COUNT";
+/// The scan queue's `MaximumMessageSize` in bytes (template.yaml sets both from one mapping): an
+/// account message whose chains do not fit is sent without them; unset: 262,144 (256 KiB, the
+/// default of a queue that does not set it).
+pub const ENV_MAX_MESSAGE_BYTES: &str = "TRAILWATCH_MAX_MESSAGE_BYTES";
+/// The default of [`ENV_MAX_MESSAGE_BYTES`].
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 262_144;
+/// The largest `MaximumMessageSize` SQS allows (1 MiB).
+pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
 /// The member role's name when none is configured.
 pub const DEFAULT_MEMBER_ROLE: &str = "trailwatch-scan";
 
@@ -61,6 +69,8 @@ pub struct OrgConfig {
     pub accounts: Option<BTreeSet<String>>,
     /// The queue's `maxReceiveCount` (1 when not configured).
     pub max_receive_count: u32,
+    /// The queue's `MaximumMessageSize`, in bytes.
+    pub max_message_bytes: usize,
 }
 
 impl Config {
@@ -131,9 +141,25 @@ impl Config {
                         )
                     })?,
             };
+            let max_message_bytes = match value(ENV_MAX_MESSAGE_BYTES) {
+                None => DEFAULT_MAX_MESSAGE_BYTES,
+                Some(text) => text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|bytes| (1024..=SQS_MAX_MESSAGE_BYTES).contains(bytes))
+                    .ok_or_else(|| {
+                        invalid(
+                            ENV_MAX_MESSAGE_BYTES,
+                            format!(
+                                "expected a size in bytes from 1024 to {SQS_MAX_MESSAGE_BYTES}, got {text:?}"
+                            ),
+                        )
+                    })?,
+            };
             Some(OrgConfig {
                 queue_url,
                 max_receive_count,
+                max_message_bytes,
                 role: MemberRole {
                     name: value(ENV_MEMBER_ROLE_NAME).unwrap_or(DEFAULT_MEMBER_ROLE.to_string()),
                     external_id: value(ENV_EXTERNAL_ID),
@@ -252,6 +278,22 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(config.max_receive_count, 5);
+        assert_eq!(config.max_message_bytes, DEFAULT_MAX_MESSAGE_BYTES);
+        let config = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MAX_MESSAGE_BYTES, "1048576"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.max_message_bytes, 1_048_576);
+        let error = organization(&[
+            (ENV_ORGANIZATION, "true"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MAX_MESSAGE_BYTES, "2097152"),
+        ])
+        .unwrap_err();
+        assert!(error.contains("TRAILWATCH_MAX_MESSAGE_BYTES"), "{error}");
         let error = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),

@@ -4,8 +4,8 @@
 //! The coordinator ([`coordinate`]) does the organization run's first step in the central
 //! account — list the accounts, scan the central account itself, read the organization trails'
 //! chains once — and sends one [`AccountMessage`] per member account to the queue
-//! (`SendMessageBatch`, 10 entries and 256 KiB a call), each carrying those chains so no worker
-//! reads them again. A worker ([`work`]) scans each account of its batch through the member role
+//! (`SendMessageBatch`, 10 entries and the queue's message size a call), each carrying those
+//! chains, packed ([`PackedChains`]), so no worker reads them again. A worker ([`work`]) scans each account of its batch through the member role
 //! and imports its findings into that account's Security Hub. A record that fails transiently
 //! (throttling, a network failure, Security Hub unreadable) is returned in `batchItemFailures`
 //! for SQS to retry, then the queue's DLQ; an account whose role cannot be assumed gets a
@@ -32,9 +32,6 @@ use std::time::{Duration, Instant};
 pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
 /// Most entries one `SendMessageBatch` takes.
 const BATCH_ENTRIES: usize = 10;
-/// Most bytes one SQS message or batch may carry (the historical limit, which every region and
-/// the emulator accept).
-const BATCH_BYTES: usize = 256 * 1024;
 /// Records of a batch scanned at once (the queue trigger's `BatchSize` in template.yaml is 5:
 /// a whole batch runs concurrently; each account's scan keeps its own calls under that
 /// account's API rates).
@@ -64,13 +61,74 @@ pub struct AccountMessage {
     /// Whether the central account holds an active coverage finding for this account (to
     /// archive once it scans cleanly).
     pub coverage_held: bool,
-    /// The organization trails' chains; `None` when they did not fit in a message (the worker
-    /// then follows them through the member roles itself).
-    pub shared: Option<SharedChains>,
+    /// The organization trails' chains, packed; `None` when they did not fit in a message (the
+    /// worker then follows them itself, through the owner's member role).
+    #[serde(rename = "shared_gzip", default)]
+    pub shared: Option<PackedChains>,
     /// When the coordinator read those chains (its own scan's start): a message older than
     /// [`super::trust::MAX_MESSAGE_AGE`] is refused rather than imported as fresh.
     #[serde(with = "time::serde::rfc3339")]
     pub chains_read_at: time::OffsetDateTime,
+}
+
+/// The organization trails' chains as a message carries them: their JSON, gzip-compressed, in
+/// base64 (an SQS message body is text).
+///
+/// Compressed rather than sent as JSON in a larger message or through an object store, measured
+/// (`the_chains_of_full_log_groups_fit_a_message_once_packed` below): the chains of one
+/// organization trail whose log group holds CloudWatch Logs' maximum of 100 metric filters, each
+/// with an alarm, are 96 KiB of JSON and 6 KiB packed (16×); five such trails (CloudTrail's
+/// limit per account and region) are 464 KiB of JSON — over the 256 KiB a queue takes by
+/// default, within SQS's 1 MiB maximum — and 19 KiB packed (25×). A 1 MiB queue would carry the
+/// JSON too, but every message would then cost SQS up to 8 billed 64 KiB chunks (one packed),
+/// and a worker's batch of 5 would be 2.3 MB of the 6 MB Lambda hands a function; an object store
+/// would add a bucket, its permissions and a read per worker for what fits 13 times over in a
+/// default message. What still does not fit goes without the chains (the workers then read them
+/// through the owner's member role, at the owner's API rates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PackedChains(String);
+
+/// Most bytes packed chains unpack to: a message cannot make a worker hold more.
+const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
+
+impl PackedChains {
+    pub fn pack(chains: &SharedChains) -> Result<Self, LambdaError> {
+        use std::io::Write;
+        let json = serde_json::to_vec(chains).map_err(message_error)?;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder
+            .write_all(&json)
+            .and_then(|()| encoder.finish())
+            .map(|gzip| PackedChains(aws_smithy_types::base64::encode(gzip)))
+            .map_err(|error| LambdaError::Config(format!("the chains do not compress: {error}")))
+    }
+
+    pub fn unpack(&self) -> Result<SharedChains, String> {
+        use std::io::Read;
+        let gzip = aws_smithy_types::base64::decode(&self.0)
+            .map_err(|error| format!("the chains are not base64: {error}"))?;
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(gzip.as_slice())
+            .take(MAX_UNPACKED_BYTES + 1)
+            .read_to_end(&mut json)
+            .map_err(|error| format!("the chains do not decompress: {error}"))?;
+        if json.len() as u64 > MAX_UNPACKED_BYTES {
+            return Err(format!(
+                "the chains unpack to more than {MAX_UNPACKED_BYTES} bytes"
+            ));
+        }
+        serde_json::from_slice(&json).map_err(|error| format!("the chains do not read: {error}"))
+    }
+
+    /// Bytes in the message.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// What the coordinator did.
@@ -83,8 +141,23 @@ pub struct CoordinatorSummary {
     pub messages_failed: Vec<String>,
     /// Whether the chains went with the messages.
     pub shared_in_messages: bool,
+    /// The coverage findings the coordinator itself published or archived.
+    pub coverage: CoverageSummary,
     /// The central account itself, and the accounts skipped or excluded.
     pub reports: Vec<AccountReport>,
+}
+
+/// What the coordinator did with coverage findings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoverageSummary {
+    /// Coverage findings of accounts no worker scans (asked for but not in the organization).
+    pub findings: usize,
+    /// Accounts whose held coverage finding no worker updates (gone, not ACTIVE, excluded).
+    pub retired: Vec<String>,
+    /// Of those, the findings Security Hub took as `ARCHIVED`.
+    pub archived: usize,
+    /// `GetFindings` requests of that publish.
+    pub get_findings_calls: usize,
 }
 
 /// The organization settings of an organization stack.
@@ -112,9 +185,10 @@ pub async fn coordinate(
         region: region.clone(),
     };
     let coverage_held = held_coverage(sdk, &target).await;
+    let packed = PackedChains::pack(&prepared.shared)?;
     // Messages go out batch by batch as they are built: one batch is held at a time, however
     // many accounts the organization has.
-    let mut sender = Sender::new(sdk, &org.queue_url);
+    let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
     let mut shared_in_messages = true;
     for account in &prepared.members {
         let mut message = AccountMessage {
@@ -131,15 +205,17 @@ pub async fn coordinate(
             coverage_held: coverage_held
                 .as_ref()
                 .is_none_or(|held| held.contains(&account.id)),
-            shared: shared_in_messages.then(|| prepared.shared.clone()),
+            shared: shared_in_messages.then(|| packed.clone()),
             chains_read_at: prepared.own_run.scan.snapshot.collected_at,
         };
         let mut body = serde_json::to_string(&message).map_err(message_error)?;
-        if body.len() > BATCH_BYTES {
+        if body.len() > org.max_message_bytes {
             message.shared = None;
             if shared_in_messages {
                 tracing::warn!(
-                    "the organization trails' chains do not fit in an SQS message: workers follow them themselves"
+                    packed_bytes = packed.len(),
+                    max_message_bytes = org.max_message_bytes,
+                    "the organization trails' chains do not fit in an SQS message, even packed: workers read them through the owner's member role"
                 );
             }
             shared_in_messages = false;
@@ -148,6 +224,14 @@ pub async fn coordinate(
         sender.push(account.id.clone(), body).await;
     }
     let (messages_sent, failed) = sender.finish().await;
+    let coverage = retire_coverage(
+        sdk,
+        settings.publish,
+        &target,
+        coverage_held.as_ref(),
+        &prepared,
+    )
+    .await;
     for report in &prepared.reports {
         match &report.outcome {
             Outcome::PublishFailed { .. } => {
@@ -167,8 +251,63 @@ pub async fn coordinate(
         messages_sent,
         messages_failed: failed,
         shared_in_messages,
+        coverage,
         reports: prepared.reports,
     })
+}
+
+/// The coverage findings no worker of this run updates, in the one place that lists the
+/// organization: the accounts left alone (asked for in `Accounts` but not in the organization,
+/// or the central account's own publish failing) get theirs, and the held coverage findings of
+/// accounts that are not sent to a worker — gone from the organization, not ACTIVE, excluded —
+/// are archived ([`org::retired_coverage`]).
+async fn retire_coverage(
+    sdk: &aws_config::SdkConfig,
+    mode: Publish,
+    target: &PublishTarget,
+    held: Option<&BTreeSet<String>>,
+    prepared: &org::Prepared,
+) -> CoverageSummary {
+    let findings = org::coverage_findings(
+        &target.account_id,
+        &target.partition,
+        &target.region,
+        &prepared.reports,
+        org::Retries::Later,
+    );
+    let retired = held
+        .map(|held| org::retired_coverage(held, &prepared.members, &prepared.reports))
+        .unwrap_or_default();
+    let mut owned = retired.clone();
+    owned.extend(
+        findings
+            .iter()
+            .map(|finding| finding.resource.account_id.clone()),
+    );
+    let mut summary = CoverageSummary {
+        findings: findings.len(),
+        retired: retired.into_iter().collect(),
+        ..CoverageSummary::default()
+    };
+    if owned.is_empty() {
+        return summary;
+    }
+    // Once per run, in the one place: a paging through every held finding (the coordinator
+    // read them all a moment ago), rather than a request per 20 retired accounts.
+    match org::publish_coverage(sdk, mode, target, &findings, owned, org::CoverageRead::All).await {
+        Ok(Some(Ok(report))) => {
+            summary.archived = report.archived;
+            summary.get_findings_calls = report.get_findings_calls;
+        }
+        Ok(Some(Err(error))) => {
+            tracing::error!(error = %error, "the coverage findings could not be published");
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(error = %error, "the coverage findings could not be built");
+        }
+    }
+    summary
 }
 
 fn message_error(error: serde_json::Error) -> LambdaError {
@@ -200,11 +339,13 @@ async fn held_coverage(
     }
 }
 
-/// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and [`BATCH_BYTES`],
+/// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and the queue's
+/// message size in all (`OrgConfig::max_message_bytes`; SQS takes a batch of up to 1 MiB),
 /// each batch as soon as it is full; an entry SQS refuses is sent once more.
 struct Sender<'a> {
     client: aws_sdk_sqs::Client,
     queue_url: &'a str,
+    max_bytes: usize,
     /// The batch being filled: account id and message body.
     batch: Vec<(String, String)>,
     bytes: usize,
@@ -214,10 +355,11 @@ struct Sender<'a> {
 }
 
 impl<'a> Sender<'a> {
-    fn new(sdk: &aws_config::SdkConfig, queue_url: &'a str) -> Self {
+    fn new(sdk: &aws_config::SdkConfig, queue_url: &'a str, max_bytes: usize) -> Self {
         Sender {
             client: aws_sdk_sqs::Client::new(sdk),
             queue_url,
+            max_bytes,
             batch: Vec::new(),
             bytes: 0,
             sent: 0,
@@ -226,7 +368,7 @@ impl<'a> Sender<'a> {
     }
 
     async fn push(&mut self, account_id: String, body: String) {
-        if self.batch.len() == BATCH_ENTRIES || self.bytes + body.len() > BATCH_BYTES {
+        if self.batch.len() == BATCH_ENTRIES || self.bytes + body.len() > self.max_bytes {
             self.flush().await;
         }
         self.bytes += body.len();
@@ -422,8 +564,17 @@ async fn scan_record(
         org.role.clone(),
         &message.partition,
     );
+    let carried = match message
+        .shared
+        .as_ref()
+        .map(PackedChains::unpack)
+        .transpose()
+    {
+        Ok(carried) => carried,
+        Err(reason) => return refuse(&format!("the message's chains: {reason}")),
+    };
     let empty = SharedChains::default();
-    let shared = message.shared.as_ref().unwrap_or(&empty);
+    let shared = carried.as_ref().unwrap_or(&empty);
     let receive = receive_count(record);
     let last_receive = receive >= org.max_receive_count;
     let (report, run) = org::scan_member_unless(
@@ -436,7 +587,7 @@ async fn scan_record(
             if last_receive {
                 return None;
             }
-            let passing = passing_failures(&run.scan.snapshot, message.shared.as_ref());
+            let passing = passing_failures(&run.scan.snapshot, carried.as_ref());
             (!passing.is_empty()).then(|| {
                 format!(
                     "reads that may pass on another attempt failed ({}); nothing is published before receive {} of {}",
@@ -489,12 +640,15 @@ async fn scan_record(
         partition: message.partition.clone(),
         region: message.securityhub_region.clone(),
     };
+    // Read by Id: this account's coverage finding only, not every account's (GetFindings is
+    // limited to 3 requests a second in the central account, which every worker shares).
     let published = org::publish_coverage(
         sdk,
         settings.publish,
         &target,
         &coverage,
         [message.account.id.clone()].into(),
+        org::CoverageRead::ById,
     )
     .await;
     match published {
@@ -604,7 +758,7 @@ mod tests {
             cis_version: "1.4.0".to_string(),
             dry_run: false,
             coverage_held: true,
-            shared: Some(SharedChains::default()),
+            shared: Some(PackedChains::pack(&SharedChains::default()).unwrap()),
             chains_read_at: time::macros::datetime!(2026-05-01 06:00 UTC),
         };
         let body = serde_json::to_string(&message).unwrap();
@@ -642,6 +796,170 @@ mod tests {
         wider.controls.push("nacl-changes".to_string());
         let error = message_settings(&wider, &stack).unwrap_err();
         assert!(error.contains("refused nacl-changes"), "{error}");
+    }
+
+    /// The chains of `trails` organization trails, each on its own log group full to CloudWatch
+    /// Logs' quota of 100 metric filters (the CIS patterns in turn, with their ids in the names),
+    /// each filter's metric watched by one alarm with the CIS settings notifying one of 5 topics
+    /// with an access policy and 3 subscriptions.
+    fn full_chains(trails: usize) -> SharedChains {
+        use crate::model::snapshot::*;
+        let account = "111122223333";
+        let region = "us-east-1";
+        let cis: Vec<(&str, &str)> = crate::controls::catalog()
+            .iter()
+            .filter_map(|control| Some((control.id, control.required_pattern()?)))
+            .collect();
+        let topic = |n: usize| format!("arn:aws:sns:{region}:{account}:cis-alerts-{n}");
+        let mut graph = ChainGraph::default();
+        let mut alarms = Vec::new();
+        for t in 0..trails {
+            let group = format!("aws-controltower/CloudTrailLogs-{t}");
+            let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}:*");
+            graph.trails.push(Trail {
+                arn: format!("arn:aws:cloudtrail:{region}:{account}:trail/organization-trail-{t}"),
+                name: format!("organization-trail-{t}"),
+                home_region: region.to_string(),
+                is_multi_region: true,
+                is_organization_trail: true,
+                log_group_arn: Some(group_arn.clone()),
+                status: Ok(TrailStatus {
+                    is_logging: true,
+                    latest_cloudwatch_logs_delivery_time: Some(
+                        time::macros::datetime!(2026-11-23 11:00 UTC),
+                    ),
+                    latest_cloudwatch_logs_delivery_error: None,
+                }),
+                event_selectors: Ok(EventSelectors {
+                    classic: vec![ClassicEventSelector {
+                        read_write_type: "All".to_string(),
+                        include_management_events: true,
+                        exclude_management_event_sources: vec![],
+                    }],
+                    advanced: vec![],
+                }),
+            });
+            let filters = (0..100)
+                .map(|n| {
+                    let (id, pattern) = cis[n % cis.len()];
+                    MetricFilter {
+                        name: format!("{group}-{id}-{n}"),
+                        pattern: pattern.to_string(),
+                        metric_transformations: vec![MetricTransformation {
+                            metric_name: format!("{id}-{t}-{n}"),
+                            metric_namespace: "CISBenchmark".to_string(),
+                            metric_value: "1".to_string(),
+                            default_value: None,
+                            unit: None,
+                            dimensions: Default::default(),
+                        }],
+                    }
+                })
+                .collect();
+            graph.log_groups.push(LogGroup {
+                arn: group_arn,
+                name: group,
+                region: region.to_string(),
+                account_id: account.to_string(),
+                metric_filters: Ok(filters),
+            });
+            for n in 0..100 {
+                let (id, _) = cis[n % cis.len()];
+                alarms.push(Alarm {
+                    arn: format!("arn:aws:cloudwatch:{region}:{account}:alarm:{id}-{t}-{n}"),
+                    name: format!("{id}-{t}-{n}"),
+                    actions_enabled: true,
+                    alarm_actions: vec![topic(n % 5)],
+                    ok_actions: vec![],
+                    insufficient_data_actions: vec![],
+                    metrics: vec![AlarmMetric {
+                        metric_name: format!("{id}-{t}-{n}"),
+                        namespace: "CISBenchmark".to_string(),
+                        dimensions: Default::default(),
+                        account_id: None,
+                    }],
+                    evaluation: AlarmEvaluation {
+                        statistic: Some("Sum".to_string()),
+                        period: Some(300),
+                        evaluation_periods: Some(1),
+                        comparison_operator: Some("GreaterThanOrEqualToThreshold".to_string()),
+                        threshold: Some(1.0),
+                        treat_missing_data: Some("notBreaching".to_string()),
+                        ..AlarmEvaluation::default()
+                    },
+                });
+            }
+        }
+        graph.alarm_sets.push(AlarmSet {
+            region: region.to_string(),
+            account_id: account.to_string(),
+            alarms: Ok(alarms),
+            composite_alarms: vec![],
+        });
+        graph.topics = (0..5)
+            .map(|n| Topic {
+                arn: topic(n),
+                region: region.to_string(),
+                account_id: account.to_string(),
+                subscriptions: Ok((0..3)
+                    .map(|s| Subscription {
+                        subscription_arn: format!("{}:5f1c-{n}-{s}", topic(n)),
+                        protocol: "email".to_string(),
+                        endpoint: format!("secops-{s}@example.com"),
+                        filter: Some(Ok(SubscriptionFilter {
+                            policy: None,
+                            scope: None,
+                        })),
+                    })
+                    .collect()),
+                attributes: Ok(TopicAttributes {
+                    policy: Some(
+                        serde_json::json!({"Statement": [{
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": "SNS:Publish",
+                            "Resource": topic(n),
+                            "Condition": {"StringEquals": {"AWS:SourceOwner": account}}
+                        }]})
+                        .to_string(),
+                    ),
+                    kms_master_key_id: None,
+                    key: None,
+                }),
+            })
+            .collect();
+        SharedChains { chains: graph }
+    }
+
+    /// The measurement behind [`PackedChains`]: JSON and packed sizes of the chains of one and
+    /// of five full organization-trail log groups (printed with `--nocapture`), and the round
+    /// trip.
+    #[test]
+    fn the_chains_of_full_log_groups_fit_a_message_once_packed() {
+        for trails in [1, 5] {
+            let chains = full_chains(trails);
+            let json = serde_json::to_vec(&chains).unwrap().len();
+            let packed = PackedChains::pack(&chains).unwrap();
+            println!(
+                "{trails} full log group(s): JSON {json} B ({:.0} KiB), packed {} B ({:.0} KiB), {:.1}x",
+                json as f64 / 1024.0,
+                packed.len(),
+                packed.len() as f64 / 1024.0,
+                json as f64 / packed.len() as f64
+            );
+            assert_eq!(packed.unpack().unwrap(), chains);
+            assert!(
+                packed.len() < super::super::config::DEFAULT_MAX_MESSAGE_BYTES / 2,
+                "{trails}: {} B packed",
+                packed.len()
+            );
+        }
+        // Five full log groups do not fit the default message as JSON.
+        assert!(
+            serde_json::to_vec(&full_chains(5)).unwrap().len()
+                > super::super::config::DEFAULT_MAX_MESSAGE_BYTES
+        );
+        assert!(PackedChains("not base64!".to_string()).unpack().is_err());
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::model::findings::Finding;
 use crate::model::snapshot::{ReadError, RegionSource, Snapshot};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding, UnknownControl};
 use crate::securityhub::scope::Scope;
-use crate::securityhub::{self, PublishError, PublishOptions, PublishReport, PublishTarget};
+use crate::securityhub::{
+    self, HeldRead, PublishError, PublishOptions, PublishReport, PublishTarget,
+};
 use std::time::{Duration, Instant};
 
 /// What one run does, resolved once from a face's inputs.
@@ -234,6 +236,18 @@ pub async fn publish(
     findings: Vec<AsffFinding>,
     scope: Scope,
 ) -> Option<Result<PublishReport, PublishError>> {
+    publish_reading(sdk, mode, target, findings, scope, HeldRead::All).await
+}
+
+/// [`publish`], reading back only the held findings `held` names.
+pub async fn publish_reading(
+    sdk: &aws_config::SdkConfig,
+    mode: Publish,
+    target: &PublishTarget,
+    findings: Vec<AsffFinding>,
+    scope: Scope,
+    held: HeldRead,
+) -> Option<Result<PublishReport, PublishError>> {
     if mode == Publish::Off {
         return None;
     }
@@ -245,6 +259,7 @@ pub async fn publish(
     let options = PublishOptions {
         dry_run: mode == Publish::DryRun,
         scope: Some(scope),
+        held,
         ..PublishOptions::default()
     };
     // Boxed: the publish future is large, and the faces nest it further.

@@ -14,7 +14,10 @@
 //! The CLI runs all three in one process ([`run_organization`]); the Lambda runs step 1 as the
 //! coordinator and step 2 in the workers its SQS queue triggers.
 
-use super::{publish, run_account_with, AccountRun, Publish, RunError, RunSettings, RunSummary};
+use super::{
+    publish, publish_reading, run_account_with, AccountRun, Publish, RunError, RunSettings,
+    RunSummary,
+};
 use crate::collect::access::{MemberRole, Roles};
 use crate::collect::organization::{self, MemberState, OrgAccount};
 use crate::collect::Reach;
@@ -25,7 +28,7 @@ use crate::model::missing::MissingLink;
 use crate::model::snapshot::{ReadError, SharedChains};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
 use crate::securityhub::scope::Scope;
-use crate::securityhub::{plan, PublishError, PublishReport, PublishTarget};
+use crate::securityhub::{plan, HeldRead, PublishError, PublishReport, PublishTarget};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -374,51 +377,136 @@ pub fn coverage_findings(
             )),
             _ => None,
         })
-        .map(|(report, what_happened, reason)| Finding {
-            control_id: SCAN_COVERAGE.id.to_string(),
-            account_id: scanning_account.to_string(),
-            partition: partition.to_string(),
-            resource: ResourceRef {
-                kind: ResourceKind::Account,
-                id: format!("AWS::::Account:{}", report.account_id),
-                name: report.account_id.clone(),
-                region: region.to_string(),
-                account_id: report.account_id.clone(),
-            },
-            status: ComplianceStatus::NotAvailable,
-            summary: format!(
-                "account {}{} {what_happened}: {reason}",
-                report.account_id,
-                if report.name.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", report.name)
-                }
-            ),
-            evidence: Evidence::missing(MissingLink::AccountNotScanned {
-                account_id: report.account_id.clone(),
-                reason: reason.clone(),
-            }),
+        .map(|(report, what_happened, reason)| {
+            coverage_finding(
+                scanning_account,
+                partition,
+                region,
+                &report.account_id,
+                format!(
+                    "account {}{} {what_happened}: {reason}",
+                    report.account_id,
+                    if report.name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", report.name)
+                    }
+                ),
+                reason,
+            )
         })
         .collect()
 }
 
-/// Publishes the coverage findings of the accounts `attempted` in this run into the scanning
-/// account's Security Hub, archiving those of attempted accounts that scanned cleanly.
+/// The coverage finding of `account_id` in the scanning account.
+fn coverage_finding(
+    scanning_account: &str,
+    partition: &str,
+    region: &str,
+    account_id: &str,
+    summary: String,
+    reason: &str,
+) -> Finding {
+    Finding {
+        control_id: SCAN_COVERAGE.id.to_string(),
+        account_id: scanning_account.to_string(),
+        partition: partition.to_string(),
+        resource: ResourceRef {
+            kind: ResourceKind::Account,
+            id: format!("AWS::::Account:{account_id}"),
+            name: account_id.to_string(),
+            region: region.to_string(),
+            account_id: account_id.to_string(),
+        },
+        status: ComplianceStatus::NotAvailable,
+        summary,
+        evidence: Evidence::missing(MissingLink::AccountNotScanned {
+            account_id: account_id.to_string(),
+            reason: reason.to_string(),
+        }),
+    }
+}
+
+/// The Security Hub `Id` of `account_id`'s coverage finding in `target` (the scanning account):
+/// known without reading anything, so a publish of a few accounts' coverage reads only those.
+pub fn coverage_id(target: &PublishTarget, account_id: &str) -> String {
+    let finding = coverage_finding(
+        &target.account_id,
+        &target.partition,
+        &target.region,
+        account_id,
+        String::new(),
+        "",
+    );
+    let id = asff::finding_id(&finding);
+    crate::securityhub::limits::shortened_identifier(&id, crate::securityhub::limits::ID_MAX)
+        .unwrap_or(id)
+}
+
+/// Which held coverage findings a publish of `owned` accounts' reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageRead {
+    /// Every trailwatch finding of the scanning account: for a publish that owns most of them
+    /// (the command line's, once per run).
+    All,
+    /// Only the coverage findings of the owned accounts, by `Id`: for a publish of a few (a
+    /// worker's one account), which must not page through every account's.
+    ById,
+}
+
+/// Publishes the coverage findings of the accounts `owned` by this publish into the scanning
+/// account's Security Hub, archiving those of owned accounts without a finding now (scanned
+/// cleanly, or no longer to be scanned).
 pub async fn publish_coverage(
     sdk: &aws_config::SdkConfig,
     mode: Publish,
     target: &PublishTarget,
     findings: &[Finding],
-    attempted: BTreeSet<String>,
+    owned: BTreeSet<String>,
+    read: CoverageRead,
 ) -> Result<Option<Result<PublishReport, PublishError>>, RunError> {
     let asff = coverage_asff(findings, &target.region)?;
+    let held = match read {
+        CoverageRead::All => HeldRead::All,
+        CoverageRead::ById => HeldRead::Ids(
+            owned
+                .iter()
+                .map(|account_id| coverage_id(target, account_id))
+                .collect(),
+        ),
+    };
     let scope = Scope {
         controls: [SCAN_COVERAGE.id.to_string()].into(),
-        accounts: attempted,
+        accounts: owned,
         regions: BTreeSet::new(),
     };
-    Ok(publish(sdk, mode, target, asff, scope).await)
+    Ok(publish_reading(sdk, mode, target, asff, scope, held).await)
+}
+
+/// The accounts whose held coverage finding no worker of this run will update, and which the
+/// coordinator archives: every account in `held` (the scanning account's active coverage
+/// findings) that is not among the `members` sent to be scanned — it left the organization, is
+/// not ACTIVE, or is excluded — nor one that `reports` gives a coverage finding now. Pure.
+pub fn retired_coverage(
+    held: &BTreeSet<String>,
+    members: &[OrgAccount],
+    reports: &[AccountReport],
+) -> BTreeSet<String> {
+    let kept: BTreeSet<&str> = members
+        .iter()
+        .map(|account| account.id.as_str())
+        .chain(reports.iter().filter_map(|report| {
+            matches!(
+                report.outcome,
+                Outcome::NotScanned { .. } | Outcome::PublishFailed { .. }
+            )
+            .then_some(report.account_id.as_str())
+        }))
+        .collect();
+    held.iter()
+        .filter(|account_id| !kept.contains(account_id.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The coverage findings in ASFF.
@@ -551,7 +639,16 @@ pub async fn run_organization(
         partition: partition.clone(),
         region,
     };
-    let published = publish_coverage(sdk, settings.publish, &target, &coverage, attempted).await?;
+    // Once per run, owning nearly every coverage finding: one paging through them all.
+    let published = publish_coverage(
+        sdk,
+        settings.publish,
+        &target,
+        &coverage,
+        attempted,
+        CoverageRead::All,
+    )
+    .await?;
     let coverage_report = published.as_ref().and_then(|p| p.as_ref().ok());
     let summary = OrgSummary::new(
         &prepared.scanning_account,

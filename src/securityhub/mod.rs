@@ -3,7 +3,9 @@
 //! One [`publish`] of one account's findings into one Security Hub region:
 //!
 //! 1. [`read`]: the trailwatch findings Security Hub already holds for the account (`GetFindings`,
-//!    every page, filtered on the server *and* again here, since emulators may ignore filters);
+//!    every page, filtered on the server *and* again here, since emulators may ignore filters),
+//!    or only those with the Ids a publish names ([`HeldRead::Ids`]: a publish of a few known
+//!    findings into an account holding many);
 //! 2. [`plan`]: each new finding keeps the `CreatedAt` and `FirstObservedAt` of the finding with
 //!    the same `Id`, `UpdatedAt`/`LastObservedAt` advance past the stored ones, and every stored
 //!    active finding that this run no longer produces is re-imported with `RecordState: ARCHIVED`;
@@ -80,6 +82,21 @@ pub struct PublishOptions {
     /// The held findings this publish owns: those of them it no longer produces are archived.
     /// `None`: archive nothing.
     pub scope: Option<Scope>,
+    /// Which held findings are read back.
+    pub held: HeldRead,
+}
+
+/// Which of the findings Security Hub holds a publish reads back (to keep their `CreatedAt`, and
+/// to archive those of its scope it no longer produces).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HeldRead {
+    /// Every trailwatch finding of the account, every page.
+    #[default]
+    All,
+    /// Only the findings with these Ids (as Security Hub holds them, within [`limits`]): one
+    /// request per [`read::IDS_PER_REQUEST`], however many findings the account holds. Only these
+    /// can be archived.
+    Ids(std::collections::BTreeSet<String>),
 }
 
 impl Default for PublishOptions {
@@ -91,6 +108,7 @@ impl Default for PublishOptions {
             import_calls_per_second: IMPORT_CALLS_PER_SECOND,
             get_findings_calls_per_second: GET_FINDINGS_CALLS_PER_SECOND,
             scope: None,
+            held: HeldRead::All,
         }
     }
 }
@@ -214,7 +232,10 @@ pub async fn publish(
             .build(),
     );
     let mut read_pacer = pacer::Pacer::new(options.get_findings_calls_per_second);
-    let existing = read::read_existing(client, target, &mut read_pacer).await;
+    let existing = match &options.held {
+        HeldRead::All => read::read_existing(client, target, &mut read_pacer).await,
+        HeldRead::Ids(ids) => read::read_ids(client, target, ids, &mut read_pacer).await,
+    };
     report.get_findings_calls = requests.of("securityhub:GetFindings") as usize;
     let existing = existing?;
     report.existing = existing.len();

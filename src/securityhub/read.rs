@@ -1,5 +1,6 @@
 //! Reading back what Security Hub holds: every trailwatch finding of one account under its
-//! default product (`GetFindings`, every page through the SDK's paginator), in our ASFF shape.
+//! default product (`GetFindings`, every page through the SDK's paginator), or only those with
+//! given Ids (`Id` EQUALS filters), in our ASFF shape.
 //!
 //! Paging ends when a response carries no `NextToken` ("For subsequent calls to the operation, to
 //! continue listing data, set the value of this parameter to the value returned from the previous
@@ -18,7 +19,7 @@ use super::pacer::Pacer;
 use super::{PublishError, PublishTarget, ACTIVE};
 use aws_sdk_securityhub::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_securityhub::types as sdk;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// Every trailwatch finding Security Hub holds for the target account (the reads paced at the
 /// documented rate).
@@ -35,24 +36,78 @@ pub(super) async fn read_existing(
     target: &PublishTarget,
     pacer: &mut Pacer,
 ) -> Result<Vec<AsffFinding>, PublishError> {
-    let product_arn = target.product_arn();
-    let filter = |comparison: sdk::StringFilterComparison, value: &str| {
-        sdk::StringFilter::builder()
-            .comparison(comparison)
-            .value(value)
-            .build()
-    };
-    let filters = sdk::AwsSecurityFindingFilters::builder()
-        .aws_account_id(filter(
-            sdk::StringFilterComparison::Equals,
-            &target.account_id,
-        ))
-        .product_arn(filter(sdk::StringFilterComparison::Equals, &product_arn))
-        .generator_id(filter(
+    let filters = ours(target)
+        .generator_id(string_filter(
             sdk::StringFilterComparison::Prefix,
             &format!("{PRODUCT_PREFIX}/"),
         ))
         .build();
+    read_pages(client, target, filters, pacer).await
+}
+
+/// Most values one field of a `GetFindings` filter takes ("For each attribute, you can provide up
+/// to 20 filter values", API Reference "GetFindings").
+pub const IDS_PER_REQUEST: usize = 20;
+
+/// The trailwatch findings Security Hub holds for the target account among `ids` (EQUALS filters
+/// on `Id`, [`IDS_PER_REQUEST`] a request): one request per 20 ids however many findings the
+/// account holds, where [`read_existing`] pages through all of them.
+pub(super) async fn read_ids(
+    client: &aws_sdk_securityhub::Client,
+    target: &PublishTarget,
+    ids: &BTreeSet<String>,
+    pacer: &mut Pacer,
+) -> Result<Vec<AsffFinding>, PublishError> {
+    let wanted: Vec<&String> = ids.iter().collect();
+    let mut found = Vec::new();
+    for chunk in wanted.chunks(IDS_PER_REQUEST) {
+        let filters = ours(target)
+            .set_id(Some(
+                chunk
+                    .iter()
+                    .map(|id| string_filter(sdk::StringFilterComparison::Equals, id))
+                    .collect(),
+            ))
+            .build();
+        found.extend(
+            read_pages(client, target, filters, pacer)
+                .await?
+                .into_iter()
+                // The client-side half of the filter, as for every read.
+                .filter(|finding| ids.contains(&finding.id)),
+        );
+    }
+    Ok(found)
+}
+
+fn string_filter(comparison: sdk::StringFilterComparison, value: &str) -> sdk::StringFilter {
+    sdk::StringFilter::builder()
+        .comparison(comparison)
+        .value(value)
+        .build()
+}
+
+/// The filters every read has: the target account, under its default product.
+fn ours(target: &PublishTarget) -> sdk::builders::AwsSecurityFindingFiltersBuilder {
+    sdk::AwsSecurityFindingFilters::builder()
+        .aws_account_id(string_filter(
+            sdk::StringFilterComparison::Equals,
+            &target.account_id,
+        ))
+        .product_arn(string_filter(
+            sdk::StringFilterComparison::Equals,
+            &target.product_arn(),
+        ))
+}
+
+/// Every page of one `GetFindings` query, each read once, paced.
+async fn read_pages(
+    client: &aws_sdk_securityhub::Client,
+    target: &PublishTarget,
+    filters: sdk::AwsSecurityFindingFilters,
+    pacer: &mut Pacer,
+) -> Result<Vec<AsffFinding>, PublishError> {
+    let product_arn = target.product_arn();
     let mut pages = client
         .get_findings()
         .filters(filters)

@@ -6,17 +6,24 @@
 
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, STATE_TAG, THROTTLE_ASSUME_TAG,
+    register_delegated_administrator, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE,
+    MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
+use crate::support::proxy::FaultProxy;
 use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use trailwatch::lambda::config::{
-    ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS,
-    ENV_SECURITYHUB_REGION,
+    ENV_ACCOUNTS, ENV_MAX_MESSAGE_BYTES, ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME,
+    ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
 };
 use trailwatch::lambda::fanout::{AccountMessage, MESSAGE_KIND};
 use trailwatch::lambda::{self, Config, Response};
+use trailwatch::run::org::{
+    coverage_findings, publish_coverage, AccountReport, CoverageRead, Outcome, Retries,
+};
+use trailwatch::run::Publish;
+use trailwatch::securityhub::PublishTarget;
 
 fn scheduled_event() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduled.json");
@@ -134,10 +141,13 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             .collect();
         assert!(messages.iter().all(|message| message.kind == MESSAGE_KIND
             && message.scanning_account == management.id
-            && message
-                .shared
-                .as_ref()
-                .is_some_and(|shared| shared.chains.trails.len() == 1)));
+            && message.shared.as_ref().is_some_and(|shared| shared
+                .unpack()
+                .unwrap()
+                .chains
+                .trails
+                .len()
+                == 1)));
         let throttled_message = event["Records"]
             .as_array()
             .unwrap()
@@ -414,5 +424,292 @@ fn throttled_reads_wait_for_the_last_receive() {
             })
             .collect();
         assert!(!unavailable.is_empty(), "{findings:#?}");
+    });
+}
+
+/// The active findings of an account's own Security Hub: control id → compliance status.
+async fn verdicts(account: &TestAccount) -> std::collections::BTreeMap<String, String> {
+    held_findings(&account.sdk)
+        .await
+        .iter()
+        .filter(|finding| finding.record_state().map(|s| s.as_str()) == Some("ACTIVE"))
+        .map(|finding| {
+            (
+                finding
+                    .generator_id()
+                    .unwrap()
+                    .trim_start_matches("trailwatch/")
+                    .to_string(),
+                finding
+                    .compliance()
+                    .and_then(|c| c.status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The deployment the README recommends: the central stack in a delegated administrator of
+/// the organization, not its management account. The management account owns the organization
+/// trail and its chain (filter narrowed to member A); the member role is deployed there by hand,
+/// trusting the central account (as every member's role does). Returns the organization, the
+/// central account, A and a member B that logs only through the organization trail.
+async fn delegated_deployment() -> (Organization, TestAccount, TestAccount, TestAccount) {
+    let mut organization = Organization::create(3).await;
+    let b = organization.members.pop().unwrap();
+    let a = organization.members.pop().unwrap();
+    let central = organization.members.pop().unwrap();
+    register_delegated_administrator(&organization, &central).await;
+    seed_management(&organization.management, &a.id).await;
+    let trusted = central.session_role_arn();
+    for account in [&organization.management, &a, &b] {
+        account.put_role_trusting(MEMBER_ROLE, &trusted);
+    }
+    (organization, central, a, b)
+}
+
+/// The verdicts the management account's chain gives A (every control passes: the CloudTrail
+/// filter is narrowed to A's records) and B (the CloudTrail filter misses B's records).
+fn judged_on_the_organization_trail(member: &str, a: &TestAccount) -> Vec<(String, String)> {
+    MONITORING
+        .iter()
+        .map(|id| {
+            let status = if *id == "cloudtrail-changes" && member != a.id {
+                "FAILED"
+            } else {
+                "PASSED"
+            };
+            (id.to_string(), status.to_string())
+        })
+        .collect()
+}
+
+/// A coordinator run in `central`, then the workers on every message it sent.
+async fn coordinate_and_work(
+    central: &TestAccount,
+    config: &Config,
+    queue: &str,
+    members: usize,
+) -> (
+    trailwatch::lambda::fanout::CoordinatorSummary,
+    Vec<AccountMessage>,
+) {
+    let Response::Coordinated(summary) = lambda::handle(&central.sdk, config, &scheduled_event())
+        .await
+        .expect("coordinator run")
+    else {
+        panic!("not a coordinator run");
+    };
+    assert_eq!(summary.messages_sent, members, "{summary:?}");
+    let event = sqs_event(central, queue, members).await;
+    let Response::Batch(batch) = lambda::handle(&central.sdk, config, &event)
+        .await
+        .expect("worker run")
+    else {
+        panic!("not a worker run");
+    };
+    assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+    let messages: Vec<AccountMessage> = event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| serde_json::from_str(record["body"].as_str().unwrap()).unwrap())
+        .collect();
+    (*summary, messages)
+}
+
+/// The central stack in a delegated administrator: the organization trail's status and
+/// selectors (which a member may not read: the wrapper refuses GetEventSelectors, as AWS is
+/// reported to), its log group, alarms and topic are read through the management account's
+/// member role, once, and every member is judged on them — none NOT_AVAILABLE.
+#[test]
+fn a_delegated_administrator_reads_the_organization_trail_through_the_management_role() {
+    on_main_stack(|| async {
+        let (organization, central, a, b) = delegated_deployment().await;
+        let queue = create_queue(&central).await;
+        let config = config(&queue);
+        let (summary, messages) = coordinate_and_work(&central, &config, &queue, 3).await;
+        assert!(summary.shared_in_messages);
+        // The chains the coordinator read, as the messages carry them: the trail's status and
+        // selectors read, not refused.
+        for message in &messages {
+            let chains = message.shared.as_ref().unwrap().unpack().unwrap();
+            let [trail] = chains.chains.trails.as_slice() else {
+                panic!("one organization trail: {chains:?}");
+            };
+            assert!(trail.status.is_ok(), "{:?}", trail.status);
+            assert!(trail.event_selectors.is_ok(), "{:?}", trail.event_selectors);
+        }
+        for member in [&a, &b] {
+            let verdicts: Vec<(String, String)> = verdicts(member)
+                .await
+                .into_iter()
+                .filter(|(control, _)| control != "trail-cw-logs")
+                .collect();
+            assert_eq!(
+                verdicts,
+                {
+                    let mut expected = judged_on_the_organization_trail(&member.id, &a);
+                    expected.sort();
+                    expected
+                },
+                "member {}",
+                member.id
+            );
+        }
+        // The management account is a member like the others, scanned through its role; the
+        // organization trail's CIS 3.4 finding is its own, PASSED or FAILED on its delivery,
+        // never NOT_AVAILABLE; so is the central account's, scanned by the coordinator.
+        let management = verdicts(&organization.management).await;
+        assert_eq!(management.len(), 5, "{management:?}");
+        assert!(
+            management.values().all(|status| status != "NOT_AVAILABLE"),
+            "{management:?}"
+        );
+        let central_verdicts = verdicts(&central).await;
+        assert!(
+            central_verdicts
+                .values()
+                .all(|status| status != "NOT_AVAILABLE"),
+            "{central_verdicts:?}"
+        );
+    });
+}
+
+/// The large-organization path: the chains do not fit in a message (here a queue taking 1 KiB
+/// messages), so every worker reads the organization trail itself — through the management
+/// account's member role, never with the member's own credentials (GetEventSelectors refused) —
+/// and judges every member as the chains in the message would have.
+#[test]
+fn workers_read_chains_that_did_not_fit_through_the_owners_role() {
+    on_main_stack(|| async {
+        let (organization, central, a, b) = delegated_deployment().await;
+        let queue = create_queue(&central).await;
+        let config = config_with(&queue, &[(ENV_MAX_MESSAGE_BYTES, "1024")]);
+        let (summary, messages) = coordinate_and_work(&central, &config, &queue, 3).await;
+        assert!(!summary.shared_in_messages, "{summary:?}");
+        assert!(messages.iter().all(|message| message.shared.is_none()));
+        for member in [&a, &b] {
+            let mut expected = judged_on_the_organization_trail(&member.id, &a);
+            expected.sort();
+            let verdicts: Vec<(String, String)> = verdicts(member)
+                .await
+                .into_iter()
+                .filter(|(control, _)| control != "trail-cw-logs")
+                .collect();
+            assert_eq!(verdicts, expected, "member {}", member.id);
+        }
+        assert_eq!(verdicts(&organization.management).await.len(), 5);
+    });
+}
+
+/// The scanning account's active coverage findings: the account ids they name.
+async fn active_coverage(account: &TestAccount) -> Vec<String> {
+    held_findings(&account.sdk)
+        .await
+        .iter()
+        .filter(|finding| {
+            finding.generator_id() == Some("trailwatch/scan-coverage")
+                && finding.record_state().map(|s| s.as_str()) == Some("ACTIVE")
+        })
+        .map(|finding| {
+            finding.resources()[0]
+                .id()
+                .unwrap()
+                .trim_start_matches("AWS::::Account:")
+                .to_string()
+        })
+        .collect()
+}
+
+/// Coverage findings without a quadratic read. The central account holds coverage findings of
+/// 250 accounts that have left the organization, of a member since suspended and of one the stack
+/// no longer scans (`Accounts`). The coordinator, which lists the organization, archives those
+/// 252 — the one place that does. A worker that writes its member's coverage finding reads only
+/// that finding (GetFindings filtered by Id: one request, counted by the proxy), not every page of
+/// the central account's findings (3 here, growing with the organization).
+#[test]
+fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
+    on_main_stack(|| async {
+        let organization = Organization::create(3).await;
+        let [refusing, suspended, excluded] = [0, 1, 2].map(|n| &organization.members[n]);
+        organization
+            .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
+            .await;
+        let management = &organization.management;
+        let target = PublishTarget {
+            account_id: management.id.clone(),
+            partition: "aws".to_string(),
+            region: "us-east-1".to_string(),
+        };
+        let gone: Vec<String> = (0..250u64)
+            .map(|n| format!("{:012}", 900_000_000_000 + n))
+            .collect();
+        let reports: Vec<AccountReport> = gone
+            .iter()
+            .chain([&suspended.id, &excluded.id])
+            .map(|id| AccountReport {
+                account_id: id.clone(),
+                name: String::new(),
+                outcome: Outcome::NotScanned {
+                    reason: "sts:AssumeRole failed (AccessDenied)".to_string(),
+                    transient: false,
+                },
+            })
+            .collect();
+        let findings =
+            coverage_findings(&management.id, "aws", "us-east-1", &reports, Retries::None);
+        let owned = reports.iter().map(|r| r.account_id.clone()).collect();
+        let seeded = publish_coverage(
+            &management.sdk,
+            Publish::Import,
+            &target,
+            &findings,
+            owned,
+            CoverageRead::All,
+        )
+        .await
+        .expect("coverage findings")
+        .expect("published")
+        .expect("imported");
+        assert_eq!(seeded.imported, 252);
+        organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
+
+        let queue = create_queue(management).await;
+        let accounts = format!("{},{}", refusing.id, suspended.id);
+        let config = config_with(&queue, &[(ENV_ACCOUNTS, accounts.as_str())]);
+        let Response::Coordinated(summary) =
+            lambda::handle(&management.sdk, &config, &scheduled_event())
+                .await
+                .expect("coordinator run")
+        else {
+            panic!("not a coordinator run");
+        };
+        assert_eq!(summary.messages_sent, 1, "{summary:?}");
+        let mut retired = gone.clone();
+        retired.extend([suspended.id.clone(), excluded.id.clone()]);
+        retired.sort();
+        assert_eq!(summary.coverage.retired, retired);
+        assert_eq!(summary.coverage.archived, 252);
+        assert!(active_coverage(management).await.is_empty());
+
+        // The worker, through a proxy that counts its requests.
+        let proxy = FaultProxy::start();
+        let event = sqs_event(management, &queue, 1).await;
+        let Response::Batch(batch) = lambda::handle(&proxy.sdk_for(management), &config, &event)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        assert_eq!(active_coverage(management).await, [refusing.id.as_str()]);
+        let requests = proxy.settled_stats().requests();
+        assert_eq!(
+            requests.get("securityhub:GetFindings"),
+            Some(&1),
+            "{requests:?}"
+        );
     });
 }

@@ -18,7 +18,9 @@ use aws_sdk_securityhub::types::AwsSecurityFinding;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use trailwatch::collect::access::MemberRole;
+use trailwatch::collect::{collect, CollectPlan};
 use trailwatch::controls;
+use trailwatch::model::snapshot::ReadErrorKind;
 use trailwatch::run::org::{run_organization, OrgSettings, OrgSummary, Outcome};
 use trailwatch::run::{Publish, RunSettings};
 
@@ -351,5 +353,49 @@ fn a_members_alarm_never_reads_another_accounts_topic_off_the_organization_chain
                 "{text}"
             );
         }
+    });
+}
+
+/// A single-account scan of a member (no member roles): the organization trail it sees is the
+/// management account's, so its status and selectors are NOT_AVAILABLE naming that account —
+/// never read with the member's own credentials (AWS is reported to refuse a member
+/// GetEventSelectors on another account's organization trail; the wrapper does).
+#[test]
+fn a_members_own_scan_reads_nothing_of_the_organization_trail_with_its_credentials() {
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let member = &organization.members[0];
+        seed_management(&organization.management, &member.id).await;
+        let plan = CollectPlan {
+            regions: Some(vec!["us-east-1".to_string()]),
+            ..CollectPlan::default()
+        };
+        let snapshot = collect(&member.sdk, &plan).await.expect("collect");
+        let [trail] = snapshot.chains.trails.as_slice() else {
+            panic!("one trail: {:?}", snapshot.chains.trails);
+        };
+        assert!(trail.is_organization_trail);
+        for error in [
+            trail.status.as_ref().unwrap_err(),
+            trail.event_selectors.as_ref().unwrap_err(),
+        ] {
+            assert_eq!(error.kind, ReadErrorKind::OtherAccount, "{error:?}");
+            assert!(
+                error.message.contains(&format!(
+                    "trail org is in account {}",
+                    organization.management.id
+                )),
+                "{}",
+                error.message
+            );
+        }
+        assert_eq!(
+            snapshot
+                .api_calls_by_operation
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["cloudtrail:DescribeTrails", "sts:GetCallerIdentity"]
+        );
     });
 }

@@ -87,7 +87,64 @@ impl TestAccount {
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::new(&self.sdk)
     }
+
+    /// The role `name` in this account, created or with its trust policy replaced, trusting only
+    /// sessions of the role `trusted_role_arn` — as `member-role.yaml` trusts the function's
+    /// role. Through boto3 in the virtualenv's Python (IAM CreateRole / UpdateAssumeRolePolicy):
+    /// the tests have no IAM client of their own.
+    pub fn put_role_trusting(&self, name: &str, trusted_role_arn: &str) {
+        const SCRIPT: &str = r#"
+import json, sys, boto3
+name, trusted = sys.argv[1], sys.argv[2]
+iam = boto3.client("iam", region_name="us-east-1")
+trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}]})
+try:
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+except iam.exceptions.EntityAlreadyExistsException:
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+"#;
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = std::env::var_os("TRAILWATCH_TEST_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        let output = std::process::Command::new(python)
+            .args(["-c", SCRIPT, name, trusted_role_arn])
+            .envs(self.aws_env())
+            .output()
+            .expect("python for IAM");
+        assert!(
+            output.status.success(),
+            "iam role {name} in {}: {}",
+            self.id,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// The role this account's test sessions are sessions of (the harness's bootstrap role).
+    pub fn session_role_arn(&self) -> String {
+        format!("arn:aws:iam::{}:role/trailwatch-test", self.id)
+    }
 }
+
+/// Registers `account` as a delegated administrator of the organization (Organizations
+/// RegisterDelegatedAdministrator, by the management account): it may then list the
+/// organization's accounts. (moto takes only some service principals; the one used does not
+/// matter to trailwatch.)
+pub async fn register_delegated_administrator(organization: &Organization, account: &TestAccount) {
+    organization
+        .management
+        .organizations()
+        .register_delegated_administrator()
+        .account_id(&account.id)
+        .service_principal(DELEGATED_SERVICE)
+        .send()
+        .await
+        .expect("organizations:RegisterDelegatedAdministrator");
+}
+
+/// A service principal moto takes for a delegated administrator.
+const DELEGATED_SERVICE: &str = "config-multiaccountsetup.amazonaws.com";
 
 /// The default monitoring controls.
 pub const MONITORING: [&str; 4] = [
