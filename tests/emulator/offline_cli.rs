@@ -299,6 +299,9 @@ fn controls_lists_the_catalog() {
 /// its cached sign-in token, instead of aws-config's "requires following cargo feature(s)
 /// enabled: sso" (what the Lambda's build, without `cli`, would answer).
 #[tokio::test]
+// aws-config's `profile_files` takes `ProfileFiles`, now a deprecated alias of aws-runtime's
+// `EnvConfigFiles` (aws-runtime is not a dependency of ours).
+#[allow(deprecated)]
 async fn an_sso_profile_reaches_the_sso_provider() {
     use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
     use aws_config::profile::ProfileFileCredentialsProvider;
