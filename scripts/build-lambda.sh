@@ -2,7 +2,10 @@
 # Builds the deployable Lambda the way users do (README "Build and deploy"): `sam validate --lint`
 # then `sam build`, whose BuildMethod rust-cargolambda runs `cargo lambda build --release --arm64
 # --bin trailwatch-lambda` in this directory (target/ is reused; no Docker), and checks that the
-# bootstrap SAM deploys exists. CI runs it after scripts/test.sh.
+# bootstrap SAM deploys exists. CI runs it after scripts/test.sh. SAM passes cargo-lambda no flags
+# but the binary: the Lambda's own build settings (no default features, i.e. no SSO client, and
+# panic = "abort") are in Cargo.toml's [package.metadata.lambda.bin.trailwatch-lambda.build],
+# which cargo-lambda reads whichever way it is run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

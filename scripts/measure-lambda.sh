@@ -10,7 +10,8 @@
 #    scripts/build-lambda.sh do; a first build takes 15–20 min on two cores, a rebuild seconds)
 #    and the size of target/lambda/trailwatch-lambda/bootstrap. --skip-arm64-build reports the
 #    bootstrap already there.
-# 2. `cargo build --release --bin trailwatch-lambda` (x86_64, the profile the arm64 build uses).
+# 2. `cargo build --release --bin trailwatch-lambda --no-default-features` with panic = "abort"
+#    (x86_64, the profile and features the arm64 build uses).
 # 3. N times (default 5): start a fresh function process with AWS_LAMBDA_RUNTIME_API pointing at a
 #    small Runtime API emulator (the endpoints lambda_runtime uses: GET invocation/next, POST
 #    invocation/<id>/response|error, POST init/error), the environment template.yaml sets (plus the
@@ -47,7 +48,10 @@ if [ "$build_arm64" = 1 ]; then
 fi
 bootstrap=target/lambda/trailwatch-lambda/bootstrap
 echo "measure-lambda: cargo build --release --bin trailwatch-lambda (x86_64)…" >&2
-cargo build --release --bin trailwatch-lambda >&2
+# The Lambda's build settings (Cargo.toml, package.metadata.lambda): no default features (no
+# `cli`: SSO, credential_process) and panic = "abort", as cargo-lambda builds the bootstrap.
+cargo build --release --bin trailwatch-lambda --no-default-features \
+  --config 'profile.release.panic="abort"' >&2
 binary=target/release/trailwatch-lambda
 
 exec .venv/bin/python - "$binary" "$bootstrap" "$runs" <<'PY'

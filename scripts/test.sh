@@ -19,6 +19,19 @@ if cargo tree -p trailwatch-core --edges normal --prefix none | grep -E '^aws-';
   echo "crates/core must not depend on AWS crates (above)" >&2
   exit 1
 fi
+echo "== the Lambda's build (no default features) has no SSO client; nothing has the legacy HTTP stack" >&2
+# The Lambda is built without feature `cli` (Cargo.toml, package.metadata.lambda); the AWS SDK
+# crates without their default `rustls` feature (hyper 0.14 / rustls 0.21 / rustls-webpki 0.101).
+if cargo tree -p trailwatch --no-default-features --edges normal --prefix none \
+  | grep -E '^aws-sdk-sso(oidc)? '; then
+  echo "the Lambda's build must not compile the SSO clients (above)" >&2
+  exit 1
+fi
+if cargo tree --workspace --edges normal --prefix none \
+  | grep -E '^(hyper v0\.|h2 v0\.3|rustls v0\.2[0-2]\.|hyper-rustls v0\.2[0-4]\.|rustls-webpki v0\.10[0-2]\.)'; then
+  echo "the legacy hyper 0.14 / rustls 0.21 stack is back (above): an AWS SDK crate's default features?" >&2
+  exit 1
+fi
 echo "== cfn-lint template.yaml member-role.yaml" >&2
 cfn-lint template.yaml member-role.yaml
 echo "== tools/test_templates.py, tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2

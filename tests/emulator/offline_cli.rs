@@ -293,3 +293,47 @@ fn controls_lists_the_catalog() {
     }
     assert!(text.contains("CloudWatch.5"));
 }
+
+/// The command line is built with feature `cli` (`required-features`), which compiles aws-config's
+/// SSO provider in: a `--profile` that signs in with IAM Identity Center gets as far as looking for
+/// its cached sign-in token, instead of aws-config's "requires following cargo feature(s)
+/// enabled: sso" (what the Lambda's build, without `cli`, would answer).
+#[tokio::test]
+// aws-config's `profile_files` takes `ProfileFiles`, now a deprecated alias of aws-runtime's
+// `EnvConfigFiles` (aws-runtime is not a dependency of ours).
+#[allow(deprecated)]
+async fn an_sso_profile_reaches_the_sso_provider() {
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_credential_types::provider::ProvideCredentials;
+    use aws_smithy_types::error::display::DisplayErrorContext;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile sso-user]\n\
+         sso_start_url = https://trailwatch-test.invalid/start\n\
+         sso_region = us-east-1\n\
+         sso_account_id = 123456789012\n\
+         sso_role_name = ReadOnly\n\
+         region = us-east-1\n",
+    )
+    .unwrap();
+    let provider = ProfileFileCredentialsProvider::builder()
+        .profile_files(
+            ProfileFiles::builder()
+                .with_file(ProfileFileKind::Config, &config)
+                .build(),
+        )
+        .profile_name("sso-user")
+        .build();
+    let error = provider
+        .provide_credentials()
+        .await
+        .expect_err("no SSO token is cached for this start URL");
+    let error = DisplayErrorContext(&error).to_string();
+    assert!(!error.contains("cargo feature"), "{error}");
+    // The SSO provider ran: it looked for the cached sign-in token.
+    assert!(error.contains("sso/cache"), "{error}");
+}
