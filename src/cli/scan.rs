@@ -196,7 +196,7 @@ fn organization_settings(args: &OrganizationArgs) -> Result<OrgSettings, CliErro
             .map(|id| id.trim().to_string())
             .filter(|id| !id.is_empty())
             .map(|id| {
-                if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+                if crate::model::arn::is_account_id(&id) {
                     Ok(id)
                 } else {
                     Err(CliError::Usage(format!(

@@ -409,13 +409,9 @@ async fn monitoring(
 
     let topic_arns = crate::model::snapshot::notified_topic_arns(&alarm_sets, partition);
     let organization_topics = crate::model::snapshot::notified_topic_arns(
-        &alarm_sets
-            .iter()
-            .filter(|set| {
-                organization_places.contains(&(set.account_id.clone(), set.region.clone()))
-            })
-            .cloned()
-            .collect::<Vec<_>>(),
+        alarm_sets.iter().filter(|set| {
+            organization_places.contains(&(set.account_id.clone(), set.region.clone()))
+        }),
         partition,
     );
     let organization_topics = &organization_topics;

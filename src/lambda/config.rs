@@ -187,7 +187,7 @@ fn account_ids(list: &str) -> Result<BTreeSet<String>, String> {
         .map(str::trim)
         .filter(|id| !id.is_empty())
         .map(|id| {
-            if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+            if crate::model::arn::is_account_id(id) {
                 Ok(id.to_string())
             } else {
                 Err(format!("{id:?} is not an account id (12 digits)"))

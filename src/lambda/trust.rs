@@ -8,6 +8,7 @@
 
 use super::config::Config;
 use super::fanout::AccountMessage;
+use crate::model::arn::is_account_id;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountError;
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -19,11 +20,6 @@ use std::sync::Mutex;
 pub struct Identity {
     pub account: String,
     pub partition: String,
-}
-
-/// A 12-digit account id.
-pub fn well_formed_account(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// Whether `region` is a region name of `partition` (by the partitions' name prefixes:
@@ -52,7 +48,7 @@ pub fn check_message(
     config: &Config,
 ) -> Result<(), String> {
     let account = &message.account.id;
-    if !well_formed_account(account) {
+    if !is_account_id(account) {
         return Err(format!("{account:?} is not an account id (12 digits)"));
     }
     if *account == own.account {
@@ -177,7 +173,7 @@ mod tests {
 
     #[test]
     fn account_ids_and_regions_are_checked() {
-        assert!(well_formed_account("111122223333"));
+        assert!(is_account_id("111122223333"));
         for bad in [
             "11112222333",
             "1111222233334",
@@ -185,7 +181,7 @@ mod tests {
             "",
             "../../etc",
         ] {
-            assert!(!well_formed_account(bad), "{bad}");
+            assert!(!is_account_id(bad), "{bad}");
         }
         assert!(region_in_partition("eu-west-1", "aws"));
         assert!(region_in_partition("cn-north-1", "aws-cn"));

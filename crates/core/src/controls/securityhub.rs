@@ -65,13 +65,10 @@ pub fn evaluate(snapshot: &Snapshot, control: &Control) -> Finding {
 
 /// `eu-west-1 (securityhub:DescribeHub: AccessDeniedException: …)`.
 fn unread_region(error: &ReadError) -> String {
-    let code = error
-        .code
-        .as_deref()
-        .map(|code| format!("{code}: "))
-        .unwrap_or_default();
     format!(
-        "{} ({}: {code}{})",
-        error.region, error.operation, error.message
+        "{} ({}: {})",
+        error.region,
+        error.operation,
+        error.code_and_message()
     )
 }

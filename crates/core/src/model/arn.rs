@@ -91,6 +91,11 @@ pub fn is_notifiable_topic(action: &str, partition: &str, region: &str) -> bool 
         .is_ok_and(|arn| arn.service == "sns" && arn.partition == partition && arn.region == region)
 }
 
+/// Whether `id` is an AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 /// The region part of an ARN, or `None` if the text is not an ARN.
 pub fn region_of(text: &str) -> Option<&str> {
     Arn::parse(text).ok().map(|arn| arn.region)

@@ -605,15 +605,12 @@ impl fmt::Display for MissingLink {
                 Ok(())
             }
             Unread { subject, error } => {
-                let code = error
-                    .code
-                    .as_deref()
-                    .map(|code| format!("{code}: "))
-                    .unwrap_or_default();
                 write!(
                     f,
-                    "could not read {subject} ({} in {}: {code}{})",
-                    error.operation, error.region, error.message
+                    "could not read {subject} ({} in {}: {})",
+                    error.operation,
+                    error.region,
+                    error.code_and_message()
                 )?;
                 if error.kind == ReadErrorKind::AccessDenied {
                     write!(f, "; the permission {} would allow it", error.operation)?;

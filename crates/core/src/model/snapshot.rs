@@ -142,20 +142,14 @@ impl ChainGraph {
         }
         errors
     }
-
-    /// The SNS topics the alarms of the graph can notify, sorted: see
-    /// [`AlarmSet::notified_topics`].
-    pub fn notified_topic_arns(&self, partition: &str) -> std::collections::BTreeSet<String> {
-        notified_topic_arns(&self.alarm_sets, partition)
-    }
 }
 
 /// The SNS topics the alarms of `sets` can notify, sorted: see [`AlarmSet::notified_topics`].
-pub fn notified_topic_arns(
-    sets: &[AlarmSet],
+pub fn notified_topic_arns<'a>(
+    sets: impl IntoIterator<Item = &'a AlarmSet>,
     partition: &str,
 ) -> std::collections::BTreeSet<String> {
-    sets.iter()
+    sets.into_iter()
         .flat_map(|set| set.notified_topics(partition))
         .map(str::to_string)
         .collect()
@@ -240,6 +234,17 @@ pub struct ReadError {
     pub code: Option<String>,
     /// The service's (or the transport's) message.
     pub message: String,
+}
+
+impl ReadError {
+    /// `AccessDeniedException: User is not authorized`: the service's code, when it gave one,
+    /// then its message.
+    pub fn code_and_message(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// Why a read failed, in the categories that change what the evaluator says.
