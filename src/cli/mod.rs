@@ -6,6 +6,7 @@
 //! command could not run (no credentials, an unreadable snapshot, an output file that cannot be
 //! written, findings Security Hub refused).
 
+mod errors;
 mod pattern;
 mod render;
 mod scan;
@@ -27,6 +28,10 @@ use std::process::ExitCode;
     after_help = "Exit status: 0 nothing failed; 1 a control FAILED (scan, evaluate), an account of an organization scan could not be scanned, or the pattern is invalid (pattern check); 2 usage error; 3 could not run (credentials, unreadable snapshot, unwritable output, findings Security Hub refused)."
 )]
 pub struct Cli {
+    /// On an error, also print what the AWS SDK said; log the run's progress to stderr (as
+    /// RUST_LOG=trailwatch=debug would; RUST_LOG, when set, decides what is logged).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -170,19 +175,36 @@ pub(crate) enum CliError {
     /// The command could not do its work (exit 3).
     #[error("{0}")]
     CouldNotRun(String),
+    /// The command could not do its work (exit 3): one line for the user, and the underlying
+    /// error, printed with `--verbose`.
+    #[error("{message}")]
+    Explained { message: String, detail: String },
 }
 
 impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),
-            CliError::CouldNotRun(_) => ExitCode::from(3),
+            CliError::CouldNotRun(_) | CliError::Explained { .. } => ExitCode::from(3),
         }
     }
 }
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
+    let rust_log = std::env::var_os("RUST_LOG").is_some();
+    let verbose = cli.verbose || rust_log;
+    if verbose {
+        let filter = if rust_log {
+            tracing_subscriber::EnvFilter::from_default_env()
+        } else {
+            tracing_subscriber::EnvFilter::new("warn,trailwatch=debug")
+        };
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let result = match cli.command {
         Command::Scan(args) if args.organization.organization => {
             scan::scan_organization(args).await
@@ -200,6 +222,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     result.unwrap_or_else(|error| {
         eprintln!("trailwatch: {error}");
+        match &error {
+            CliError::Explained { detail, .. } if verbose && !detail.is_empty() => {
+                eprintln!("trailwatch: detail: {detail}");
+            }
+            _ => {}
+        }
         error.exit_code()
     })
 }

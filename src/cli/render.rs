@@ -66,11 +66,21 @@ pub fn run_summary(snapshot: &Snapshot, findings: &[Finding], seconds: f64) -> S
             unlisted.join(", ")
         );
     }
+    // The same failure in many regions (a denied DescribeTrails in each) is one line.
+    let mut grouped: Vec<(&str, &str, Vec<&str>)> = Vec::new();
     for error in snapshot.failed_reads() {
+        match grouped.iter_mut().find(|(operation, message, _)| {
+            *operation == error.operation && *message == error.message
+        }) {
+            Some((_, _, regions)) => regions.push(&error.region),
+            None => grouped.push((&error.operation, &error.message, vec![&error.region])),
+        }
+    }
+    for (operation, message, regions) in grouped {
         let _ = write!(
             text,
-            "\n  read error: {} in {}: {}",
-            error.operation, error.region, error.message
+            "\n  read error: {operation} in {}: {message}",
+            regions.join(", ")
         );
     }
     text
@@ -107,10 +117,21 @@ pub fn control_table(controls: &[Control], version: Option<CisVersion>) -> Strin
     if let Some(version) = version {
         let _ = writeln!(out, "{}\n", version.benchmark().title);
     }
+    // Columns as wide as their longest entry, so a long control id never shifts a row.
+    let id_width = controls
+        .iter()
+        .map(|control| control.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let hub_width = controls
+        .iter()
+        .map(|control| control.security_hub.unwrap_or("-").len())
+        .max()
+        .unwrap_or(0);
     for control in controls {
         let _ = writeln!(
             out,
-            "{:<24} {:<14} {:<6} {}\n{:<24} CIS {}",
+            "{:<id_width$} {:<hub_width$} {:<6} {}\n{:<id_width$} CIS {}",
             control.id,
             control.security_hub.unwrap_or("-"),
             control.severity.label(),
@@ -120,7 +141,7 @@ pub fn control_table(controls: &[Control], version: Option<CisVersion>) -> Strin
         );
         if let Some(version) = version {
             for line in in_force(control, version) {
-                let _ = writeln!(out, "{:<24} {line}", "");
+                let _ = writeln!(out, "{:<id_width$} {line}", "");
             }
         }
     }
@@ -199,4 +220,31 @@ fn in_force(control: &Control, version: CisVersion) -> Vec<String> {
         .collect();
     lines.push(format!("related requirements: {}", related.join(", ")));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_table_columns_line_up_for_the_longest_id() {
+        let table = control_table(crate::controls::catalog(), None);
+        let longest = crate::controls::catalog()
+            .iter()
+            .map(|control| control.id.len())
+            .max()
+            .unwrap();
+        assert!(
+            longest > 24,
+            "the catalog has an id longer than the old width"
+        );
+        // Every line's second column starts at the same character position.
+        for line in table.lines() {
+            let rest = &line[longest..];
+            assert!(
+                rest.starts_with(' ') && !rest[1..].starts_with(' '),
+                "{line:?}"
+            );
+        }
+    }
 }

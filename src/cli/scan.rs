@@ -1,6 +1,7 @@
 //! `trailwatch scan` (collect → evaluate → ASFF → publish, through [`crate::run`]) and
 //! `trailwatch evaluate` (a saved snapshot, offline): what they print, write and exit with.
 
+use super::errors;
 use super::render;
 use super::{CliError, EvaluateArgs, Format, OrganizationArgs, OutputArgs, ScanArgs};
 use crate::collect::access::MemberRole;
@@ -36,7 +37,7 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
     );
     let account_run = run::run_account(&sdk, &settings)
         .await
-        .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
+        .map_err(|error| errors::run_error(error, args.profile.as_deref()))?;
     let scan = &account_run.scan;
     if let Some(path) = &args.save_snapshot {
         write_json(path, &scan.snapshot)?;
@@ -47,6 +48,9 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
         "{}",
         render::run_summary(&scan.snapshot, &scan.findings, scan.duration.as_secs_f64())
     );
+    if let Some(error) = errors::nothing_readable(&scan.snapshot) {
+        return Err(error);
+    }
     match &account_run.published {
         None => Ok(code),
         Some(Err(error)) => Err(CliError::CouldNotRun(error.to_string())),
@@ -128,7 +132,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let (summary, coverage) =
         run::org::run_organization(&sdk, &settings, &org, &on_account, &write)
             .await
-            .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
+            .map_err(|error| errors::run_error(error, args.profile.as_deref()))?;
     for writer in [output, stdout_json].into_iter().flatten() {
         let writer = writer
             .into_inner()

@@ -107,6 +107,11 @@ impl Clients {
         self.sdk.region().map(|region| region.to_string())
     }
 
+    /// The endpoint every client is sent to, when one is configured (`AWS_ENDPOINT_URL`).
+    pub(crate) fn endpoint_url(&self) -> Option<&str> {
+        self.sdk.endpoint_url()
+    }
+
     pub(crate) fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
         build_client!(self, aws_sdk_organizations, region)
     }

@@ -29,6 +29,7 @@ mod alarms;
 mod clients;
 pub(crate) mod errors;
 mod hub;
+pub mod identity;
 mod logs;
 pub mod organization;
 mod regions;
@@ -42,9 +43,9 @@ use crate::model::snapshot::{
     Topic, Trail, SNAPSHOT_FORMAT,
 };
 use access::{Access, Roles};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use clients::Clients;
 use futures::stream::{self, StreamExt};
+use identity::IdentityFailure;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use time::OffsetDateTime;
 
@@ -116,8 +117,8 @@ impl Needs {
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     /// The credentials' account could not be established.
-    #[error("sts:GetCallerIdentity failed: {0}")]
-    Identity(String),
+    #[error("{0}")]
+    Identity(Box<IdentityFailure>),
     /// Neither the plan nor the account names a region to scan.
     #[error("no region to scan: {0}")]
     NoRegion(String),
@@ -301,11 +302,17 @@ async fn identity(clients: &Clients, region: &str) -> Result<(String, String), C
         .get_caller_identity()
         .send()
         .await
-        .map_err(|error| CollectError::Identity(DisplayErrorContext(&error).to_string()))?;
+        .map_err(|error| {
+            CollectError::Identity(Box::new(IdentityFailure::of(
+                &error,
+                region,
+                clients.endpoint_url(),
+            )))
+        })?;
     let account_id = identity
         .account()
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| CollectError::Identity("the answer names no account".into()))?
+        .ok_or_else(|| CollectError::Identity(Box::new(IdentityFailure::no_account(region))))?
         .to_string();
     let partition = identity
         .arn()

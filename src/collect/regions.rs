@@ -58,6 +58,14 @@ const KNOWN_REGIONS: &[(&str, &[&str])] = &[
     ("aws-us-gov", &["us-gov-east-1", "us-gov-west-1"]),
 ];
 
+/// Whether `region` is a region of its partition, as this build knows them.
+pub(crate) fn is_known(region: &str) -> bool {
+    let partition = partition_of(region);
+    KNOWN_REGIONS
+        .iter()
+        .any(|(name, regions)| *name == partition && regions.contains(&region))
+}
+
 /// The partition a region belongs to, from its name.
 pub(crate) fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
