@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs what trailwatch's tests, demo and build need into ./.venv (moto's AWS emulator,
-# cfn-lint, cargo-lambda, the SAM CLI), pinned in requirements-dev.txt. Idempotent: reruns only
-# when the pins change.
+# cfn-lint, cargo-lambda, the SAM CLI), pinned in requirements-dev.txt, and Debian's `chromium`
+# (the HTML report's browser tests) when it is missing. Idempotent: reruns only when the pins
+# change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v chromium > /dev/null; then
+  echo "setup: installing Debian's chromium (headless browser for the HTML report tests)" >&2
+  sudo_if_needed=""
+  [ "$(id -u)" = 0 ] || sudo_if_needed="sudo"
+  $sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_if_needed apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core > /dev/null
+fi
 venv=.venv
 stamp="$venv/.requirements-dev.sha256"
 want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)

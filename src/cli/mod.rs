@@ -164,6 +164,9 @@ pub(crate) enum Format {
     Table,
     /// The findings as an ASFF JSON array.
     Json,
+    /// One self-contained HTML page: a summary, then each control's chain drawn link by link,
+    /// the broken link marked with its reason.
+    Html,
 }
 
 /// Why a command stopped, by the exit code it means.

@@ -8,6 +8,7 @@ use crate::collect::access::MemberRole;
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::Snapshot;
+use crate::report::{html, AccountFindings, RunReport, Unscanned};
 use crate::run::org::{AccountDone, OrgSettings, Outcome};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
@@ -43,7 +44,12 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
         write_json(path, &scan.snapshot)?;
         eprintln!("trailwatch: snapshot saved to {}", path.display());
     }
-    let code = emit(&args.output, &scan.findings, &account_run.asff)?;
+    let code = emit(
+        &args.output,
+        &scan.snapshot.account_id,
+        &scan.findings,
+        &account_run.asff,
+    )?;
     eprintln!(
         "{}",
         render::run_summary(&scan.snapshot, &scan.findings, scan.duration.as_secs_f64())
@@ -107,6 +113,9 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
         }
     };
     let failed_controls = std::sync::atomic::AtomicBool::new(false);
+    // The report formats need every account before they can be written.
+    let reported = std::sync::Mutex::new(Vec::<AccountFindings>::new());
+    let collects_report = args.output.format == Format::Html;
     let on_account = |done: AccountDone<'_>| {
         eprintln!(
             "trailwatch: [{}/{}] {}",
@@ -121,6 +130,16 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
             failed_controls.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         write(&run.asff);
+        if collects_report {
+            reported
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(AccountFindings {
+                    account_id: run.scan.snapshot.account_id.clone(),
+                    name: done.report.name.clone(),
+                    findings: run.scan.findings.clone(),
+                });
+        }
         if args.output.format == Format::Table && !run.scan.findings.is_empty() {
             print!(
                 "== account {}\n{}",
@@ -147,6 +166,34 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
         .first()
     {
         return Err(CliError::CouldNotRun(error.clone()));
+    }
+    if collects_report {
+        let unscanned = summary
+            .reports
+            .iter()
+            .filter_map(|report| match &report.outcome {
+                Outcome::NotScanned { reason, .. } => Some(Unscanned {
+                    account_id: report.account_id.clone(),
+                    name: report.name.clone(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let report = run_report(
+            &args.output,
+            format!("organization (scanned from {})", summary.scanning_account),
+            reported
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            unscanned,
+        )?;
+        io::stdout()
+            .lock()
+            .write_all(html::render(&report).as_bytes())
+            .map_err(|error| {
+                CliError::CouldNotRun(format!("cannot write standard output: {error}"))
+            })?;
     }
     eprintln!("{}", render::organization_summary(&summary));
     let refused: Vec<String> = summary
@@ -331,7 +378,24 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     };
     let asff = asff::from_findings(&findings, &context)
         .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
-    emit(&args.output, &findings, &asff)
+    emit(&args.output, &snapshot.account_id, &findings, &asff)
+}
+
+/// A run's findings by account, for the report formats.
+fn run_report(
+    args: &OutputArgs,
+    scope: String,
+    accounts: Vec<AccountFindings>,
+    unscanned: Vec<Unscanned>,
+) -> Result<RunReport, CliError> {
+    Ok(RunReport {
+        scope,
+        generated_at: plan::now_rfc3339(),
+        cis_version: args.cis_version,
+        controls: select(args)?,
+        accounts,
+        unscanned,
+    })
 }
 
 fn select(output: &OutputArgs) -> Result<Vec<&'static Control>, CliError> {
@@ -342,6 +406,7 @@ fn select(output: &OutputArgs) -> Result<Vec<&'static Control>, CliError> {
 /// Prints the findings in the chosen format, writes `--output`, and picks the exit code.
 fn emit(
     args: &OutputArgs,
+    account_id: &str,
     findings: &[Finding],
     asff: &[AsffFinding],
 ) -> Result<ExitCode, CliError> {
@@ -354,6 +419,19 @@ fn emit(
         Format::Json => serde_json::to_writer_pretty(&mut stdout, &asff)
             .map_err(io::Error::from)
             .and_then(|()| writeln!(stdout)),
+        Format::Html => {
+            let report = run_report(
+                args,
+                format!("account {account_id}"),
+                vec![AccountFindings {
+                    account_id: account_id.to_string(),
+                    name: String::new(),
+                    findings: findings.to_vec(),
+                }],
+                Vec::new(),
+            )?;
+            stdout.write_all(html::render(&report).as_bytes())
+        }
     };
     written
         .map_err(|error| CliError::CouldNotRun(format!("cannot write standard output: {error}")))?;

@@ -14,6 +14,7 @@ mod cis_versions;
 mod collect;
 mod faults;
 mod harness;
+mod html_report;
 mod lambda_handler;
 mod lambda_organization;
 mod lambda_runtime;
