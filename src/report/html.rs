@@ -8,6 +8,7 @@
 //! escaped by [`escape`]: the page interprets none of it.
 
 use super::{broken_link_noun, AccountFindings, RunReport, STATUS_ORDER};
+use crate::controls::Control;
 use crate::model::findings::{ComplianceStatus, Finding, ResourceRef, StatusCounts};
 use std::fmt::Write;
 
@@ -62,6 +63,19 @@ pub fn render(report: &RunReport) -> String {
         account_section(&mut page, report, account);
     }
     page.push_str("</main>\n");
+    if report.accounts.len() > 1 {
+        page.push_str("<section id=\"remediation\"><h2>How to fix</h2>\n");
+        for control in &report.controls {
+            let _ = writeln!(
+                page,
+                "<h3 id=\"fix-{}\">{}</h3>",
+                escape(control.id),
+                escape(control.id)
+            );
+            remediation(&mut page, control);
+        }
+        page.push_str("</section>\n");
+    }
     if organization {
         let _ = write!(page, "<script>{SCRIPT}</script>\n");
     }
@@ -204,10 +218,9 @@ fn search_text(account: &AccountFindings) -> String {
 fn account_section(page: &mut String, report: &RunReport, account: &AccountFindings) {
     let _ = write!(
         page,
-        "<section class=\"account\" id=\"account-{}\" data-status=\"{}\" data-search=\"{}\">\n<h2>Account {}{}</h2>\n",
+        "<section class=\"account\" id=\"account-{}\" data-status=\"{}\">\n<h2>Account {}{}</h2>\n",
         escape(&account.account_id),
         status_class(account.worst()),
-        escape(&search_text(account)),
         escape(&account.account_id),
         if account.name.is_empty() {
             String::new()
@@ -269,11 +282,19 @@ fn finding_article(page: &mut String, report: &RunReport, finding: &Finding) {
         );
     }
     chain(page, finding);
-    let _ = writeln!(
-        page,
-        "<p class=\"sentence\"><span class=\"label\">Finding:</span> {}</p>",
-        escape(&finding.summary)
-    );
+    // The sentence, where it says more than the chain drawn: the chain's own sentence ends with
+    // the missing link's (or is the complete chain), but not `no trail qualifies: …`.
+    let drawn = match &finding.evidence.missing {
+        Some(missing) => finding.summary.ends_with(&missing.to_string()),
+        None => !finding.evidence.chain.is_empty(),
+    };
+    if !drawn {
+        let _ = writeln!(
+            page,
+            "<p class=\"sentence\"><span class=\"label\">Finding:</span> {}</p>",
+            escape(&finding.summary)
+        );
+    }
     if let Some(event) = finding.evidence.counterexample() {
         let json = serde_json::to_string_pretty(event).unwrap_or_else(|_| event.to_string());
         let _ = writeln!(
@@ -284,16 +305,30 @@ fn finding_article(page: &mut String, report: &RunReport, finding: &Finding) {
     }
     if status != ComplianceStatus::Passed {
         if let Some(control) = control {
-            let _ = writeln!(
-                page,
-                "<p class=\"remediation\">Remediation: {} <a href=\"{}\">{}</a></p>",
-                escape(control.remediation),
-                escape(control.remediation_url),
-                escape(control.remediation_url),
-            );
+            if report.accounts.len() == 1 {
+                remediation(page, control);
+            } else {
+                // Written once per control at the end of a page of many accounts.
+                let _ = writeln!(
+                    page,
+                    "<p class=\"remediation\"><a href=\"#fix-{}\">How to fix</a></p>",
+                    escape(control.id)
+                );
+            }
         }
     }
     page.push_str("</article>\n");
+}
+
+/// How to fix a failing control, and where AWS documents it.
+fn remediation(page: &mut String, control: &Control) {
+    let _ = writeln!(
+        page,
+        "<p class=\"remediation\">Remediation: {} <a href=\"{}\">{}</a></p>",
+        escape(control.remediation),
+        escape(control.remediation_url),
+        escape(control.remediation_url),
+    );
 }
 
 /// The chain as its links, in order, and the broken link after the last one found.
@@ -420,20 +455,23 @@ pre{background:#f6f8fa;border:1px solid var(--line);padding:.5rem;overflow-x:aut
 "#;
 
 /// Filters the account table and the account sections by text and status.
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r##"
 (function(){
   var text=document.getElementById('filter'),status=document.getElementById('status'),shown=document.getElementById('shown');
-  var rows=document.querySelectorAll('table.accounts tr.row'),sections=document.querySelectorAll('section.account');
+  var rows=document.querySelectorAll('table.accounts tr.row');
   function apply(){
     var q=text.value.trim().toLowerCase(),s=status.value,n=0;
-    function keep(el){return (!q||el.getAttribute('data-search').indexOf(q)>=0)&&(!s||el.getAttribute('data-status')===s);}
-    rows.forEach(function(r){var k=keep(r);r.hidden=!k;if(k)n++;});
-    sections.forEach(function(e){e.hidden=!keep(e);});
+    rows.forEach(function(r){
+      var k=(!q||r.getAttribute('data-search').indexOf(q)>=0)&&(!s||r.getAttribute('data-status')===s);
+      r.hidden=!k;if(k)n++;
+      var a=r.querySelector('a[href^="#account-"]'),e=a&&document.getElementById(a.getAttribute('href').slice(1));
+      if(e)e.hidden=!k;
+    });
     shown.textContent=n+' of '+rows.length+' account(s)';
   }
   text.addEventListener('input',apply);status.addEventListener('change',apply);apply();
 })();
-"#;
+"##;
 
 #[cfg(test)]
 mod tests {
@@ -517,6 +555,41 @@ mod tests {
             "<li class=\"link broken failed\" data-missing=\"filter_does_not_cover\"><span class=\"kind\">✗ filter</span>"
         ));
         assert!(page.contains("<details class=\"counterexample\" open>"));
+    }
+
+    /// The page of an organization of 1,000 accounts like the demo account (four of five
+    /// controls failing, one with a counterexample event): its size, stated in the README.
+    #[test]
+    fn a_thousand_account_page_stays_within_its_stated_size() {
+        let snapshot = crate::model::snapshot::Snapshot::from_json(include_str!(
+            "../../tests/fixtures/demo-account.snapshot.json"
+        ))
+        .unwrap();
+        let controls = controls::select("default").unwrap();
+        let findings = controls::evaluate(&snapshot, &controls, CisVersion::newest());
+        let accounts = (0..1000u64)
+            .map(|n| AccountFindings {
+                account_id: format!("{:012}", 100_000_000_000 + n),
+                name: format!("member-{n}"),
+                findings: findings.clone(),
+            })
+            .collect();
+        let report = RunReport {
+            scope: "organization".to_string(),
+            generated_at: "2026-12-06T05:00:00Z".to_string(),
+            cis_version: CisVersion::newest(),
+            controls,
+            accounts,
+            unscanned: Vec::new(),
+        };
+        let page = render(&report);
+        let per_account = page.len() / 1000;
+        println!(
+            "1,000 accounts: {} bytes, {per_account} per account",
+            page.len()
+        );
+        assert!(page.len() < 16_000_000, "{} bytes", page.len());
+        assert_eq!(page.matches("<section class=\"account\"").count(), 1000);
     }
 
     #[test]
