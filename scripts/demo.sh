@@ -2,7 +2,9 @@
 # The demo: the real trailwatch Lambda handler, run by cargo-lambda's local runtime with a real
 # EventBridge scheduled event, against a local AWS emulator (moto) seeded with a demo account
 # where some CIS monitoring controls pass and some fail. Prints the findings as Security Hub holds
-# them afterwards. Needs only Rust and Python 3: scripts/setup.sh installs the rest into ./.venv.
+# them afterwards (target/demo-findings.json), and writes the same account as one HTML page beside
+# them (target/demo-findings.html, from `trailwatch scan --format html`), printing its path.
+# Needs only Rust and Python 3: scripts/setup.sh installs the rest into ./.venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "demo: building the Lambda (first build of the AWS SDK takes several minutes)…" >&2
-cargo build --quiet --bin trailwatch-lambda
+cargo build --quiet --bin trailwatch-lambda --bin trailwatch
 
 moto_port=$(free_port)
 endpoint="http://127.0.0.1:$moto_port"
@@ -66,3 +68,14 @@ cat "$work/summary.json"
 echo
 mkdir -p target
 "$venv_bin/python" tools/show_findings.py "$endpoint" target/demo-findings.json
+
+echo "demo: the same account as one page (trailwatch scan --format html)…" >&2
+status=0
+AWS_ENDPOINT_URL="$endpoint" cargo run --quiet --bin trailwatch -- \
+  scan --regions us-east-1,eu-west-1 --format html > target/demo-findings.html || status=$?
+# Exit 1 means a control FAILED, which the demo account is seeded to show.
+if [ "$status" -gt 1 ]; then
+  echo "demo: trailwatch scan --format html failed (exit $status)" >&2
+  exit 1
+fi
+echo "demo: the page of the demo account: $PWD/target/demo-findings.html"
