@@ -167,6 +167,17 @@ pub(crate) enum Format {
     /// One self-contained HTML page: a summary, then each control's chain drawn link by link,
     /// the broken link marked with its reason.
     Html,
+    /// OCSF Compliance Finding events (OCSF 1.5.0), a JSON array: for Security Lake and SIEMs.
+    Ocsf,
+    /// One row per finding (RFC 4180), for a spreadsheet.
+    Csv,
+}
+
+impl Format {
+    /// Whether the format renders the whole run at once (from every account's findings).
+    pub(crate) fn is_report(self) -> bool {
+        matches!(self, Format::Html | Format::Ocsf | Format::Csv)
+    }
 }
 
 /// Why a command stopped, by the exit code it means.

@@ -8,7 +8,7 @@ use crate::collect::access::MemberRole;
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::Snapshot;
-use crate::report::{html, AccountFindings, RunReport, Unscanned};
+use crate::report::{csv, html, ocsf, AccountFindings, RunReport, Unscanned};
 use crate::run::org::{AccountDone, OrgSettings, Outcome};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
@@ -115,7 +115,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let failed_controls = std::sync::atomic::AtomicBool::new(false);
     // The report formats need every account before they can be written.
     let reported = std::sync::Mutex::new(Vec::<AccountFindings>::new());
-    let collects_report = args.output.format == Format::Html;
+    let collects_report = args.output.format.is_report();
     let on_account = |done: AccountDone<'_>| {
         eprintln!(
             "trailwatch: [{}/{}] {}",
@@ -190,7 +190,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
         )?;
         io::stdout()
             .lock()
-            .write_all(html::render(&report).as_bytes())
+            .write_all(render_report(args.output.format, &report).as_bytes())
             .map_err(|error| {
                 CliError::CouldNotRun(format!("cannot write standard output: {error}"))
             })?;
@@ -381,6 +381,15 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     emit(&args.output, &snapshot.account_id, &findings, &asff)
 }
 
+/// The report of a run in a report format (table and JSON are written as findings arrive).
+fn render_report(format: Format, report: &RunReport) -> String {
+    match format {
+        Format::Ocsf => ocsf::render(report),
+        Format::Csv => csv::render(report),
+        Format::Html | Format::Table | Format::Json => html::render(report),
+    }
+}
+
 /// A run's findings by account, for the report formats.
 fn run_report(
     args: &OutputArgs,
@@ -419,7 +428,7 @@ fn emit(
         Format::Json => serde_json::to_writer_pretty(&mut stdout, &asff)
             .map_err(io::Error::from)
             .and_then(|()| writeln!(stdout)),
-        Format::Html => {
+        Format::Html | Format::Ocsf | Format::Csv => {
             let report = run_report(
                 args,
                 format!("account {account_id}"),
@@ -430,7 +439,7 @@ fn emit(
                 }],
                 Vec::new(),
             )?;
-            stdout.write_all(html::render(&report).as_bytes())
+            stdout.write_all(render_report(args.format, &report).as_bytes())
         }
     };
     written

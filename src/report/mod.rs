@@ -1,8 +1,11 @@
 //! Reports of a whole run for people and for other tools, one renderer per format: [`html`] (one
-//! self-contained page). Each takes a [`RunReport`] — the run's findings by account — so `scan`,
+//! self-contained page), [`csv`] (a row per finding) and [`ocsf`] (OCSF Compliance Finding
+//! events). Each takes a [`RunReport`] — the run's findings by account — so `scan`,
 //! `scan --organization` and `evaluate` render the same way.
 
+pub mod csv;
 pub mod html;
+pub mod ocsf;
 
 use crate::controls::{CisVersion, Control};
 use crate::model::findings::{ComplianceStatus, Finding, StatusCounts};

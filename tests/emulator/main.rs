@@ -20,6 +20,7 @@ mod lambda_organization;
 mod lambda_runtime;
 mod offline_cli;
 mod organization;
+mod report_formats;
 mod scan_cli;
 mod securityhub;
 mod support;
