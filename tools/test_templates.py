@@ -18,6 +18,8 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
 - with Organization=true, the scan queue has a policy denying sqs:SendMessage to every principal but
   the function's role, without denying the role's receive/delete; sts:AssumeRole requires
   aws:ResourceOrgID = ${aws:PrincipalOrgID};
+- Security Hub insights of trailwatch's failing findings by account and by control (and, for an
+  organization, of the accounts that could not be scanned) exist where the findings go;
 - the stack's alarm topic exists by default, is every alarm's action (AlarmTopicArn replaces it),
   lets CloudWatch publish only for this account, and the e-mail subscription exists only when
   AlarmEmail is set.
@@ -432,6 +434,39 @@ class TemplateTest(PolicyAssertions):
             subscription["Properties"],
             {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
         )
+
+    def insights(self, **parameters):
+        return {
+            resource["Properties"]["Name"]: resource["Properties"]
+            for resource in self.stack(**parameters).of_type("AWS::SecurityHub::Insight").values()
+        }
+
+    def test_insights_group_trailwatchs_failing_findings(self):
+        insights = self.insights()
+        self.assertEqual(len(insights), 2, insights)
+        groups = set()
+        for name, insight in insights.items():
+            filters = insight["Filters"]
+            self.assertEqual(filters["GeneratorId"], [{"Comparison": "PREFIX", "Value": "trailwatch/"}], name)
+            self.assertEqual(filters["ComplianceStatus"], [{"Comparison": "EQUALS", "Value": "FAILED"}], name)
+            self.assertEqual(filters["RecordState"], [{"Comparison": "EQUALS", "Value": "ACTIVE"}], name)
+            groups.add(insight["GroupByAttribute"])
+        self.assertEqual(groups, {"AwsAccountId", "GeneratorId"})
+
+    def test_an_organization_stack_adds_the_unscannable_accounts_insight(self):
+        insights = self.insights(Organization="true")
+        self.assertEqual(len(insights), 3, insights)
+        (coverage,) = [i for i in insights.values() if i["GroupByAttribute"] == "ResourceId"]
+        self.assertEqual(
+            coverage["Filters"]["GeneratorId"],
+            [{"Comparison": "EQUALS", "Value": "trailwatch/scan-coverage"}],
+        )
+        self.assertEqual(
+            coverage["Filters"]["ComplianceStatus"], [{"Comparison": "EQUALS", "Value": "NOT_AVAILABLE"}]
+        )
+
+    def test_insights_are_made_only_where_the_findings_are(self):
+        self.assertEqual(self.insights(SecurityHubRegion="eu-west-1", Organization="true"), {})
 
     def test_sam_generates_no_role_of_its_own(self):
         """The template through SAM's own transform (when the SAM translator is installed, as in

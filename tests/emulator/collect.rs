@@ -445,10 +445,22 @@ async fn without_an_identity_there_is_nothing_to_collect() {
     let error = collect(&anonymous.sdk, &plan(&["us-east-1"]))
         .await
         .unwrap_err();
+    // GetCallerIdentity needs no permission, so only an explicit deny (here the session
+    // policy's) refuses it.
+    match &error {
+        trailwatch::collect::CollectError::Identity(failure) => assert!(
+            matches!(
+                failure.cause,
+                trailwatch::collect::identity::IdentityCause::AccessDenied { .. }
+            ),
+            "{failure:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
     assert!(
         error
             .to_string()
-            .starts_with("sts:GetCallerIdentity failed: "),
+            .starts_with("sts:GetCallerIdentity was denied in us-east-1 (AccessDenied"),
         "{error}"
     );
     let error = collect(&account.sdk, &plan(&[" "])).await.unwrap_err();
