@@ -40,9 +40,9 @@ pub fn render(report: &RunReport) -> String {
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<header><h1>{}</h1><p class=\"meta\">CIS AWS Foundations Benchmark v{} · {} account(s) scanned{} · generated {}</p></header>\n",
+        "<header><h1>{}</h1><p class=\"meta\">CIS AWS Foundations Benchmark v{} · {} account(s) scanned{} · generated {}</p></header>",
         escape(&title),
         report.cis_version,
         report.accounts.len(),
@@ -77,7 +77,7 @@ pub fn render(report: &RunReport) -> String {
         page.push_str("</section>\n");
     }
     if organization {
-        let _ = write!(page, "<script>{SCRIPT}</script>\n");
+        let _ = writeln!(page, "<script>{SCRIPT}</script>");
     }
     page.push_str("</body>\n</html>\n");
     page
@@ -178,9 +178,9 @@ fn account_table(page: &mut String, report: &RunReport) {
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for unscanned in &report.unscanned {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr class=\"row unscanned\" data-status=\"unscanned\" data-search=\"{}\"><td>{}</td><td>{}</td><td colspan=\"4\" class=\"reason\">not scanned: {}</td></tr>\n",
+            "<tr class=\"row unscanned\" data-status=\"unscanned\" data-search=\"{}\"><td>{}</td><td>{}</td><td colspan=\"4\" class=\"reason\">not scanned: {}</td></tr>",
             escape(&format!("{} {} {}", unscanned.account_id, unscanned.name, unscanned.reason).to_lowercase()),
             escape(&unscanned.account_id),
             escape(&unscanned.name),
