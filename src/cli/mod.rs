@@ -174,9 +174,15 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    /// Whether the format renders the whole run at once (from every account's findings).
-    pub(crate) fn is_report(self) -> bool {
-        matches!(self, Format::Html | Format::Ocsf | Format::Csv)
+    /// The renderer of a format written once the whole run is known (from every account's
+    /// findings); `None` for table and JSON, which are written as findings arrive.
+    pub(crate) fn report_renderer(self) -> Option<fn(&crate::report::RunReport) -> String> {
+        match self {
+            Format::Html => Some(crate::report::html::render),
+            Format::Ocsf => Some(crate::report::ocsf::render),
+            Format::Csv => Some(crate::report::csv::render),
+            Format::Table | Format::Json => None,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::collect::access::MemberRole;
 use crate::controls::{self, Control};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::Snapshot;
-use crate::report::{csv, html, ocsf, AccountFindings, RunReport, Unscanned};
+use crate::report::{AccountFindings, RunReport, Unscanned};
 use crate::run::org::{AccountDone, OrgSettings, Outcome};
 use crate::run::{self, Publish, RunSettings};
 use crate::securityhub::asff::{self, AsffContext, AsffFinding};
@@ -115,7 +115,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let failed_controls = std::sync::atomic::AtomicBool::new(false);
     // The report formats need every account before they can be written.
     let reported = std::sync::Mutex::new(Vec::<AccountFindings>::new());
-    let collects_report = args.output.format.is_report();
+    let report_renderer = args.output.format.report_renderer();
     let on_account = |done: AccountDone<'_>| {
         eprintln!(
             "trailwatch: [{}/{}] {}",
@@ -130,7 +130,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
             failed_controls.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         write(&run.asff);
-        if collects_report {
+        if report_renderer.is_some() {
             reported
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -167,7 +167,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     {
         return Err(CliError::CouldNotRun(error.clone()));
     }
-    if collects_report {
+    if let Some(render) = report_renderer {
         let unscanned = summary
             .reports
             .iter()
@@ -190,7 +190,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
         )?;
         io::stdout()
             .lock()
-            .write_all(render_report(args.output.format, &report).as_bytes())
+            .write_all(render(&report).as_bytes())
             .map_err(|error| {
                 CliError::CouldNotRun(format!("cannot write standard output: {error}"))
             })?;
@@ -381,15 +381,6 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     emit(&args.output, &snapshot.account_id, &findings, &asff)
 }
 
-/// The report of a run in a report format (table and JSON are written as findings arrive).
-fn render_report(format: Format, report: &RunReport) -> String {
-    match format {
-        Format::Ocsf => ocsf::render(report),
-        Format::Csv => csv::render(report),
-        Format::Html | Format::Table | Format::Json => html::render(report),
-    }
-}
-
 /// A run's findings by account, for the report formats.
 fn run_report(
     args: &OutputArgs,
@@ -423,24 +414,24 @@ fn emit(
         write_json(path, &asff)?;
     }
     let mut stdout = io::stdout().lock();
-    let written = match args.format {
-        Format::Table => stdout.write_all(render::finding_table(findings).as_bytes()),
-        Format::Json => serde_json::to_writer_pretty(&mut stdout, &asff)
+    let written = if let Some(render) = args.format.report_renderer() {
+        run_report(
+            args,
+            format!("account {account_id}"),
+            vec![AccountFindings {
+                account_id: account_id.to_string(),
+                name: String::new(),
+                findings: findings.to_vec(),
+            }],
+            Vec::new(),
+        )
+        .map(|report| stdout.write_all(render(&report).as_bytes()))?
+    } else if args.format == Format::Json {
+        serde_json::to_writer_pretty(&mut stdout, &asff)
             .map_err(io::Error::from)
-            .and_then(|()| writeln!(stdout)),
-        Format::Html | Format::Ocsf | Format::Csv => {
-            let report = run_report(
-                args,
-                format!("account {account_id}"),
-                vec![AccountFindings {
-                    account_id: account_id.to_string(),
-                    name: String::new(),
-                    findings: findings.to_vec(),
-                }],
-                Vec::new(),
-            )?;
-            stdout.write_all(render_report(args.format, &report).as_bytes())
-        }
+            .and_then(|()| writeln!(stdout))
+    } else {
+        stdout.write_all(render::finding_table(findings).as_bytes())
     };
     written
         .map_err(|error| CliError::CouldNotRun(format!("cannot write standard output: {error}")))?;
