@@ -448,7 +448,8 @@ pre{background:#f6f8fa;border:1px solid var(--line);padding:.5rem;overflow-x:aut
  ol.chain li+li::before{content:"↓";left:.5rem;top:-1.2rem}
  ol.chain li.broken{flex:none}
  table.summary .control-title,table.summary tr>:nth-child(2){display:none}
- th{overflow-wrap:anywhere}
+ thead th{font-size:.75rem}
+ td.reason{overflow-wrap:anywhere;min-width:12rem}
  th,td{padding:.2rem .3rem;font-size:.85rem}
  .filters input{min-width:0;width:100%}
 }
