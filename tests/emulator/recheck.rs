@@ -1,0 +1,368 @@
+//! The event-driven re-check (`EventDrivenRecheck`) driven through the handler against moto:
+//! a change applied to the emulator and its event (an `events/changes/` sample, delivered as an
+//! SQS record of the change queue) turn the same finding FAILED, the repair and its event PASSED
+//! again; a burst of 50 events is one scan (requests counted by the fault proxy, without
+//! faults); events outside the stack's scope change nothing.
+//!
+//! moto has no EventBridge → SQS delivery of CloudTrail events: the tests apply the change to the
+//! emulator through the real SDK and deliver the event the change would emit, as AWS documents
+//! its shape (see `events/changes/README.md`).
+
+use crate::support::hub::{held_by_id, held_findings};
+use crate::support::proxy::FaultProxy;
+use crate::support::{fresh_account, on_main_stack, AlarmSpec, ChainSpec, TestAccount};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
+use trailwatch::lambda::recheck::RecheckSummary;
+use trailwatch::lambda::{self, Config, Response};
+
+fn queue_arn(account: &TestAccount) -> String {
+    format!("arn:aws:sqs:us-east-1:{}:trailwatch-changes", account.id)
+}
+
+/// The stack's configuration with `EventDrivenRecheck`, scanning the harness's region.
+fn config(account: &TestAccount, controls: &str) -> Config {
+    Config::from_lookup(|name| match name {
+        ENV_REGIONS => Some("us-east-1".to_string()),
+        ENV_CONTROLS => Some(controls.to_string()),
+        ENV_CHANGE_QUEUE_ARN => Some(queue_arn(account)),
+        _ => None,
+    })
+    .expect("valid configuration")
+}
+
+/// A sample change event, made about `account`.
+fn sample(account: &TestAccount, name: &str) -> String {
+    let path = format!("{}/events/changes/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("111122223333", &account.id)
+}
+
+/// The change queue's batch of `bodies`, as Lambda hands it to the function.
+fn batch(account: &TestAccount, bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            json!({
+                "messageId": format!("00000000-0000-4000-8000-{n:012}"),
+                "receiptHandle": "AQEB",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1765000000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn(account),
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+async fn deliver(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    account: &TestAccount,
+    bodies: &[String],
+) -> RecheckSummary {
+    match lambda::handle(sdk, config, &batch(account, bodies))
+        .await
+        .expect("the batch is handled")
+    {
+        Response::Rechecked(response) => {
+            assert!(
+                response.batch.batch_item_failures.is_empty(),
+                "no record is retried: {response:?}"
+            );
+            response.recheck
+        }
+        other => panic!("not a re-check: {other:?}"),
+    }
+}
+
+/// Compliance status of every held finding by Id.
+async fn statuses(account: &TestAccount) -> BTreeMap<String, String> {
+    held_findings(&account.sdk)
+        .await
+        .iter()
+        .map(|finding| {
+            let status = finding
+                .compliance()
+                .and_then(|compliance| compliance.status())
+                .map_or("none".to_string(), |status| status.as_str().to_string());
+            (finding.id().unwrap().to_string(), status)
+        })
+        .collect()
+}
+
+fn id_of<'a>(statuses: &'a BTreeMap<String, String>, control: &str) -> &'a str {
+    statuses
+        .keys()
+        .find(|id| id.contains(&format!("/{control}/")))
+        .unwrap_or_else(|| panic!("no {control} finding in {statuses:?}"))
+}
+
+/// The complete CloudTrail-changes chain the samples name (`main-*`), and the scheduled run
+/// that publishes its findings first.
+async fn seeded(account: &TestAccount, config: &Config) {
+    let pattern = trailwatch::controls::control("cloudtrail-changes")
+        .and_then(|control| control.required_pattern())
+        .unwrap();
+    account.seed_chain(&ChainSpec::new("main", pattern)).await;
+    let scheduled: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/scheduled.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    lambda::handle(&account.sdk, config, &scheduled)
+        .await
+        .expect("scheduled run");
+}
+
+#[test]
+fn a_deleted_alarm_fails_the_finding_in_one_scan_and_its_repair_passes_it_again() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        let config = config(&account, "default");
+        seeded(&account, &config).await;
+        let before = held_by_id(&account.sdk).await;
+        let statuses_before = statuses(&account).await;
+        let changes_id = id_of(&statuses_before, "cloudtrail-changes").to_string();
+        let delivery_id = id_of(&statuses_before, "trail-cw-logs").to_string();
+        assert_eq!(statuses_before[&changes_id], "PASSED");
+
+        aws_sdk_cloudwatch::Client::new(&account.sdk)
+            .delete_alarms()
+            .alarm_names("main-alarm")
+            .send()
+            .await
+            .unwrap();
+        let broken = deliver(
+            &account.sdk,
+            &config,
+            &account,
+            &[sample(&account, "delete-alarms.json")],
+        )
+        .await;
+        assert_eq!((broken.changes, broken.ignored, broken.scans()), (1, 0, 1));
+        let rechecked = &broken.accounts[0];
+        assert!(
+            rechecked
+                .controls
+                .contains(&"cloudtrail-changes".to_string())
+                && !rechecked.controls.contains(&"trail-cw-logs".to_string()),
+            "an alarm is no part of delivery: {rechecked:?}"
+        );
+        let run = rechecked.run.as_ref().unwrap();
+        assert_eq!(run.trigger, "recheck");
+        assert_eq!((run.new, run.archived), (0, 0), "{run:?}");
+        let after = held_by_id(&account.sdk).await;
+        let statuses_after = statuses(&account).await;
+        assert_eq!(statuses_after[&changes_id], "FAILED");
+        assert_eq!(
+            after.keys().collect::<Vec<_>>(),
+            before.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            after[&changes_id].1, before[&changes_id].1,
+            "CreatedAt kept"
+        );
+        assert!(
+            after[&changes_id].2 > before[&changes_id].2,
+            "UpdatedAt advanced"
+        );
+        assert_eq!(
+            after[&delivery_id], before[&delivery_id],
+            "a control the re-check did not evaluate is untouched"
+        );
+
+        // The repair, and the alarm-configuration event CloudWatch sends for it (the sample's
+        // operation is a delete; any operation re-checks the region's chains).
+        let topic = format!("arn:aws:sns:us-east-1:{}:main-alerts", account.id);
+        let mut alarm = AlarmSpec::new("main-alarm", "main-metric", "CISBenchmark");
+        alarm.alarm_actions.push(topic);
+        account.put_alarm("us-east-1", &alarm).await;
+        let repaired = deliver(
+            &account.sdk,
+            &config,
+            &account,
+            &[sample(&account, "put-metric-alarm.json")],
+        )
+        .await;
+        assert_eq!(repaired.scans(), 1);
+        assert_eq!(statuses(&account).await[&changes_id], "PASSED");
+        let configuration_change = deliver(
+            &account.sdk,
+            &config,
+            &account,
+            &[sample(&account, "alarm-configuration-change-delete.json")],
+        )
+        .await;
+        assert_eq!(configuration_change.scans(), 1);
+        assert_eq!(statuses(&account).await[&changes_id], "PASSED");
+    });
+}
+
+#[test]
+fn stop_logging_fails_delivery_and_monitoring_and_start_logging_repairs_them() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        let config = config(&account, "trail-cw-logs,cloudtrail-changes");
+        seeded(&account, &config).await;
+        let ids = statuses(&account).await;
+        let changes_id = id_of(&ids, "cloudtrail-changes").to_string();
+        assert_eq!(ids[&changes_id], "PASSED");
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&account.sdk);
+
+        cloudtrail
+            .stop_logging()
+            .name("main-trail")
+            .send()
+            .await
+            .unwrap();
+        let stopped = deliver(
+            &account.sdk,
+            &config,
+            &account,
+            &[sample(&account, "stop-logging.json")],
+        )
+        .await;
+        assert_eq!(
+            stopped.accounts[0].controls,
+            ["trail-cw-logs", "cloudtrail-changes"],
+            "a trail change re-checks delivery and monitoring"
+        );
+        assert_eq!(statuses(&account).await[&changes_id], "FAILED");
+
+        cloudtrail
+            .start_logging()
+            .name("main-trail")
+            .send()
+            .await
+            .unwrap();
+        deliver(
+            &account.sdk,
+            &config,
+            &account,
+            &[sample(&account, "start-logging.json")],
+        )
+        .await;
+        assert_eq!(statuses(&account).await[&changes_id], "PASSED");
+    });
+}
+
+#[test]
+fn a_burst_of_50_events_is_one_scan() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        let config = config(&account, "default");
+        seeded(&account, &config).await;
+        let proxy = FaultProxy::start();
+        let sdk = proxy.sdk_for(&account);
+
+        // One event, for the baseline of one re-check's requests.
+        proxy.reset();
+        let one = deliver(
+            &sdk,
+            &config,
+            &account,
+            &[sample(&account, "stop-logging.json")],
+        )
+        .await;
+        let single = proxy.settled_stats().requests();
+        assert_eq!(one.scans(), 1);
+
+        // A stack update's burst: 50 chain-changing calls of every kind.
+        let kinds = [
+            "stop-logging.json",
+            "start-logging.json",
+            "put-event-selectors.json",
+            "delete-metric-filter.json",
+            "put-metric-filter.json",
+            "put-metric-alarm.json",
+            "disable-alarm-actions.json",
+            "set-topic-attributes.json",
+            "subscribe.json",
+            "unsubscribe.json",
+        ];
+        let bodies: Vec<String> = (0..50)
+            .map(|n| sample(&account, kinds[n % kinds.len()]))
+            .collect();
+        proxy.reset();
+        let burst = deliver(&sdk, &config, &account, &bodies).await;
+        let requests = proxy.settled_stats().requests();
+        assert_eq!((burst.changes, burst.scans()), (50, 1), "{burst:?}");
+        assert_eq!(burst.accounts.len(), 1);
+        assert_eq!(
+            requests.get("sts:GetCallerIdentity"),
+            Some(&1),
+            "one collection: {requests:?}"
+        );
+        assert_eq!(
+            requests.get("cloudtrail:DescribeTrails"),
+            single.get("cloudtrail:DescribeTrails"),
+            "the burst reads what one event reads: {requests:?} vs {single:?}"
+        );
+        assert_eq!(
+            requests.get("securityhub:BatchImportFindings"),
+            Some(&1),
+            "one import: {requests:?}"
+        );
+    });
+}
+
+#[test]
+fn events_outside_the_stacks_scope_change_nothing() {
+    on_main_stack(|| async {
+        let account = fresh_account().await;
+        let only_delivery = config(&account, "trail-cw-logs");
+        seeded(&account, &only_delivery).await;
+        let before = held_by_id(&account.sdk).await;
+
+        // A metric filter cannot affect CIS 3.4: no scan at all.
+        let filter = deliver(
+            &account.sdk,
+            &only_delivery,
+            &account,
+            &[sample(&account, "delete-metric-filter.json")],
+        )
+        .await;
+        assert_eq!((filter.changes, filter.scans()), (1, 0), "{filter:?}");
+
+        // A filter on a log group no trail delivers to: scanned, but no chain runs through it.
+        let all = config(&account, "default");
+        let elsewhere = sample(&account, "delete-metric-filter.json")
+            .replace("\"CloudTrail/main\"", "\"/app/web\"");
+        let unrelated = deliver(&account.sdk, &all, &account, &[elsewhere]).await;
+        assert_eq!(unrelated.scans(), 1);
+        assert!(unrelated.accounts[0].controls.is_empty(), "{unrelated:?}");
+        assert!(unrelated.accounts[0].run.is_none());
+
+        // Another account's event, one off the list, one not an event at all: logged, dropped,
+        // and not a failed batch.
+        let other_account =
+            sample(&account, "stop-logging.json").replace(&account.id, "444455556666");
+        let read_only =
+            sample(&account, "stop-logging.json").replace("StopLogging", "GetTrailStatus");
+        let ignored = deliver(
+            &account.sdk,
+            &all,
+            &account,
+            &[other_account, read_only, "not an event".to_string()],
+        )
+        .await;
+        assert_eq!((ignored.ignored, ignored.scans()), (3, 0), "{ignored:?}");
+
+        assert_eq!(
+            held_by_id(&account.sdk).await,
+            before,
+            "nothing was imported"
+        );
+    });
+}
