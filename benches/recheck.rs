@@ -1,0 +1,284 @@
+//! The event-driven re-check against the full scan it replaces between schedules (issue 14,
+//! item 6): a plain bench binary (`harness = false`), not a timed test.
+//!
+//! ```sh
+//! cargo bench --bench recheck            # RECHECK_RUNS=9 RECHECK_LATENCY_MS=20 by default
+//! ```
+//!
+//! It starts moto and the latency proxy through the emulator tests' harness
+//! (`tests/emulator/support`, included below), seeds one account with complete chains for the
+//! four default monitoring controls (one trail, its log group, a filter and an alarm each, a
+//! subscribed topic), publishes once, and then, interleaved in one run at `RECHECK_LATENCY_MS`
+//! per request, median (and range) of `RECHECK_RUNS` runs after one warm-up each:
+//!
+//! - the baseline: the scheduled run through the handler (collect, evaluate, import every finding
+//!   of the stack's controls — the default five and CIS 4.16);
+//! - the re-check of one event of each kind — `StopLogging` (a trail: delivery and monitoring),
+//!   `DeleteMetricFilter` on the trail's log group (monitoring only), `DeleteAlarms` (the alarm's
+//!   region) — and of a burst of 50 mixed events: from the batch reaching the handler to the
+//!   handler's answer, which comes after the findings are imported into the emulator's Security
+//!   Hub (the event's time to the finding, less EventBridge's delivery and the queue's batching
+//!   window, which the template sets to 20 s);
+//! - the requests each made (the proxy's count), and both as ratios to the baseline.
+//!
+//! The changes are not applied (the chains stay complete): the cost of a re-check does not
+//! depend on what it finds. Not measured: the organization case (a change to an organization
+//! trail's chain with 1,000 members judged on it), since the re-check does not route other
+//! accounts' events yet.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/emulator/support/mod.rs"]
+mod support;
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use support::proxy::{FaultProxy, ProxyConfig};
+use support::{AlarmSpec, TestAccount, TrailSpec};
+use trailwatch::controls;
+use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
+use trailwatch::lambda::{self, Config, Response};
+
+const MONITORING: [&str; 4] = [
+    "cloudtrail-changes",
+    "kms-cmk-disable-delete",
+    "config-changes",
+    "nacl-changes",
+];
+
+/// Complete chains for the four default monitoring controls, named as the samples name them.
+async fn seed(account: &TestAccount) {
+    let region = "us-east-1";
+    let group = account.create_log_group(region, "CloudTrail/main").await;
+    account
+        .create_trail(&TrailSpec::new("main-trail").log_group(&group))
+        .await;
+    let topic = account.create_topic(region, "main-alerts").await;
+    account
+        .subscribe(&topic, "email", "security@example.com")
+        .await;
+    for id in MONITORING {
+        let pattern = controls::control(id)
+            .and_then(|control| control.required_pattern())
+            .expect("a monitoring control");
+        let metric = format!("main-{id}");
+        account
+            .put_metric_filter(
+                region,
+                "CloudTrail/main",
+                &metric,
+                pattern,
+                &metric,
+                "CISBenchmark",
+            )
+            .await;
+        let mut alarm = AlarmSpec::new(&metric, &metric, "CISBenchmark");
+        alarm.alarm_actions.push(topic.clone());
+        account.put_alarm(region, &alarm).await;
+    }
+}
+
+fn queue_arn(account: &TestAccount) -> String {
+    format!("arn:aws:sqs:us-east-1:{}:trailwatch-changes", account.id)
+}
+
+fn config(account: &TestAccount) -> Config {
+    Config::from_lookup(|name| match name {
+        ENV_REGIONS => Some("us-east-1".to_string()),
+        ENV_CONTROLS => Some("default,securityhub-enabled".to_string()),
+        ENV_CHANGE_QUEUE_ARN => Some(queue_arn(account)),
+        _ => None,
+    })
+    .expect("valid configuration")
+}
+
+fn sample(account: &TestAccount, name: &str) -> String {
+    let path = format!("{}/events/changes/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path)
+        .expect("sample event")
+        .replace("111122223333", &account.id)
+}
+
+fn batch(account: &TestAccount, bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            json!({
+                "messageId": format!("00000000-0000-4000-8000-{n:012}"),
+                "receiptHandle": "AQEB",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn(account),
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// One kind of invocation to time.
+struct Case {
+    name: &'static str,
+    event: Value,
+}
+
+fn cases(account: &TestAccount) -> Vec<Case> {
+    let scheduled: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/scheduled.json"
+        ))
+        .expect("scheduled sample"),
+    )
+    .expect("scheduled sample is JSON");
+    let kinds = [
+        "stop-logging.json",
+        "delete-metric-filter.json",
+        "delete-alarms.json",
+        "set-topic-attributes.json",
+        "unsubscribe.json",
+    ];
+    let burst: Vec<String> = (0..50)
+        .map(|n| sample(account, kinds[n % kinds.len()]))
+        .collect();
+    vec![
+        Case {
+            name: "scheduled run (baseline)",
+            event: scheduled,
+        },
+        Case {
+            name: "StopLogging",
+            event: batch(account, &[sample(account, "stop-logging.json")]),
+        },
+        Case {
+            name: "DeleteMetricFilter",
+            event: batch(account, &[sample(account, "delete-metric-filter.json")]),
+        },
+        Case {
+            name: "DeleteAlarms",
+            event: batch(account, &[sample(account, "delete-alarms.json")]),
+        },
+        Case {
+            name: "burst of 50 events",
+            event: batch(account, &burst),
+        },
+    ]
+}
+
+/// One invocation through the proxy: its wall time and requests.
+async fn invoke(
+    proxy: &FaultProxy,
+    account: &TestAccount,
+    config: &Config,
+    event: &Value,
+) -> (Duration, u64, BTreeMap<String, u64>) {
+    proxy.reset();
+    let sdk = proxy.sdk_for(account);
+    let started = Instant::now();
+    let response = lambda::handle(&sdk, config, event)
+        .await
+        .expect("invocation");
+    let wall = started.elapsed();
+    if let Response::Rechecked(rechecked) = &response {
+        assert!(
+            rechecked.batch.batch_item_failures.is_empty(),
+            "{rechecked:?}"
+        );
+        assert_eq!(rechecked.recheck.scans(), 1, "{rechecked:?}");
+    }
+    let requests = proxy.settled_stats().requests();
+    (wall, requests.values().sum(), requests)
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn bench(measuring: bool) {
+    let runs: usize = if measuring {
+        std::env::var("RECHECK_RUNS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(9)
+    } else {
+        1
+    };
+    let latency_ms: u64 = std::env::var("RECHECK_LATENCY_MS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    let account = support::shared_server().fresh_account().await;
+    seed(&account).await;
+    let config = config(&account);
+    let proxy = FaultProxy::start();
+    proxy.configure(&ProxyConfig::latency(latency_ms));
+    let cases = cases(&account);
+    // Warm-up: the first run publishes every finding; each case once more.
+    for case in &cases {
+        invoke(&proxy, &account, &config, &case.event).await;
+    }
+    let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    let mut calls: Vec<(u64, BTreeMap<String, u64>)> = vec![(0, BTreeMap::new()); cases.len()];
+    for _ in 0..runs {
+        for (n, case) in cases.iter().enumerate() {
+            let (wall, total, by_operation) = invoke(&proxy, &account, &config, &case.event).await;
+            walls[n].push(wall);
+            calls[n] = (total, by_operation);
+        }
+    }
+    println!(
+        "Re-check vs scheduled run, one account, {latency_ms} ms per request, median of {runs} (range)\n"
+    );
+    println!("| invocation | wall ms (range) | × baseline | requests | × baseline |");
+    println!("|---|---|---|---|---|");
+    let base_wall = median(&mut walls[0].clone()).as_secs_f64();
+    let base_calls = calls[0].0 as f64;
+    for (n, case) in cases.iter().enumerate() {
+        let samples = &mut walls[n];
+        let mid = median(samples);
+        println!(
+            "| {} | {:.0} ({:.0}–{:.0}) | {:.2} | {} | {:.2} |",
+            case.name,
+            mid.as_secs_f64() * 1000.0,
+            samples[0].as_secs_f64() * 1000.0,
+            samples[samples.len() - 1].as_secs_f64() * 1000.0,
+            mid.as_secs_f64() / base_wall,
+            calls[n].0,
+            calls[n].0 as f64 / base_calls,
+        );
+    }
+    println!("\nRequests by operation\n");
+    let operations: std::collections::BTreeSet<&String> =
+        calls.iter().flat_map(|(_, by)| by.keys()).collect();
+    print!("| operation |");
+    for case in &cases {
+        print!(" {} |", case.name);
+    }
+    println!();
+    print!("|---|");
+    for _ in &cases {
+        print!("---|");
+    }
+    println!();
+    for operation in operations {
+        print!("| {operation} |");
+        for (_, by) in &calls {
+            print!(" {} |", by.get(operation).copied().unwrap_or(0));
+        }
+        println!();
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs it once as a smoke test.
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(bench(measuring));
+}
