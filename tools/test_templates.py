@@ -23,7 +23,9 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
   crates/core/src/controls/changes.rs (IAM's rule only in us-east-1), delivering to the change
   queue, which only those rules may send to, which has a dead-letter queue, and whose trigger
   batches (a window of at most a minute) and reports item failures; the function's role may only
-  poll it, and the function is told its ARN;
+  poll it, and the function is told its ARN; change-forwarder.yaml's rules are the same, each
+  forwarding to the central default bus with a role that may only put events there, and create
+  nothing in the central account's own region;
 - the stack's alarm topic exists by default, is every alarm's action (AlarmTopicArn replaces it),
   lets CloudWatch publish only for this account, and the e-mail subscription exists only when
   AlarmEmail is set.
@@ -43,6 +45,7 @@ ROOT = os.environ.get(
 TEMPLATE = os.path.join(ROOT, "template.yaml")
 CHANGES_TABLE = os.path.join(ROOT, "crates", "core", "src", "controls", "changes.rs")
 MEMBER_ROLE = os.path.join(ROOT, "member-role.yaml")
+CHANGE_FORWARDER = os.path.join(ROOT, "change-forwarder.yaml")
 
 ROLE = "TrailwatchFunctionRole"
 ROLE_ARN = {"Fn::GetAtt": [ROLE, "Arn"]}
@@ -572,6 +575,60 @@ class TemplateTest(PolicyAssertions):
         ]
         self.assertEqual(roles, [ROLE])
         self.assertNotIn("AWSLambdaBasicExecutionRole", json.dumps(output))
+
+
+class ChangeForwarderTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load(CHANGE_FORWARDER)
+        cls.central = load(TEMPLATE)
+
+    @staticmethod
+    def rules(template):
+        return {
+            name: resource
+            for name, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Events::Rule"
+        }
+
+    def test_it_forwards_exactly_the_central_stacks_events_to_the_central_bus(self):
+        forwarded = self.rules(self.template)
+        central = self.rules(self.central)
+        self.assertEqual(sorted(forwarded), sorted(central))
+        bus = {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/default"
+        }
+        for name, rule in forwarded.items():
+            self.assertEqual(
+                rule["Properties"]["EventPattern"], central[name]["Properties"]["EventPattern"], name
+            )
+            self.assertEqual(
+                rule["Properties"]["Targets"],
+                [{"Id": "central-bus", "Arn": bus, "RoleArn": {"Fn::GetAtt": ["ForwardingRole", "Arn"]}}],
+                name,
+            )
+            self.assertEqual(rule["Condition"] == "ForwardsIam", name == "DeliveryRoleChangesRule")
+        (policy,) = self.template["Resources"]["ForwardingRole"]["Properties"]["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual((statement["Action"], statement["Resource"]), ("events:PutEvents", bus))
+
+    def test_nothing_is_created_in_the_central_region_of_the_central_account(self):
+        central = Stack(self.template, CentralAccountId="<AWS::AccountId>", CentralRegion="<AWS::Region>")
+        self.assertEqual(central.resources, {})
+        member = Stack(self.template, CentralAccountId="111122223333", CentralRegion="eu-west-1")
+        self.assertIn("ForwardingRole", member.resources)
+        self.assertEqual(len([r for r in member.resources.values() if r["Type"] == "AWS::Events::Rule"]), 6)
+
+    def test_the_central_bus_accepts_only_the_organizations_accounts(self):
+        stack = Stack(self.central, EventDrivenRecheck="true", ForwardedFromOrganization="o-abcdefghij")
+        (policy,) = stack.of_type("AWS::Events::EventBusPolicy").values()
+        statement = policy["Properties"]["Statement"]
+        self.assertEqual(statement["Action"], "events:PutEvents")
+        self.assertEqual(
+            statement["Condition"],
+            {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "ForwardedFromOrganization"}}},
+        )
+        self.assertFalse(Stack(self.central, EventDrivenRecheck="true").of_type("AWS::Events::EventBusPolicy"))
 
 
 class MemberRoleTest(PolicyAssertions):
