@@ -6,7 +6,8 @@
 //!
 //! Each record's body is an EventBridge event, parsed with `aws_lambda_events`' type and checked:
 //! its `source` and `detail-type` must be on the list, its `account` the stack's own (the change
-//! queue's, [`ChangeQueue`]), its `region` a region of the stack's partition. What fails is
+//! queue's, [`ChangeQueue`]) or, in an organization stack, a member's (one of `Accounts` when the
+//! stack names them), its `region` a region of the stack's partition. What fails is
 //! logged and dropped, never a failed batch: an event SQS retried would fail again. The batch's
 //! changes are coalesced per account: one collection for the union of the controls their kinds
 //! can affect, then the controls the fresh snapshot's chain graph says they do affect
@@ -14,11 +15,19 @@
 //! controls ([`crate::securityhub::scope`]): a re-check never archives a finding it did not
 //! re-evaluate. A scan or publish that fails returns the account's records in
 //! `batchItemFailures`, for SQS to retry and then to move to the queue's DLQ.
+//!
+//! A member account's changes (forwarded by `change-forwarder.yaml`) are not scanned here: each
+//! such account gets one account message on the organization's scan queue, narrowed to the
+//! controls its changes can affect ([`fanout::AccountMessage`]), and a worker checks it (an
+//! ACTIVE member), scans it through its member role and publishes those controls only — the
+//! organization run's own path and trust checks.
 
-use super::config::{ChangeQueue, Config};
+use super::config::{ChangeQueue, Config, OrgConfig};
 use super::errors::LambdaError;
 use super::event::{Invocation, SqsBatchResponse, SqsMessage};
+use super::fanout::{self, AccountMessage};
 use super::trust::region_in_partition;
+use crate::collect::organization::{MemberState, OrgAccount};
 use crate::collect::{collect_with, CollectPlan, Reach};
 use crate::controls::changes::{self, Change};
 use crate::controls::{self, Control};
@@ -70,8 +79,10 @@ pub struct AccountRecheck {
     pub account_id: String,
     /// The changes, as `source eventName region`.
     pub changes: Vec<String>,
-    /// Whether the account was scanned (not when no control of the stack can be affected).
+    /// Whether the account was scanned here (not when no control of the stack can be affected).
     pub scanned: bool,
+    /// Whether a member account's re-check was queued for a worker instead.
+    pub queued: bool,
     /// The controls re-evaluated and published.
     pub controls: Vec<String>,
     /// The run's summary, when controls were re-evaluated.
@@ -90,17 +101,35 @@ pub fn change_queue_of<'a>(config: &'a Config, records: &[SqsMessage]) -> Option
     })
 }
 
-/// Reads one record's body as a change of the stack's own account. `Err` says why it is
-/// ignored.
-pub fn read_change(queue: &ChangeQueue, body: &str) -> Result<Change, String> {
+/// Reads one record's body as a change of the stack's own account, or in an organization stack
+/// (`organization`) of a member account. `Err` says why it is ignored.
+pub fn read_change(
+    queue: &ChangeQueue,
+    organization: Option<&OrgConfig>,
+    body: &str,
+) -> Result<Change, String> {
     let event: EventBridgeEvent<Value> = serde_json::from_str(body)
         .map_err(|error| format!("the body is not an EventBridge event: {error}"))?;
     let account = event.account.as_deref().unwrap_or_default();
     if account != queue.account {
-        return Err(format!(
-            "the event is about account {account:?}; this stack re-checks only its own, {}",
-            queue.account
-        ));
+        let Some(org) = organization else {
+            return Err(format!(
+                "the event is about account {account:?}; this stack re-checks only its own, {}",
+                queue.account
+            ));
+        };
+        if !crate::model::arn::is_account_id(account) {
+            return Err(format!("{account:?} is not an account id (12 digits)"));
+        }
+        if org
+            .accounts
+            .as_ref()
+            .is_some_and(|only| !only.contains(account))
+        {
+            return Err(format!(
+                "{account} is not one of the stack's accounts (TRAILWATCH_ACCOUNTS)"
+            ));
+        }
     }
     let region = event.region.as_deref().unwrap_or_default();
     if !region_in_partition(region, &queue.partition) {
@@ -150,7 +179,8 @@ pub async fn work(
     let mut by_account: BTreeMap<String, (Vec<Change>, Vec<String>)> = BTreeMap::new();
     for record in records {
         let id = record.message_id.clone().unwrap_or_default();
-        match read_change(queue, record.body.as_deref().unwrap_or_default()) {
+        let body = record.body.as_deref().unwrap_or_default();
+        match read_change(queue, config.organization.as_ref(), body) {
             Ok(change) => {
                 tracing::info!(message_id = %id, account_id = %change.account, region = %change.region, source = change.kind.source, name = %change.name, "change event");
                 let entry = by_account.entry(change.account.clone()).or_default();
@@ -165,6 +195,20 @@ pub async fn work(
         }
     }
     let mut batch = SqsBatchResponse::default();
+    let members: BTreeMap<_, _> = by_account
+        .extract_if(.., |account_id, _| *account_id != queue.account)
+        .collect();
+    if let Some(org) = &config.organization {
+        let queued = Box::pin(queue_members(sdk, org, queue, &stack, members)).await;
+        for recheck in queued {
+            if recheck.account.error.is_some() {
+                for id in &recheck.ids {
+                    batch.add_failure(id.clone());
+                }
+            }
+            summary.accounts.push(recheck.account);
+        }
+    }
     for (account_id, (changes, ids)) in by_account {
         let recheck = Box::pin(recheck_account(sdk, &stack, &account_id, &changes)).await;
         if let Some(error) = &recheck.error {
@@ -181,6 +225,101 @@ pub async fn work(
     })
 }
 
+/// A member's re-check as queued, and its records.
+struct Queued {
+    account: AccountRecheck,
+    ids: Vec<String>,
+}
+
+/// One account message per member account on the organization's scan queue, narrowed to the
+/// controls its changes can affect (none: nothing is queued).
+async fn queue_members(
+    sdk: &aws_config::SdkConfig,
+    org: &OrgConfig,
+    queue: &ChangeQueue,
+    stack: &RunSettings,
+    members: BTreeMap<String, (Vec<Change>, Vec<String>)>,
+) -> Vec<Queued> {
+    let securityhub_region = stack
+        .securityhub_region
+        .clone()
+        .or_else(|| sdk.region().map(|region| region.to_string()));
+    let now = time::OffsetDateTime::now_utc();
+    let mut queued = Vec::new();
+    let mut messages = Vec::new();
+    for (account_id, (changes, ids)) in members {
+        let mut account = AccountRecheck {
+            account_id: account_id.clone(),
+            changes: described(&changes),
+            ..AccountRecheck::default()
+        };
+        let controls = candidates(stack, &changes);
+        account.controls = controls
+            .iter()
+            .map(|control| control.id.to_string())
+            .collect();
+        match (&securityhub_region, controls.is_empty()) {
+            (_, true) => {}
+            (None, false) => account.error = Some("no Security Hub region".to_string()),
+            (Some(region), false) => {
+                let settings = RunSettings {
+                    controls,
+                    ..stack.clone()
+                };
+                let member = OrgAccount {
+                    id: account_id.clone(),
+                    name: String::new(),
+                    state: MemberState::Active,
+                };
+                messages.push(AccountMessage::new(
+                    member,
+                    &queue.account,
+                    &queue.partition,
+                    region,
+                    &settings,
+                    now,
+                ));
+                account.queued = true;
+            }
+        }
+        queued.push(Queued { account, ids });
+    }
+    let failed = match fanout::queue_messages(sdk, org, &messages).await {
+        Ok(failed) => failed,
+        Err(error) => {
+            tracing::error!(%error, "the members' messages could not be built");
+            messages
+                .iter()
+                .map(|message| message.account.id.clone())
+                .collect()
+        }
+    };
+    for entry in &mut queued {
+        if failed.contains(&entry.account.account_id) {
+            entry.account.queued = false;
+            entry.account.error = Some("the scan queue refused the account's message".to_string());
+        }
+    }
+    queued
+}
+
+/// The changes as `source eventName region`, for the summary.
+fn described(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|change| format!("{} {} {}", change.kind.source, change.name, change.region))
+        .collect()
+}
+
+/// The controls of the stack any of `changes` can affect.
+fn candidates(stack: &RunSettings, changes: &[Change]) -> Vec<&'static Control> {
+    let lists: Vec<_> = changes
+        .iter()
+        .map(|change| changes::candidate_controls(change.kind, &stack.controls))
+        .collect();
+    union(&stack.controls, &lists)
+}
+
 /// One account's re-check: collect once for every control its changes can affect, then evaluate
 /// and publish the ones they do affect.
 async fn recheck_account(
@@ -191,17 +330,10 @@ async fn recheck_account(
 ) -> AccountRecheck {
     let mut recheck = AccountRecheck {
         account_id: account_id.to_string(),
-        changes: changes
-            .iter()
-            .map(|change| format!("{} {} {}", change.kind.source, change.name, change.region))
-            .collect(),
+        changes: described(changes),
         ..AccountRecheck::default()
     };
-    let candidates: Vec<_> = changes
-        .iter()
-        .map(|change| changes::candidate_controls(change.kind, &stack.controls))
-        .collect();
-    let candidates = union(&stack.controls, &candidates);
+    let candidates = candidates(stack, changes);
     if candidates.is_empty() {
         tracing::info!(
             account_id,
@@ -291,10 +423,33 @@ mod tests {
         names.sort();
         assert!(names.len() >= 8, "{names:?}");
         for name in names {
-            let change = read_change(&queue(), &sample(&name))
+            let change = read_change(&queue(), None, &sample(&name))
                 .unwrap_or_else(|error| panic!("{name}: {error}"));
             assert_eq!(change.account, "111122223333", "{name}");
         }
+    }
+
+    #[test]
+    fn an_organization_stack_takes_its_members_events() {
+        let member = sample("stop-logging.json").replace("111122223333", "444455556666");
+        let org = |accounts: Option<&str>| OrgConfig {
+            queue_url: "https://sqs.us-east-1.amazonaws.com/111122223333/trailwatch".into(),
+            role: crate::collect::access::MemberRole {
+                name: "trailwatch-scan".into(),
+                external_id: None,
+            },
+            accounts: accounts.map(|id| [id.to_string()].into()),
+            max_receive_count: 1,
+            max_message_bytes: 262_144,
+        };
+        assert!(read_change(&queue(), None, &member).is_err());
+        let change = read_change(&queue(), Some(&org(None)), &member).unwrap();
+        assert_eq!(change.account, "444455556666");
+        let error = read_change(&queue(), Some(&org(Some("555566667777"))), &member).unwrap_err();
+        assert!(error.contains("not one of the stack's accounts"), "{error}");
+        let forged = sample("stop-logging.json").replace("111122223333", "../etc");
+        let error = read_change(&queue(), Some(&org(None)), &forged).unwrap_err();
+        assert!(error.contains("not an account id"), "{error}");
     }
 
     #[test]
@@ -314,7 +469,7 @@ mod tests {
             })
             .to_string()
         };
-        assert!(read_change(&queue(), &event("111122223333", "eu-west-1")).is_ok());
+        assert!(read_change(&queue(), None, &event("111122223333", "eu-west-1")).is_ok());
         for (body, reason) in [
             (
                 event("444455556666", "eu-west-1"),
@@ -332,7 +487,7 @@ mod tests {
                 "not on the re-check's list",
             ),
         ] {
-            let error = read_change(&queue(), &body).unwrap_err();
+            let error = read_change(&queue(), None, &body).unwrap_err();
             assert!(error.contains(reason), "{error}");
         }
     }

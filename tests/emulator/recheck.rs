@@ -366,3 +366,86 @@ fn events_outside_the_stacks_scope_change_nothing() {
         );
     });
 }
+
+/// In an organization stack, a member's change (forwarded by `change-forwarder.yaml`) is not
+/// scanned by the re-check itself: it queues one account message narrowed to the controls the
+/// change can affect, and the worker that takes it scans the member through its role and
+/// publishes those controls into the member's own Security Hub.
+#[test]
+fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
+    use crate::lambda_organization::{create_queue, sqs_event};
+    use crate::support::org::{Organization, MEMBER_ROLE};
+    use trailwatch::lambda::config::{
+        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+    };
+    use trailwatch::lambda::fanout::AccountMessage;
+
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let management = &organization.management;
+        let member = &organization.members[0];
+        let pattern = trailwatch::controls::control("cloudtrail-changes")
+            .and_then(|control| control.required_pattern())
+            .unwrap();
+        member.seed_chain(&ChainSpec::new("main", pattern)).await;
+        let scan_queue = create_queue(management).await;
+        let config = Config::from_lookup(|name| match name {
+            ENV_ORGANIZATION => Some("true".to_string()),
+            ENV_QUEUE_URL => Some(scan_queue.clone()),
+            ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
+            ENV_REGIONS => Some("us-east-1".to_string()),
+            ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
+            ENV_CONTROLS => Some("cloudtrail-changes,securityhub-enabled".to_string()),
+            ENV_CHANGE_QUEUE_ARN => Some(queue_arn(management)),
+            _ => None,
+        })
+        .unwrap();
+
+        aws_sdk_cloudtrail::Client::new(&member.sdk)
+            .stop_logging()
+            .name("main-trail")
+            .send()
+            .await
+            .unwrap();
+        let event = sample(member, "stop-logging.json");
+        let rechecked = deliver(&management.sdk, &config, management, &[event]).await;
+        assert_eq!(
+            rechecked.scans(),
+            0,
+            "the member is not scanned here: {rechecked:?}"
+        );
+        let queued = &rechecked.accounts[0];
+        assert_eq!(queued.account_id, member.id);
+        assert!(queued.queued, "{queued:?}");
+        assert_eq!(
+            queued.controls,
+            ["cloudtrail-changes"],
+            "CIS 4.16 is no chain"
+        );
+
+        let batch = sqs_event(management, &scan_queue, 1).await;
+        let message: AccountMessage =
+            serde_json::from_str(batch["Records"][0]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (message.account.id.as_str(), message.controls.as_slice()),
+            (
+                member.id.as_str(),
+                ["cloudtrail-changes".to_string()].as_slice()
+            )
+        );
+        let worked = lambda::handle(&management.sdk, &config, &batch)
+            .await
+            .expect("worker run");
+        let Response::Batch(worked) = worked else {
+            panic!("not a worker run: {worked:?}");
+        };
+        assert!(worked.batch_item_failures.is_empty(), "{worked:?}");
+        let verdicts = statuses(member).await;
+        assert_eq!(
+            verdicts.len(),
+            1,
+            "only the queued control is published: {verdicts:?}"
+        );
+        assert_eq!(verdicts[id_of(&verdicts, "cloudtrail-changes")], "FAILED");
+    });
+}
