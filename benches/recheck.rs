@@ -30,57 +30,16 @@
 #[path = "../tests/emulator/support/mod.rs"]
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::changes::{
+    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample,
+};
 use support::proxy::{FaultProxy, ProxyConfig};
-use support::{AlarmSpec, TestAccount, TrailSpec};
-use trailwatch::controls;
+use support::TestAccount;
 use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
 use trailwatch::lambda::{self, Config, Response};
-
-const MONITORING: [&str; 4] = [
-    "cloudtrail-changes",
-    "kms-cmk-disable-delete",
-    "config-changes",
-    "nacl-changes",
-];
-
-/// Complete chains for the four default monitoring controls, named as the samples name them.
-async fn seed(account: &TestAccount) {
-    let region = "us-east-1";
-    let group = account.create_log_group(region, "CloudTrail/main").await;
-    account
-        .create_trail(&TrailSpec::new("main-trail").log_group(&group))
-        .await;
-    let topic = account.create_topic(region, "main-alerts").await;
-    account
-        .subscribe(&topic, "email", "security@example.com")
-        .await;
-    for id in MONITORING {
-        let pattern = controls::control(id)
-            .and_then(|control| control.required_pattern())
-            .expect("a monitoring control");
-        let metric = format!("main-{id}");
-        account
-            .put_metric_filter(
-                region,
-                "CloudTrail/main",
-                &metric,
-                pattern,
-                &metric,
-                "CISBenchmark",
-            )
-            .await;
-        let mut alarm = AlarmSpec::new(&metric, &metric, "CISBenchmark");
-        alarm.alarm_actions.push(topic.clone());
-        account.put_alarm(region, &alarm).await;
-    }
-}
-
-fn queue_arn(account: &TestAccount) -> String {
-    format!("arn:aws:sqs:us-east-1:{}:trailwatch-changes", account.id)
-}
 
 fn config(account: &TestAccount) -> Config {
     Config::from_lookup(|name| match name {
@@ -90,33 +49,6 @@ fn config(account: &TestAccount) -> Config {
         _ => None,
     })
     .expect("valid configuration")
-}
-
-fn sample(account: &TestAccount, name: &str) -> String {
-    let path = format!("{}/events/changes/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .expect("sample event")
-        .replace("111122223333", &account.id)
-}
-
-fn batch(account: &TestAccount, bodies: &[String]) -> Value {
-    let records: Vec<Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(n, body)| {
-            json!({
-                "messageId": format!("00000000-0000-4000-8000-{n:012}"),
-                "receiptHandle": "AQEB",
-                "body": body,
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn(account),
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 /// One kind of invocation to time.
@@ -212,7 +144,7 @@ async fn bench(measuring: bool) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(20);
     let account = support::shared_server().fresh_account().await;
-    seed(&account).await;
+    account.seed_monitoring_chains("main", "us-east-1").await;
     let config = config(&account);
     let proxy = FaultProxy::start();
     proxy.configure(&ProxyConfig::latency(latency_ms));

@@ -8,18 +8,17 @@
 //! emulator through the real SDK and deliver the event the change would emit, as AWS documents
 //! its shape (see `events/changes/README.md`).
 
+use crate::support::changes::{
+    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample,
+};
 use crate::support::hub::{held_by_id, held_findings};
 use crate::support::proxy::FaultProxy;
 use crate::support::{fresh_account, on_main_stack, AlarmSpec, ChainSpec, TestAccount};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
 use trailwatch::lambda::recheck::RecheckSummary;
 use trailwatch::lambda::{self, Config, Response};
-
-fn queue_arn(account: &TestAccount) -> String {
-    format!("arn:aws:sqs:us-east-1:{}:trailwatch-changes", account.id)
-}
 
 /// The stack's configuration with `EventDrivenRecheck`, scanning the harness's region.
 fn config(account: &TestAccount, controls: &str) -> Config {
@@ -30,36 +29,6 @@ fn config(account: &TestAccount, controls: &str) -> Config {
         _ => None,
     })
     .expect("valid configuration")
-}
-
-/// A sample change event, made about `account`.
-fn sample(account: &TestAccount, name: &str) -> String {
-    let path = format!("{}/events/changes/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("111122223333", &account.id)
-}
-
-/// The change queue's batch of `bodies`, as Lambda hands it to the function.
-fn batch(account: &TestAccount, bodies: &[String]) -> Value {
-    let records: Vec<Value> = bodies
-        .iter()
-        .enumerate()
-        .map(|(n, body)| {
-            json!({
-                "messageId": format!("00000000-0000-4000-8000-{n:012}"),
-                "receiptHandle": "AQEB",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1765000000000"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn(account),
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 async fn deliver(
@@ -112,6 +81,11 @@ async fn seeded(account: &TestAccount, config: &Config) {
         .and_then(|control| control.required_pattern())
         .unwrap();
     account.seed_chain(&ChainSpec::new("main", pattern)).await;
+    publish_all(account, config).await;
+}
+
+/// The scheduled run: every finding of the stack's controls published.
+async fn publish_all(account: &TestAccount, config: &Config) {
     let scheduled: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -262,7 +236,9 @@ fn a_burst_of_50_events_is_one_scan() {
     on_main_stack(|| async {
         let account = fresh_account().await;
         let config = config(&account, "default");
-        seeded(&account, &config).await;
+        // Complete chains for every default monitoring control, in `CloudTrail/main`.
+        account.seed_monitoring_chains("main", "us-east-1").await;
+        publish_all(&account, &config).await;
         let proxy = FaultProxy::start();
         let sdk = proxy.sdk_for(&account);
 

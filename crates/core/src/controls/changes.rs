@@ -580,14 +580,17 @@ mod tests {
 
     #[test]
     fn events_off_the_list_and_failed_calls_are_not_changes() {
-        let detail =
-            json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "DescribeTrails"});
-        let error = classify(
-            "aws.cloudtrail",
-            CLOUDTRAIL_API_CALL,
-            ACCOUNT,
-            REGION,
-            &detail,
+        let trail_call = |detail: Value| {
+            classify(
+                "aws.cloudtrail",
+                CLOUDTRAIL_API_CALL,
+                ACCOUNT,
+                REGION,
+                &detail,
+            )
+        };
+        let error = trail_call(
+            json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "DescribeTrails"}),
         );
         assert!(
             matches!(error, Err(NotAChange::UnknownName { .. })),
@@ -599,40 +602,23 @@ mod tests {
             "{error:?}"
         );
         // A CloudWatch call under the CloudTrail source is not a CloudTrail change.
-        let detail =
-            json!({"eventSource": "monitoring.amazonaws.com", "eventName": "DeleteAlarms"});
-        assert!(classify(
-            "aws.cloudtrail",
-            CLOUDTRAIL_API_CALL,
-            ACCOUNT,
-            REGION,
-            &detail
-        )
-        .is_err());
-        let detail = json!({
+        let error = trail_call(
+            json!({"eventSource": "monitoring.amazonaws.com", "eventName": "DeleteAlarms"}),
+        );
+        assert!(error.is_err(), "{error:?}");
+        let error = trail_call(json!({
             "eventSource": "cloudtrail.amazonaws.com",
             "eventName": "StopLogging",
             "errorCode": "AccessDenied"
-        });
-        let error = classify(
-            "aws.cloudtrail",
-            CLOUDTRAIL_API_CALL,
-            ACCOUNT,
-            REGION,
-            &detail,
-        );
+        }));
         assert!(
             matches!(error, Err(NotAChange::FailedCall { .. })),
             "{error:?}"
         );
-        let error = classify(
-            "aws.cloudtrail",
-            CLOUDTRAIL_API_CALL,
-            ACCOUNT,
-            REGION,
-            &json!(null),
+        assert_eq!(
+            trail_call(json!(null)),
+            Err(NotAChange::Missing("eventSource"))
         );
-        assert_eq!(error, Err(NotAChange::Missing("eventSource")));
     }
 
     #[test]
