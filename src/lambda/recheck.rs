@@ -20,7 +20,10 @@
 //! such account gets one account message on the organization's scan queue, narrowed to the
 //! controls its changes can affect ([`fanout::AccountMessage`]), and a worker checks it (an
 //! ACTIVE member), scans it through its member role and publishes those controls only — the
-//! organization run's own path and trust checks.
+//! organization run's own path and trust checks. A change in the stack's own account to an
+//! organization trail's chain ([`changes::on_organization_chain`]) concerns every member judged
+//! on that chain: it starts the organization run ([`fanout::coordinate`]) narrowed to the
+//! affected controls — the shared chain read once, one message per member.
 
 use super::config::{ChangeQueue, Config, OrgConfig};
 use super::errors::LambdaError;
@@ -31,6 +34,7 @@ use crate::collect::organization::{MemberState, OrgAccount};
 use crate::collect::{collect_with, CollectPlan, Reach};
 use crate::controls::changes::{self, Change};
 use crate::controls::{self, Control};
+use crate::model::snapshot::SharedChains;
 use crate::run::{self, RunSettings, RunSummary, ScanOutcome};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -83,6 +87,9 @@ pub struct AccountRecheck {
     pub scanned: bool,
     /// Whether a member account's re-check was queued for a worker instead.
     pub queued: bool,
+    /// A change to the organization trail's chain: the members queued by the organization run
+    /// it started (narrowed to the affected controls; it also re-checked this account).
+    pub members_queued: Option<usize>,
     /// The controls re-evaluated and published.
     pub controls: Vec<String>,
     /// The run's summary, when controls were re-evaluated.
@@ -210,7 +217,8 @@ pub async fn work(
         }
     }
     for (account_id, (changes, ids)) in by_account {
-        let recheck = Box::pin(recheck_account(sdk, &stack, &account_id, &changes)).await;
+        let org = config.organization.as_ref();
+        let recheck = Box::pin(recheck_account(sdk, &stack, org, &account_id, &changes)).await;
         if let Some(error) = &recheck.error {
             tracing::error!(account_id = %account_id, %error, "re-check failed: its records are retried");
             for id in &ids {
@@ -325,6 +333,7 @@ fn candidates(stack: &RunSettings, changes: &[Change]) -> Vec<&'static Control> 
 async fn recheck_account(
     sdk: &aws_config::SdkConfig,
     stack: &RunSettings,
+    organization: Option<&OrgConfig>,
     account_id: &str,
     changes: &[Change],
 ) -> AccountRecheck {
@@ -380,6 +389,26 @@ async fn recheck_account(
         controls: affected,
         ..stack.clone()
     };
+    // A change to an organization trail's chain: every member judged on it too, through the
+    // organization run narrowed to these controls (the chain read once, one message per member).
+    if let Some(org) = organization {
+        let shared = SharedChains::of(&snapshot);
+        let on_shared = changes.iter().any(|change| {
+            changes::on_organization_chain(
+                &shared.chains,
+                &snapshot.chains,
+                &snapshot.partition,
+                change,
+            )
+        });
+        if on_shared {
+            match Box::pin(fanout::coordinate(sdk, org, TRIGGER, &settings)).await {
+                Ok(coordinated) => recheck.members_queued = Some(coordinated.messages_sent),
+                Err(error) => recheck.error = Some(error.to_string()),
+            }
+            return recheck;
+        }
+    }
     let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
     let scan = ScanOutcome {
         snapshot,

@@ -425,3 +425,84 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
         assert_eq!(verdicts[id_of(&verdicts, "cloudtrail-changes")], "FAILED");
     });
 }
+
+/// A change to the organization trail's chain in the stack's own (management) account concerns
+/// every member judged on that chain: the re-check starts the organization run narrowed to the
+/// affected controls — the chain read once, one message per member — and the member's finding
+/// turns FAILED when its worker runs.
+#[test]
+fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it() {
+    use crate::lambda_organization::{create_queue, sqs_event};
+    use crate::support::org::{seed_management, Organization, MEMBER_ROLE};
+    use trailwatch::lambda::config::{
+        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+    };
+    use trailwatch::lambda::fanout::AccountMessage;
+
+    on_main_stack(|| async {
+        let organization = Organization::create(1).await;
+        let management = &organization.management;
+        let member = &organization.members[0];
+        // The organization trail's CloudTrail filter covers the member's records.
+        seed_management(management, &member.id).await;
+        let scan_queue = create_queue(management).await;
+        let config = Config::from_lookup(|name| match name {
+            ENV_ORGANIZATION => Some("true".to_string()),
+            ENV_QUEUE_URL => Some(scan_queue.clone()),
+            ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
+            ENV_REGIONS => Some("us-east-1".to_string()),
+            ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
+            ENV_CONTROLS => Some("cloudtrail-changes".to_string()),
+            ENV_CHANGE_QUEUE_ARN => Some(queue_arn(management)),
+            _ => None,
+        })
+        .unwrap();
+        let scheduled: Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/events/scheduled.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        lambda::handle(&management.sdk, &config, &scheduled)
+            .await
+            .expect("coordinator run");
+        let work = sqs_event(management, &scan_queue, 1).await;
+        lambda::handle(&management.sdk, &config, &work)
+            .await
+            .expect("worker run");
+        let before = statuses(member).await;
+        let finding = id_of(&before, "cloudtrail-changes").to_string();
+        assert_eq!(before[&finding], "PASSED");
+
+        aws_sdk_cloudwatch::Client::new(&management.sdk)
+            .delete_alarms()
+            .alarm_names("org-cloudtrail-changes")
+            .send()
+            .await
+            .unwrap();
+        let event = sample(management, "delete-alarms.json")
+            .replace("main-alarm", "org-cloudtrail-changes");
+        let rechecked = deliver(&management.sdk, &config, management, &[event]).await;
+        assert_eq!(rechecked.accounts.len(), 1);
+        assert_eq!(
+            rechecked.accounts[0].members_queued,
+            Some(1),
+            "{rechecked:?}"
+        );
+
+        let work = sqs_event(management, &scan_queue, 1).await;
+        let message: AccountMessage =
+            serde_json::from_str(work["Records"][0]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(message.controls, ["cloudtrail-changes"]);
+        assert!(
+            message.shared.is_some(),
+            "the shared chain travels with the message"
+        );
+        lambda::handle(&management.sdk, &config, &work)
+            .await
+            .expect("worker run");
+        assert_eq!(statuses(member).await[&finding], "FAILED");
+    });
+}

@@ -227,8 +227,10 @@ pub static CHANGES: &[ChangeKind] = &[
 /// What a change names, as far as deciding its controls needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// Nothing to narrow by (trail-level changes, IAM roles), or the event did not say.
+    /// Nothing to narrow by (IAM roles), or the event did not say.
     Unnamed,
+    /// A trail, by name or ARN (a trail-level change: every chain starts at a trail).
+    Trail(String),
     LogGroup(String),
     /// The region's alarms (an alarm serves the log groups of its own region's metrics).
     Alarms,
@@ -320,7 +322,10 @@ pub fn classify(
             .map(str::to_string)
     };
     let subject = match kind.link {
-        Link::Trail | Link::EventSelectors | Link::DeliveryRole => None,
+        Link::Trail | Link::EventSelectors => parameter("name")
+            .or_else(|| parameter("trailName"))
+            .map(Subject::Trail),
+        Link::DeliveryRole => None,
         Link::LogGroup | Link::MetricFilter => parameter("logGroupName").map(Subject::LogGroup),
         Link::Alarm | Link::CompositeAlarm => Some(Subject::Alarms),
         Link::Topic if name == "CreateTopic" => parameter("name").map(Subject::TopicName),
@@ -386,7 +391,8 @@ pub fn affected_controls(
 fn on_a_chain(graph: &ChainGraph, partition: &str, change: &Change) -> bool {
     let (account, region) = (change.account.as_str(), change.region.as_str());
     match &change.subject {
-        Subject::Unnamed => true,
+        // A deleted trail is no longer in the graph: any trail change may matter.
+        Subject::Unnamed | Subject::Trail(_) => true,
         // A deleted log group is still named by the trail that delivers to it.
         Subject::LogGroup(name) => chain_log_groups(graph).any(|group| {
             group.account_id == account && group.region == region && group.name == *name
@@ -411,6 +417,30 @@ fn on_a_chain(graph: &ChainGraph, partition: &str, change: &Change) -> bool {
             // Unknown attributes: the topic may use this key.
             Err(_) => true,
         }),
+    }
+}
+
+/// Whether `change` touches an organization trail's chain — `shared`, the graph of the
+/// organization trails and their chains ([`crate::model::snapshot::SharedChains`]) read after
+/// the change in the trail owner's account, `graph` the whole of that account's: then every
+/// member judged on that chain is affected, not only the owner. A trail change counts when it
+/// names an organization trail, or a trail no longer in `graph` (deleted: it may have been one);
+/// a change naming nothing (an IAM role) does not. Pure.
+pub fn on_organization_chain(
+    shared: &ChainGraph,
+    graph: &ChainGraph,
+    partition: &str,
+    change: &Change,
+) -> bool {
+    let names =
+        |trail: &crate::model::snapshot::Trail, name: &str| trail.name == name || trail.arn == name;
+    match &change.subject {
+        Subject::Unnamed => false,
+        Subject::Trail(name) => {
+            shared.trails.iter().any(|trail| names(trail, name))
+                || !graph.trails.iter().any(|trail| names(trail, name))
+        }
+        _ => !shared.trails.is_empty() && on_a_chain(shared, partition, change),
     }
 }
 
@@ -782,6 +812,55 @@ mod tests {
             affected_controls(&graph(), "aws", &configuration, &controls).is_empty(),
             "no chain in ap-south-1"
         );
+    }
+
+    #[test]
+    fn only_changes_on_an_organization_trails_chain_reach_its_members() {
+        let own = graph();
+        let mut shared = graph();
+        shared.trails[0].is_organization_trail = true;
+        let filter = api_call(
+            "aws.logs",
+            "logs.amazonaws.com",
+            "DeleteMetricFilter",
+            json!({"logGroupName": "CloudTrail/main", "filterName": "cis"}),
+        );
+        assert!(on_organization_chain(&shared, &own, "aws", &filter));
+        assert!(!on_organization_chain(
+            &ChainGraph::default(),
+            &own,
+            "aws",
+            &filter
+        ));
+        let stop = |name: &str| {
+            api_call(
+                "aws.cloudtrail",
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                json!({ "name": name }),
+            )
+        };
+        assert!(on_organization_chain(&shared, &own, "aws", &stop("main")));
+        assert!(!on_organization_chain(
+            &ChainGraph::default(),
+            &own,
+            "aws",
+            &stop("main")
+        ));
+        // A trail gone from the account may have been the organization's.
+        assert!(on_organization_chain(
+            &ChainGraph::default(),
+            &own,
+            "aws",
+            &stop("deleted")
+        ));
+        let role = api_call(
+            "aws.iam",
+            "iam.amazonaws.com",
+            "PutRolePolicy",
+            json!({"roleName": "CloudTrail_CloudWatchLogs_Role"}),
+        );
+        assert!(!on_organization_chain(&shared, &own, "aws", &role));
     }
 
     #[test]
