@@ -30,12 +30,13 @@ use super::errors::LambdaError;
 use super::event::{Invocation, SqsBatchResponse, SqsMessage};
 use super::fanout::{self, AccountMessage};
 use super::trust::region_in_partition;
+use crate::collect::access::Roles;
 use crate::collect::organization::{MemberState, OrgAccount};
 use crate::collect::{collect_with, CollectPlan, Reach};
 use crate::controls::changes::{self, Change};
 use crate::controls::{self, Control};
 use crate::model::snapshot::SharedChains;
-use crate::run::{self, RunSettings, RunSummary, ScanOutcome};
+use crate::run::{self, Publish, RunSettings, RunSummary, ScanOutcome};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
@@ -218,7 +219,15 @@ pub async fn work(
     }
     for (account_id, (changes, ids)) in by_account {
         let org = config.organization.as_ref();
-        let recheck = Box::pin(recheck_account(sdk, &stack, org, &account_id, &changes)).await;
+        let recheck = Box::pin(recheck_account(
+            sdk,
+            &stack,
+            org,
+            queue,
+            &account_id,
+            &changes,
+        ))
+        .await;
         if let Some(error) = &recheck.error {
             tracing::error!(account_id = %account_id, %error, "re-check failed: its records are retried");
             for id in &ids {
@@ -334,6 +343,7 @@ async fn recheck_account(
     sdk: &aws_config::SdkConfig,
     stack: &RunSettings,
     organization: Option<&OrgConfig>,
+    queue: &ChangeQueue,
     account_id: &str,
     changes: &[Change],
 ) -> AccountRecheck {
@@ -352,7 +362,15 @@ async fn recheck_account(
     }
     let started = Instant::now();
     let plan = CollectPlan::for_controls(stack.regions.clone(), &candidates);
-    let snapshot = match Box::pin(collect_with(sdk, &plan, Reach::default())).await {
+    // In an organization stack the account is read as the organization run reads it: log groups
+    // of other accounts (the management account's organization trail) through the member role.
+    let roles =
+        organization.map(|org| Roles::new(sdk, account_id, org.role.clone(), &queue.partition));
+    let reach = Reach {
+        roles: roles.as_ref(),
+        ..Reach::default()
+    };
+    let snapshot = match Box::pin(collect_with(sdk, &plan, reach)).await {
         Ok(snapshot) => snapshot,
         Err(error) => {
             recheck.error = Some(format!("scan failed: {error}"));
@@ -385,7 +403,7 @@ async fn recheck_account(
         );
         return recheck;
     }
-    let settings = RunSettings {
+    let mut settings = RunSettings {
         controls: affected,
         ..stack.clone()
     };
@@ -408,6 +426,14 @@ async fn recheck_account(
             }
             return recheck;
         }
+    }
+    // As the organization run: the stack's own account publishes only when it is one of the
+    // accounts to scan.
+    if organization
+        .and_then(|org| org.accounts.as_ref())
+        .is_some_and(|only| !only.contains(account_id))
+    {
+        settings.publish = Publish::Off;
     }
     let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
     let scan = ScanOutcome {
