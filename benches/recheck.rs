@@ -22,9 +22,15 @@
 //! - the requests each made (the proxy's count), and both as ratios to the baseline.
 //!
 //! The changes are not applied (the chains stay complete): the cost of a re-check does not
-//! depend on what it finds. Not measured: the organization case (a change to an organization
-//! trail's chain with 1,000 members judged on it), since the re-check does not route other
-//! accounts' events yet.
+//! depend on what it finds.
+//!
+//! Then the organization case, once each (`RECHECK_MEMBERS` members, default 1,000; 4 under
+//! `cargo test`): an organization stack in the management account, whose organization trail's
+//! chain every member is judged on; the scheduled run (the coordinator, then the workers on
+//! every message, batches of 5 as the queue trigger's `BatchSize`) beside the re-check of a
+//! `DeleteAlarms` on that chain (the re-check starts the organization run narrowed to the
+//! affected controls, then the same workers): wall time from the invocation to the last
+//! member's findings imported, and requests.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/emulator/support/mod.rs"]
@@ -205,6 +211,155 @@ async fn bench(measuring: bool) {
     }
 }
 
+/// Takes every message off the scan queue and runs the workers on them, 5 a batch (the trigger's
+/// `BatchSize`), deleting each batch once done; the messages handled.
+async fn work_queue(
+    sdk: &aws_config::SdkConfig,
+    config: &Config,
+    queue_url: &str,
+    account: &TestAccount,
+) -> usize {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let mut handled = 0;
+    let mut empty_polls = 0;
+    while empty_polls < 2 {
+        let received = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(5)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .expect("sqs:ReceiveMessage");
+        let messages = received.messages();
+        if messages.is_empty() {
+            empty_polls += 1;
+            continue;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|message| {
+                serde_json::json!({
+                    "messageId": message.message_id().unwrap_or_default(),
+                    "receiptHandle": message.receipt_handle().unwrap_or_default(),
+                    "body": message.body().unwrap_or_default(),
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:trailwatch-accounts", account.id),
+                    "awsRegion": "us-east-1"
+                })
+            })
+            .collect();
+        let response = lambda::handle(sdk, config, &serde_json::json!({ "Records": records }))
+            .await
+            .expect("worker run");
+        let Response::Batch(batch) = response else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        for message in messages {
+            client
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("sqs:DeleteMessage");
+        }
+        handled += messages.len();
+    }
+    handled
+}
+
+/// The organization case: the scheduled run and the re-check of a change to the organization
+/// trail's chain, each to the last member's findings.
+async fn organization_case(members: usize) {
+    use support::org::{seed_management, Organization, MEMBER_ROLE};
+    use trailwatch::lambda::config::{
+        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+    };
+    let (management, ids) = Organization::create_ids(members).await;
+    seed_management(&management, &ids[0]).await;
+    let scan_queue = aws_sdk_sqs::Client::new(&management.sdk)
+        .create_queue()
+        .queue_name("trailwatch-accounts")
+        .send()
+        .await
+        .expect("sqs:CreateQueue")
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let config = Config::from_lookup(|name| match name {
+        ENV_ORGANIZATION => Some("true".to_string()),
+        ENV_QUEUE_URL => Some(scan_queue.clone()),
+        ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
+        ENV_REGIONS => Some("us-east-1".to_string()),
+        ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
+        ENV_CONTROLS => Some("default".to_string()),
+        ENV_CHANGE_QUEUE_ARN => Some(queue_arn(&management)),
+        _ => None,
+    })
+    .expect("valid configuration");
+    let proxy = FaultProxy::start();
+    let sdk = proxy.sdk_for(&management);
+    let scheduled: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/scheduled.json"
+        ))
+        .expect("scheduled sample"),
+    )
+    .expect("scheduled sample is JSON");
+    let change = batch(
+        &management,
+        &[sample(&management, "delete-alarms.json")
+            .replace("main-alarm", "org-cloudtrail-changes")],
+    );
+    let mut rows = Vec::new();
+    for (name, event) in [
+        ("scheduled organization run (baseline)", &scheduled),
+        (
+            "re-check of DeleteAlarms on the organization trail's chain",
+            &change,
+        ),
+    ] {
+        proxy.reset();
+        let started = Instant::now();
+        match lambda::handle(&sdk, &config, event)
+            .await
+            .expect("invocation")
+        {
+            Response::Coordinated(summary) => assert_eq!(summary.messages_sent, members),
+            Response::Rechecked(response) => {
+                assert_eq!(
+                    response.recheck.accounts[0].members_queued,
+                    Some(members),
+                    "{response:?}"
+                )
+            }
+            other => panic!("unexpected answer: {other:?}"),
+        }
+        let worked = work_queue(&sdk, &config, &scan_queue, &management).await;
+        let wall = started.elapsed();
+        assert_eq!(worked, members);
+        let requests: u64 = proxy.settled_stats().requests().values().sum();
+        rows.push((name, wall, requests));
+    }
+    println!("\nOrganization of {members} members judged on the organization trail's chain, one run each\n");
+    println!("| invocation | wall s, to the last member's findings | × baseline | requests | × baseline |");
+    println!("|---|---:|---:|---:|---:|");
+    let (base_wall, base_requests) = (rows[0].1.as_secs_f64(), rows[0].2 as f64);
+    for (name, wall, requests) in rows {
+        println!(
+            "| {name} | {:.1} | {:.2} | {requests} | {:.2} |",
+            wall.as_secs_f64(),
+            wall.as_secs_f64() / base_wall,
+            requests as f64 / base_requests
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs it once as a smoke test.
     let measuring = std::env::args().any(|arg| arg == "--bench");
@@ -212,5 +367,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime")
-        .block_on(bench(measuring));
+        .block_on(async {
+            bench(measuring).await;
+            let members = if measuring {
+                std::env::var("RECHECK_MEMBERS")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1000)
+            } else {
+                4
+            };
+            organization_case(members).await;
+        });
 }
