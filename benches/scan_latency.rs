@@ -34,16 +34,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::proxy::{FaultProxy, ProxyConfig};
-use support::{AlarmSpec, TestAccount, TrailSpec};
+use support::{TestAccount, TrailSpec};
 use trailwatch::controls::{self, CisVersion};
 use trailwatch::run::{run_account, Publish, RunSettings};
 
-const MONITORING: [&str; 4] = [
-    "cloudtrail-changes",
-    "kms-cmk-disable-delete",
-    "config-changes",
-    "nacl-changes",
-];
 const TWO_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// One account shape to scan.
@@ -56,35 +50,6 @@ struct Shape {
     account: TestAccount,
 }
 
-/// A multi-Region trail `<prefix>` (home `home`) → `CloudTrail/<prefix>` in `home` → one CIS
-/// filter per monitoring control → one alarm each → topic `<prefix>-alerts` → a confirmed
-/// subscription: complete chains for the four default monitoring controls.
-async fn seed_complete_chains(account: &TestAccount, prefix: &str, home: &str) {
-    let group_name = format!("CloudTrail/{prefix}");
-    let group = account.create_log_group(home, &group_name).await;
-    account
-        .create_trail(&TrailSpec::new(prefix).region(home).log_group(&group))
-        .await;
-    let topic = account
-        .create_topic(home, &format!("{prefix}-alerts"))
-        .await;
-    account
-        .subscribe(&topic, "email", "security@example.com")
-        .await;
-    for id in MONITORING {
-        let pattern = controls::control(id)
-            .and_then(|control| control.required_pattern())
-            .expect("a monitoring control");
-        let metric = format!("{prefix}-{id}");
-        account
-            .put_metric_filter(home, &group_name, &metric, pattern, &metric, "CISBenchmark")
-            .await;
-        let mut alarm = AlarmSpec::new(&metric, &metric, "CISBenchmark");
-        alarm.alarm_actions.push(topic.clone());
-        account.put_alarm(home, &alarm).await;
-    }
-}
-
 async fn shapes() -> Vec<Shape> {
     let two_regions = Some(
         TWO_REGIONS
@@ -95,14 +60,16 @@ async fn shapes() -> Vec<Shape> {
     let server = support::shared_server();
 
     let one = server.fresh_account().await;
-    seed_complete_chains(&one, "main", "us-east-1").await;
+    one.seed_monitoring_chains("main", "us-east-1").await;
 
     let two = server.fresh_account().await;
-    seed_complete_chains(&two, "main", "us-east-1").await;
-    seed_complete_chains(&two, "europe", "eu-west-1").await;
+    two.seed_monitoring_chains("main", "us-east-1").await;
+    two.seed_monitoring_chains("europe", "eu-west-1").await;
 
     let with_regional = server.fresh_account().await;
-    seed_complete_chains(&with_regional, "main", "us-east-1").await;
+    with_regional
+        .seed_monitoring_chains("main", "us-east-1")
+        .await;
     let group = with_regional
         .create_log_group("eu-west-1", "CloudTrail/regional")
         .await;

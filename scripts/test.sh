@@ -32,8 +32,8 @@ if cargo tree --workspace --edges normal --prefix none \
   echo "the legacy hyper 0.14 / rustls 0.21 stack is back (above): an AWS SDK crate's default features?" >&2
   exit 1
 fi
-echo "== cfn-lint template.yaml member-role.yaml" >&2
-cfn-lint template.yaml member-role.yaml
+echo "== cfn-lint template.yaml member-role.yaml change-forwarder.yaml" >&2
+cfn-lint template.yaml member-role.yaml change-forwarder.yaml
 echo "== tools/test_templates.py, tools/test_moto_wrapper.py, tools/test_fault_proxy.py" >&2
 python -m unittest tools/test_templates.py tools/test_moto_wrapper.py tools/test_fault_proxy.py
 echo "== cargo test" >&2

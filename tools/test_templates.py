@@ -20,6 +20,14 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
   aws:ResourceOrgID = ${aws:PrincipalOrgID};
 - Security Hub insights of trailwatch's failing findings by account and by control (and, for an
   organization, of the accounts that could not be scanned) exist where the findings go;
+- with EventDrivenRecheck=true (off by default), one EventBridge rule per event source, each
+  pinned on source and detail-type, whose events are exactly the table of
+  crates/core/src/controls/changes.rs (IAM's rule only in us-east-1), delivering to the change
+  queue, which only those rules may send to, which has a dead-letter queue, and whose trigger
+  batches (a window of at most a minute) and reports item failures; the function's role may only
+  poll it, and the function is told its ARN; change-forwarder.yaml's rules are the same, each
+  forwarding to the central default bus with a role that may only put events there, and create
+  nothing in the central account's own region;
 - the stack's alarm topic exists by default, is every alarm's action (AlarmTopicArn replaces it),
   lets CloudWatch publish only for this account, and the e-mail subscription exists only when
   AlarmEmail is set.
@@ -28,6 +36,7 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
 import copy
 import json
 import os
+import re
 import unittest
 
 from cfnlint.decode import decode_str
@@ -36,7 +45,9 @@ ROOT = os.environ.get(
     "TRAILWATCH_TEMPLATES_DIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
 TEMPLATE = os.path.join(ROOT, "template.yaml")
+CHANGES_TABLE = os.path.join(ROOT, "crates", "core", "src", "controls", "changes.rs")
 MEMBER_ROLE = os.path.join(ROOT, "member-role.yaml")
+CHANGE_FORWARDER = os.path.join(ROOT, "change-forwarder.yaml")
 
 ROLE = "TrailwatchFunctionRole"
 ROLE_ARN = {"Fn::GetAtt": [ROLE, "Arn"]}
@@ -366,6 +377,106 @@ class TemplateTest(PolicyAssertions):
                 {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"},
             )
 
+    # --- event-driven re-check -------------------------------------------------------------
+
+    def change_table(self):
+        """The rows of the Rust table: (source, detail-type, eventSource or None, eventNames)."""
+        with open(CHANGES_TABLE, encoding="utf-8") as file:
+            text = file.read()
+        constants = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
+        start = text.index("pub static CHANGES")
+        table = text[start:text.index("\n];", start)]
+        rows = []
+        for block in table.split("ChangeKind {")[1:]:
+            source = re.search(r'source: "([^"]+)"', block).group(1)
+            detail_type = constants[re.search(r"detail_type: (\w+)", block).group(1)]
+            event_source = re.search(r'event_source: (?:Some\("([^"]+)"\)|None)', block).group(1)
+            names = re.search(r"event_names: &\[(.*?)\]", block, re.S).group(1)
+            rows.append((source, detail_type, event_source, set(re.findall(r'"([^"]+)"', names))))
+        self.assertGreaterEqual(len(rows), 11, rows)
+        return rows
+
+    def test_event_driven_recheck_is_off_by_default(self):
+        stack = self.stack()
+        self.assertFalse(stack.of_type("AWS::Events::Rule"))
+        self.assertNotIn("ChangeQueue", stack.resources)
+        variables = stack.resources["TrailwatchFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertNotIn("TRAILWATCH_CHANGE_QUEUE_ARN", variables)
+
+    def test_the_rules_listen_for_exactly_the_change_table(self):
+        rules = {
+            name: resource
+            for name, resource in self.template["Resources"].items()
+            if resource["Type"] == "AWS::Events::Rule"
+        }
+        listened = set()
+        for name, rule in rules.items():
+            self.assertIn(rule.get("Condition"), ("IsEventDriven", "IsEventDrivenInUsEast1"), name)
+            pattern = rule["Properties"]["EventPattern"]
+            (source,) = pattern["source"]
+            (detail_type,) = pattern["detail-type"]
+            self.assertEqual(
+                rule["Properties"]["Targets"],
+                [{"Id": "change-queue", "Arn": {"Fn::GetAtt": ["ChangeQueue", "Arn"]}}],
+                name,
+            )
+            # IAM's events reach us-east-1's EventBridge only.
+            self.assertEqual(rule["Condition"] == "IsEventDrivenInUsEast1", source == "aws.iam", name)
+            if "detail" in pattern:
+                (event_source,) = pattern["detail"]["eventSource"]
+                for event_name in pattern["detail"]["eventName"]:
+                    listened.add((source, detail_type, event_source, event_name))
+            else:
+                listened.add((source, detail_type, None, None))
+        table = set()
+        for source, detail_type, event_source, names in self.change_table():
+            for event_name in names or {None}:
+                table.add((source, detail_type, event_source, event_name))
+        self.assertEqual(listened, table)
+
+    def test_only_the_stacks_rules_send_to_the_change_queue_and_the_function_polls_it(self):
+        stack = self.stack(EventDrivenRecheck="true")
+        rules = sorted(stack.of_type("AWS::Events::Rule"))
+        self.assertEqual(len(rules), 6, "no IAM rule outside us-east-1")
+        (policy,) = [
+            resource["Properties"]
+            for resource in stack.of_type("AWS::SQS::QueuePolicy").values()
+            if {"Ref": "ChangeQueue"} in resource["Properties"]["Queues"]
+        ]
+        statements = as_list(policy["PolicyDocument"]["Statement"])
+        senders = [s for s in statements if "sqs:sendmessage" in actions(s)]
+        self.assertEqual(len(senders), 1, senders)
+        self.assertEqual(senders[0]["Principal"], {"Service": "events.amazonaws.com"})
+        source_arns = senders[0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+        self.assertEqual(sorted(arn["Fn::GetAtt"][0] for arn in source_arns), rules)
+        queue = stack.resources["ChangeQueue"]["Properties"]
+        self.assertEqual(
+            queue["RedrivePolicy"]["deadLetterTargetArn"],
+            {"Fn::GetAtt": ["ChangeDeadLetterQueue", "Arn"]},
+        )
+        (trigger,) = [
+            resource["Properties"]
+            for resource in stack.of_type("AWS::Lambda::EventSourceMapping").values()
+            if resource["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ChangeQueue", "Arn"]}
+        ]
+        self.assertEqual(
+            trigger["MaximumBatchingWindowInSeconds"],
+            {"Fn::FindInMap": ["ChangeQueue", "Trigger", "BatchingWindow"]},
+        )
+        window = self.template["Mappings"]["ChangeQueue"]["Trigger"]["BatchingWindow"]
+        self.assertTrue(1 <= int(window) <= 60, "a burst waits at most a minute")
+        self.assertEqual(trigger["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        on_queue = [
+            statement
+            for statement in self.role_statements(stack)
+            if {"Fn::GetAtt": ["ChangeQueue", "Arn"]} in as_list(statement["Resource"])
+        ]
+        self.assertEqual([actions(s) for s in on_queue], [QUEUE_CONSUMER_ACTIONS])
+        variables = stack.resources["TrailwatchFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(
+            variables["TRAILWATCH_CHANGE_QUEUE_ARN"], {"Fn::GetAtt": ["ChangeQueue", "Arn"]}
+        )
+
     # --- operational alarms ---------------------------------------------------------------
 
     def alarms(self, stack):
@@ -499,6 +610,60 @@ class TemplateTest(PolicyAssertions):
         ]
         self.assertEqual(roles, [ROLE])
         self.assertNotIn("AWSLambdaBasicExecutionRole", json.dumps(output))
+
+
+class ChangeForwarderTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load(CHANGE_FORWARDER)
+        cls.central = load(TEMPLATE)
+
+    @staticmethod
+    def rules(template):
+        return {
+            name: resource
+            for name, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Events::Rule"
+        }
+
+    def test_it_forwards_exactly_the_central_stacks_events_to_the_central_bus(self):
+        forwarded = self.rules(self.template)
+        central = self.rules(self.central)
+        self.assertEqual(sorted(forwarded), sorted(central))
+        bus = {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/default"
+        }
+        for name, rule in forwarded.items():
+            self.assertEqual(
+                rule["Properties"]["EventPattern"], central[name]["Properties"]["EventPattern"], name
+            )
+            self.assertEqual(
+                rule["Properties"]["Targets"],
+                [{"Id": "central-bus", "Arn": bus, "RoleArn": {"Fn::GetAtt": ["ForwardingRole", "Arn"]}}],
+                name,
+            )
+            self.assertEqual(rule["Condition"] == "ForwardsIam", name == "DeliveryRoleChangesRule")
+        (policy,) = self.template["Resources"]["ForwardingRole"]["Properties"]["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        self.assertEqual((statement["Action"], statement["Resource"]), ("events:PutEvents", bus))
+
+    def test_nothing_is_created_in_the_central_region_of_the_central_account(self):
+        central = Stack(self.template, CentralAccountId="<AWS::AccountId>", CentralRegion="<AWS::Region>")
+        self.assertEqual(central.resources, {})
+        member = Stack(self.template, CentralAccountId="111122223333", CentralRegion="eu-west-1")
+        self.assertIn("ForwardingRole", member.resources)
+        self.assertEqual(len([r for r in member.resources.values() if r["Type"] == "AWS::Events::Rule"]), 6)
+
+    def test_the_central_bus_accepts_only_the_organizations_accounts(self):
+        stack = Stack(self.central, EventDrivenRecheck="true", ForwardedFromOrganization="o-abcdefghij")
+        (policy,) = stack.of_type("AWS::Events::EventBusPolicy").values()
+        statement = policy["Properties"]["Statement"]
+        self.assertEqual(statement["Action"], "events:PutEvents")
+        self.assertEqual(
+            statement["Condition"],
+            {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "ForwardedFromOrganization"}}},
+        )
+        self.assertFalse(Stack(self.central, EventDrivenRecheck="true").of_type("AWS::Events::EventBusPolicy"))
 
 
 class MemberRoleTest(PolicyAssertions):

@@ -2,7 +2,8 @@
 //! sets: `TRAILWATCH_REGIONS`, `TRAILWATCH_CONTROLS`, `TRAILWATCH_CIS_VERSION`,
 //! `TRAILWATCH_SECURITYHUB_REGION`, `TRAILWATCH_DRY_RUN`, and for an organization stack
 //! `TRAILWATCH_ORGANIZATION`, `TRAILWATCH_QUEUE_URL`, `TRAILWATCH_MEMBER_ROLE_NAME`,
-//! `TRAILWATCH_EXTERNAL_ID`, `TRAILWATCH_ACCOUNTS`. The standard AWS environment (`AWS_REGION`,
+//! `TRAILWATCH_EXTERNAL_ID`, `TRAILWATCH_ACCOUNTS`, and with `EventDrivenRecheck`
+//! `TRAILWATCH_CHANGE_QUEUE_ARN`. The standard AWS environment (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL`, credentials) is the SDK configuration's business.
 
 use super::errors::LambdaError;
@@ -39,6 +40,9 @@ pub const ENV_MAX_RECEIVE_COUNT: &str = "TRAILWATCH_MAX_RECEIVE_COUNT";
 /// account message whose chains do not fit is sent without them; unset: 262,144 (256 KiB, the
 /// default of a queue that does not set it).
 pub const ENV_MAX_MESSAGE_BYTES: &str = "TRAILWATCH_MAX_MESSAGE_BYTES";
+/// The ARN of the queue of change events (template.yaml's `EventDrivenRecheck`): a batch from it
+/// is a re-check ([`super::recheck`]); unset: the function takes no change events.
+pub const ENV_CHANGE_QUEUE_ARN: &str = "TRAILWATCH_CHANGE_QUEUE_ARN";
 /// The default of [`ENV_MAX_MESSAGE_BYTES`].
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 262_144;
 /// The largest `MaximumMessageSize` SQS allows (1 MiB).
@@ -58,6 +62,38 @@ pub struct Config {
     pub dry_run: bool,
     /// `Some` in an organization stack.
     pub organization: Option<OrgConfig>,
+    /// `Some` with `EventDrivenRecheck`.
+    pub change_queue: Option<ChangeQueue>,
+}
+
+/// The queue of change events, and the account and partition its ARN names: the stack's own,
+/// the only account whose events the re-check acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeQueue {
+    pub arn: String,
+    pub account: String,
+    pub partition: String,
+}
+
+impl ChangeQueue {
+    /// Reads an SQS queue ARN (`arn:aws:sqs:us-east-1:111122223333:name`).
+    pub fn parse(arn: &str) -> Result<Self, String> {
+        let parsed = crate::model::arn::Arn::parse(arn).map_err(|error| error.to_string())?;
+        let region_ok = run::region_names([parsed.region]).is_ok();
+        if parsed.service != "sqs"
+            || !region_ok
+            || !crate::model::arn::is_account_id(parsed.account_id)
+        {
+            return Err(format!(
+                "{arn:?} is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)"
+            ));
+        }
+        Ok(ChangeQueue {
+            arn: arn.to_string(),
+            account: parsed.account_id.to_string(),
+            partition: parsed.partition.to_string(),
+        })
+    }
 }
 
 /// An organization stack's configuration.
@@ -169,6 +205,10 @@ impl Config {
         } else {
             None
         };
+        let change_queue = value(ENV_CHANGE_QUEUE_ARN)
+            .map(|arn| ChangeQueue::parse(&arn))
+            .transpose()
+            .map_err(|error| invalid(ENV_CHANGE_QUEUE_ARN, error))?;
         Ok(Config {
             regions,
             controls,
@@ -176,6 +216,7 @@ impl Config {
             securityhub_region,
             dry_run,
             organization,
+            change_queue,
         })
     }
 }
@@ -243,6 +284,29 @@ mod tests {
         })
         .map(|config| config.organization)
         .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_change_queue_arn_names_the_stacks_account() {
+        let queue =
+            ChangeQueue::parse("arn:aws:sqs:eu-west-1:111122223333:trailwatch-changes").unwrap();
+        assert_eq!(
+            (queue.account.as_str(), queue.partition.as_str()),
+            ("111122223333", "aws")
+        );
+        for bad in [
+            "arn:aws:sns:eu-west-1:111122223333:topic",
+            "arn:aws:sqs:eu-west-1:1111:queue",
+            "https://sqs.eu-west-1.amazonaws.com/111122223333/queue",
+        ] {
+            let error =
+                Config::from_lookup(|name| (name == ENV_CHANGE_QUEUE_ARN).then(|| bad.to_string()))
+                    .unwrap_err();
+            assert!(
+                error.to_string().contains(ENV_CHANGE_QUEUE_ARN),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -71,6 +71,34 @@ pub struct AccountMessage {
     pub chains_read_at: time::OffsetDateTime,
 }
 
+impl AccountMessage {
+    /// The message of one account to scan as `settings` say, from the central account
+    /// `scanning_account`.
+    pub fn new(
+        account: OrgAccount,
+        scanning_account: &str,
+        partition: &str,
+        securityhub_region: &str,
+        settings: &RunSettings,
+        chains_read_at: time::OffsetDateTime,
+    ) -> Self {
+        AccountMessage {
+            kind: MESSAGE_KIND.to_string(),
+            account,
+            scanning_account: scanning_account.to_string(),
+            partition: partition.to_string(),
+            securityhub_region: securityhub_region.to_string(),
+            regions: settings.regions.clone(),
+            controls: settings.controls.iter().map(|c| c.id.to_string()).collect(),
+            cis_version: settings.cis_version.to_string(),
+            dry_run: settings.publish == Publish::DryRun,
+            coverage_held: false,
+            shared: None,
+            chains_read_at,
+        }
+    }
+}
+
 /// The organization trails' chains as a message carries them: their JSON, gzip-compressed, in
 /// base64 (an SQS message body is text).
 ///
@@ -192,21 +220,19 @@ pub async fn coordinate(
     let mut shared_in_messages = true;
     for account in &prepared.members {
         let mut message = AccountMessage {
-            kind: MESSAGE_KIND.to_string(),
-            account: account.clone(),
-            scanning_account: prepared.scanning_account.clone(),
-            partition: prepared.partition.clone(),
-            securityhub_region: region.clone(),
-            regions: settings.regions.clone(),
-            controls: settings.controls.iter().map(|c| c.id.to_string()).collect(),
-            cis_version: settings.cis_version.to_string(),
-            dry_run: settings.publish == Publish::DryRun,
             // Unknown (the read failed): the worker looks, and archives a stale one.
             coverage_held: coverage_held
                 .as_ref()
                 .is_none_or(|held| held.contains(&account.id)),
             shared: shared_in_messages.then(|| packed.clone()),
-            chains_read_at: prepared.own_run.scan.snapshot.collected_at,
+            ..AccountMessage::new(
+                account.clone(),
+                &prepared.scanning_account,
+                &prepared.partition,
+                &region,
+                settings,
+                prepared.own_run.scan.snapshot.collected_at,
+            )
         };
         let mut body = serde_json::to_string(&message).map_err(message_error)?;
         if body.len() > org.max_message_bytes {
@@ -337,6 +363,21 @@ async fn held_coverage(
             None
         }
     }
+}
+
+/// Sends `messages` to the organization's scan queue; the accounts whose message SQS refused
+/// (twice).
+pub async fn queue_messages(
+    sdk: &aws_config::SdkConfig,
+    org: &OrgConfig,
+    messages: &[AccountMessage],
+) -> Result<Vec<String>, LambdaError> {
+    let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
+    for message in messages {
+        let body = serde_json::to_string(message).map_err(message_error)?;
+        sender.push(message.account.id.clone(), body).await;
+    }
+    Ok(sender.finish().await.1)
 }
 
 /// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and the queue's

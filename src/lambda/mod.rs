@@ -4,13 +4,15 @@
 //! [`config`] reads the function's environment once per cold start; [`event`] decides what an
 //! invocation asks for; [`handle`] resolves both into [`RunSettings`], runs the one pipeline
 //! ([`crate::run::run_account`]) — or, in an organization stack, coordinates it or scans the
-//! accounts of an SQS batch ([`fanout`]) — and answers a [`Response`]. Failures are
+//! accounts of an SQS batch ([`fanout`]), or re-checks what a batch of change events concerns
+//! ([`recheck`]) — and answers a [`Response`]. Failures are
 //! [`LambdaError`]s, each kind its own `errorType`.
 
 pub mod config;
 pub mod errors;
 pub mod event;
 pub mod fanout;
+pub mod recheck;
 pub mod trust;
 
 pub use config::Config;
@@ -35,6 +37,8 @@ pub enum Response {
     Coordinated(Box<CoordinatorSummary>),
     /// An organization stack's worker: the records to retry.
     Batch(SqsBatchResponse),
+    /// A batch of change events: the records to retry, and what was re-checked.
+    Rechecked(Box<recheck::RecheckResponse>),
 }
 
 /// One invocation without a deadline: [`handle_until`] with none.
@@ -83,11 +87,18 @@ pub async fn handle_until(
     if let Invocation::Scheduled { time, rule } = &invocation {
         tracing::info!(time = ?time, rule = ?rule, "scheduled run");
     }
-    let response = match (&invocation, &config.organization) {
-        (Invocation::Sqs(records), Some(org)) => {
+    let change_queue = match &invocation {
+        Invocation::Sqs(records) => recheck::change_queue_of(config, records),
+        _ => None,
+    };
+    let response = match (&invocation, &config.organization, change_queue) {
+        (Invocation::Sqs(records), _, Some(queue)) => Response::Rechecked(Box::new(
+            Box::pin(recheck::work(sdk, config, queue, records)).await?,
+        )),
+        (Invocation::Sqs(records), Some(org), None) => {
             Response::Batch(Box::pin(fanout::work(sdk, config, org, records, deadline)).await)
         }
-        (Invocation::Sqs(_), None) => {
+        (Invocation::Sqs(_), None, None) => {
             let error = LambdaError::Event(format!(
                 "an SQS batch is an organization stack's work; set {} (and {})",
                 config::ENV_ORGANIZATION,
@@ -96,7 +107,7 @@ pub async fn handle_until(
             tracing::error!(error = %error, "rejected the invocation event");
             return Err(error);
         }
-        (_, Some(org)) => {
+        (_, Some(org), _) => {
             let settings = resolve(config, &invocation)?;
             let summary = Box::pin(fanout::coordinate(
                 sdk,
@@ -108,7 +119,7 @@ pub async fn handle_until(
             .inspect_err(|error| tracing::error!(error = %error, "run failed"))?;
             Response::Coordinated(Box::new(summary))
         }
-        (_, None) => {
+        (_, None, _) => {
             let settings = resolve(config, &invocation)?;
             let summary = Box::pin(run(sdk, invocation.trigger(), &settings))
                 .await

@@ -195,6 +195,19 @@ pub async fn run_account_with(
         reach,
     ))
     .await?;
+    publish_scan(sdk, settings, scan, started).await
+}
+
+/// The rest of a run over a scan already made: ASFF, then publish (or plan) as `settings` say,
+/// owning only `settings.controls` (see [`scope_of`]). The event-driven re-check
+/// ([`crate::lambda::recheck`]) evaluates fewer controls than it collected for, and publishes
+/// through here so its scope is exactly the controls it re-evaluated.
+pub async fn publish_scan(
+    sdk: &aws_config::SdkConfig,
+    settings: &RunSettings,
+    scan: ScanOutcome,
+    started: Instant,
+) -> Result<AccountRun, RunError> {
     let snapshot = &scan.snapshot;
     if let RegionSource::KnownRegions { reason } = &snapshot.region_source {
         tracing::warn!(account_id = %snapshot.account_id, %reason, "scan scope guessed");

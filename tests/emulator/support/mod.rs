@@ -49,6 +49,7 @@
 //! first N GetTrailStatus calls ([`TrailSpec::throttled`]); an SNS endpoint containing `pending`
 //! stays unconfirmed.
 
+pub mod changes;
 pub mod hub;
 pub mod org;
 pub mod proxy;

@@ -538,6 +538,30 @@ impl TestAccount {
     }
 
     /// Creates everything `spec` describes, in dependency order.
+    /// A multi-Region trail `<prefix>` (home `home`) → `CloudTrail/<prefix>` in `home` → one CIS
+    /// filter per monitoring control → one alarm each → topic `<prefix>-alerts` → a confirmed
+    /// subscription: complete chains for the four default monitoring controls.
+    pub async fn seed_monitoring_chains(&self, prefix: &str, home: &str) {
+        let group_name = format!("CloudTrail/{prefix}");
+        let group = self.create_log_group(home, &group_name).await;
+        self.create_trail(&TrailSpec::new(prefix).region(home).log_group(&group))
+            .await;
+        let topic = self.create_topic(home, &format!("{prefix}-alerts")).await;
+        self.subscribe(&topic, "email", "security@example.com")
+            .await;
+        for id in super::org::MONITORING {
+            let pattern = trailwatch::controls::control(id)
+                .and_then(|control| control.required_pattern())
+                .expect("a monitoring control");
+            let metric = format!("{prefix}-{id}");
+            self.put_metric_filter(home, &group_name, &metric, pattern, &metric, "CISBenchmark")
+                .await;
+            let mut alarm = AlarmSpec::new(&metric, &metric, "CISBenchmark");
+            alarm.alarm_actions.push(topic.clone());
+            self.put_alarm(home, &alarm).await;
+        }
+    }
+
     pub async fn seed_chain(&self, spec: &ChainSpec) -> Seeded {
         let log_group_arn = self.create_log_group(&spec.region, &spec.log_group).await;
         let trail_arn = match &spec.trail {

@@ -11,6 +11,7 @@
 mod benchmark;
 mod catalog;
 mod chain;
+pub mod changes;
 mod coverage;
 mod delivery;
 mod emitters;
