@@ -187,8 +187,8 @@ mod tests {
         for framework in frameworks() {
             for mapping in &framework.mappings {
                 let what = format!("{} {}", framework.id, mapping.control);
-                let control = control(&mapping.control)
-                    .unwrap_or_else(|| panic!("{what}: no such control"));
+                let control =
+                    control(&mapping.control).unwrap_or_else(|| panic!("{what}: no such control"));
                 assert_eq!(
                     control.security_hub,
                     Some(mapping.security_hub.as_str()),
