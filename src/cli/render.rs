@@ -289,8 +289,8 @@ mod tests {
 PCI DSS v3.2.1 (pci-dss-v3.2.1)
 
 REQUIREMENT           CONTROLS
-PCI DSS v3.2.1/10.5.3 trail-cw-logs
 PCI DSS v3.2.1/7.2.1  root-usage
+PCI DSS v3.2.1/10.5.3 trail-cw-logs
 
 CONTROL       SECURITY HUB SOURCE
 trail-cw-logs CloudTrail.5 https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-5

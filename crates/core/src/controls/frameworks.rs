@@ -97,8 +97,9 @@ impl Framework {
         format!("{}{requirement}", self.requirement_prefix)
     }
 
-    /// Every requirement of this framework some control serves, in the order the file first
-    /// names them, with the ids of the controls that serve it.
+    /// Every requirement of this framework some control serves, in natural order (`AU-2` before
+    /// `AU-10`, `3.3.8` before `3.13.1`), with the ids of the controls that serve it, in the
+    /// file's order.
     pub fn requirements(&self) -> Vec<(String, Vec<&str>)> {
         let mut requirements: Vec<(String, Vec<&str>)> = Vec::new();
         for mapping in &self.mappings {
@@ -110,6 +111,7 @@ impl Framework {
                 }
             }
         }
+        requirements.sort_by_cached_key(|(name, _)| natural_order(name));
         requirements
     }
 
@@ -119,6 +121,33 @@ impl Framework {
             .iter()
             .find(|mapping| mapping.control == control_id)
     }
+}
+
+/// A part of a requirement id, for [`natural_order`].
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Chunk {
+    Number(u64),
+    Text(String),
+}
+
+/// `AU-6(1)` as `[Text("AU-"), Number(6), Text("("), Number(1), Text(")")]`: numbers compare as
+/// numbers.
+fn natural_order(id: &str) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut rest = id;
+    while let Some(first) = rest.chars().next() {
+        let digits = first.is_ascii_digit();
+        let end = rest
+            .find(|c: char| c.is_ascii_digit() != digits)
+            .unwrap_or(rest.len());
+        let (chunk, tail) = rest.split_at(end);
+        chunks.push(match chunk.parse() {
+            Ok(number) if digits => Chunk::Number(number),
+            _ => Chunk::Text(chunk.to_string()),
+        });
+        rest = tail;
+    }
+    chunks
 }
 
 impl Control {
@@ -273,6 +302,18 @@ mod tests {
             .unwrap();
         assert_eq!(serving, &["cloudtrail-changes", "config-changes"]);
         let names: Vec<&String> = requirements.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "NIST.800-171.r2 3.3.1",
+                "NIST.800-171.r2 3.3.8",
+                "NIST.800-171.r2 3.13.1",
+                "NIST.800-171.r2 3.13.10",
+                "NIST.800-171.r2 3.13.16",
+                "NIST.800-171.r2 3.14.6",
+                "NIST.800-171.r2 3.14.7"
+            ]
+        );
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
