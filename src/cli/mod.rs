@@ -122,6 +122,16 @@ pub(crate) struct ControlsArgs {
     #[arg(long, value_name = "VERSION", value_parser = cis_version,
         help = cis_version_help("whose requirements, patterns and sources to show"))]
     pub(crate) cis_version: Option<CisVersion>,
+    #[arg(long, value_name = "FRAMEWORK", conflicts_with = "cis_version", help = framework_help())]
+    pub(crate) framework: Option<String>,
+}
+
+/// The `--framework` help, naming the frameworks the mapping files define.
+fn framework_help() -> String {
+    format!(
+        "List a compliance framework's requirements, the controls that serve each, and the source of each mapping: {}",
+        controls::known_frameworks()
+    )
 }
 
 #[derive(Debug, Args)]
@@ -231,13 +241,21 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Scan(args) => scan::scan(args).await,
         Command::Evaluate(args) => scan::evaluate(args),
-        Command::Controls(args) => {
-            print!(
-                "{}",
-                render::control_table(controls::catalog(), args.cis_version)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Controls(args) => match args.framework.as_deref() {
+            Some(name) => controls::Framework::parse(name)
+                .map(|framework| {
+                    print!("{}", render::framework_table(framework));
+                    ExitCode::SUCCESS
+                })
+                .map_err(|unknown| CliError::Usage(unknown.to_string())),
+            None => {
+                print!(
+                    "{}",
+                    render::control_table(controls::catalog(), args.cis_version)
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Pattern(command) => pattern::run(command),
     };
     result.unwrap_or_else(|error| {

@@ -1,7 +1,7 @@
 //! Human-readable renderings for the terminal: the findings table, the run summary, the publish
-//! summary, the controls list.
+//! summary, the controls list and a framework's requirements.
 
-use crate::controls::{CisVersion, Control};
+use crate::controls::{CisVersion, Control, Framework};
 use crate::model::findings::{Finding, StatusCounts};
 use crate::model::snapshot::{RegionSource, Snapshot};
 use crate::run::org::{OrgSummary, Outcome};
@@ -139,11 +139,66 @@ pub fn control_table(controls: &[Control], version: Option<CisVersion>) -> Strin
             "",
             number_runs(&control.numbers())
         );
+        let served = control.framework_requirements();
+        if !served.is_empty() {
+            let _ = writeln!(out, "{:<id_width$} also serves: {}", "", served.join(", "));
+        }
         if let Some(version) = version {
             for line in in_force(control, version) {
                 let _ = writeln!(out, "{:<id_width$} {line}", "");
             }
         }
+    }
+    out
+}
+
+/// `trailwatch controls --framework F`: the framework's requirements, each with the controls that
+/// serve it, then each mapped control with its Security Hub control and the page the mapping is
+/// from. Columns as wide as their longest entry.
+pub fn framework_table(framework: &Framework) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({})
+",
+        framework.title, framework.id
+    );
+    let requirements = framework.requirements();
+    let requirement_width = requirements
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .chain(["REQUIREMENT".len()])
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "{:<requirement_width$} CONTROLS", "REQUIREMENT");
+    for (name, controls) in &requirements {
+        let _ = writeln!(out, "{name:<requirement_width$} {}", controls.join(", "));
+    }
+    let control_width = framework
+        .mappings
+        .iter()
+        .map(|mapping| mapping.control.chars().count())
+        .chain(["CONTROL".len()])
+        .max()
+        .unwrap_or(0);
+    let hub_width = framework
+        .mappings
+        .iter()
+        .map(|mapping| mapping.security_hub.chars().count())
+        .chain(["SECURITY HUB".len()])
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{:<control_width$} {:<hub_width$} SOURCE",
+        "CONTROL", "SECURITY HUB"
+    );
+    for mapping in &framework.mappings {
+        let _ = writeln!(
+            out,
+            "{:<control_width$} {:<hub_width$} {}",
+            mapping.control, mapping.security_hub, mapping.source
+        );
     }
     out
 }
@@ -225,6 +280,40 @@ fn in_force(control: &Control, version: CisVersion) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_framework_lists_its_requirements_and_sources_in_aligned_columns() {
+        let framework = Framework::parse("pci-dss-v3.2.1").unwrap();
+        let table = framework_table(framework);
+        let expected = "\
+PCI DSS v3.2.1 (pci-dss-v3.2.1)
+
+REQUIREMENT           CONTROLS
+PCI DSS v3.2.1/7.2.1  root-usage
+PCI DSS v3.2.1/10.5.3 trail-cw-logs
+
+CONTROL       SECURITY HUB SOURCE
+trail-cw-logs CloudTrail.5 https://docs.aws.amazon.com/securityhub/latest/userguide/cloudtrail-controls.html#cloudtrail-5
+root-usage    CloudWatch.1 https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-1
+";
+        assert_eq!(table, expected);
+        // Every framework: a requirement's controls start in the same column on every line.
+        for framework in crate::controls::frameworks() {
+            let table = framework_table(framework);
+            let block: Vec<&str> = table
+                .lines()
+                .skip(2)
+                .take_while(|line| !line.is_empty())
+                .collect();
+            let column = block[0].find("CONTROLS").unwrap();
+            for line in &block {
+                assert!(
+                    line[..column].ends_with(' ') && !line[column..].starts_with(' '),
+                    "{line:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn control_table_columns_line_up_for_the_longest_id() {

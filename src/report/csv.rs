@@ -10,7 +10,7 @@ use super::{broken_link_noun, RunReport};
 use crate::model::findings::Finding;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 19] = [
     "Account ID",
     "Account name",
     "Status",
@@ -18,6 +18,7 @@ pub const COLUMNS: [&str; 18] = [
     "Title",
     "CIS requirement",
     "Security Hub control",
+    "Framework requirements",
     "Severity",
     "Resource type",
     "Resource ID",
@@ -72,6 +73,10 @@ fn fields(
             .and_then(|control| control.security_hub)
             .unwrap_or_default()
             .to_string(),
+        // One cell: the names (which hold spaces) separated by `; `.
+        control
+            .map(|control| control.framework_requirements().join("; "))
+            .unwrap_or_default(),
         control
             .map(|control| control.severity.label())
             .unwrap_or_default()

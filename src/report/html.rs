@@ -111,10 +111,22 @@ fn summary(page: &mut String, report: &RunReport) {
         add(&mut total, counts);
         let _ = write!(
             page,
-            "<tr data-control=\"{}\"><th scope=\"row\">{}<div class=\"control-title\">{}</div></th><td>{}</td>",
+            "<tr data-control=\"{}\"><th scope=\"row\">{}<div class=\"control-title\">{}</div>",
             escape(control.id),
             escape(control.id),
             escape(control.title),
+        );
+        let served = control.framework_requirements();
+        if !served.is_empty() {
+            let _ = write!(
+                page,
+                "<div class=\"frameworks\"><span class=\"label\">Also serves:</span> {}</div>",
+                escape(&served.join(", ")),
+            );
+        }
+        let _ = write!(
+            page,
+            "</th><td>{}</td>",
             escape(report.cis_number(control.id).unwrap_or("-")),
         );
         count_cells(page, counts);
@@ -400,6 +412,7 @@ h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 h3{font-size:1rem;margin:0 0 .3rem;display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
 .meta,.title,.labels,.where,.control-title{color:#57606a}
 .control-title{font-weight:normal;font-size:.85em}
+.frameworks{font-weight:normal;font-size:.75em;color:#57606a;max-width:40rem;overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:72rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
@@ -447,7 +460,7 @@ pre{background:#f6f8fa;border:1px solid var(--line);padding:.5rem;overflow-x:aut
  ol.chain li+li{margin-left:0;margin-top:1.2rem}
  ol.chain li+li::before{content:"↓";left:.5rem;top:-1.2rem}
  ol.chain li.broken{flex:none}
- table.summary .control-title,table.summary tr>:nth-child(2){display:none}
+ table.summary .control-title,table.summary .frameworks,table.summary tr>:nth-child(2){display:none}
  thead th{font-size:.75rem}
  td.reason{overflow-wrap:anywhere;min-width:12rem}
  th,td{padding:.2rem .3rem;font-size:.85rem}
@@ -591,6 +604,26 @@ mod tests {
         );
         assert!(page.len() < 16_000_000, "{} bytes", page.len());
         assert_eq!(page.matches("<section class=\"account\"").count(), 1000);
+    }
+
+    /// The summary names, per control, the other frameworks' requirements it serves
+    /// (controls/frameworks), and nothing for a control no source maps.
+    #[test]
+    fn the_summary_names_the_framework_requirements_each_control_serves() {
+        let mut report = hostile_report();
+        report.controls =
+            controls::select("trail-cw-logs,cloudtrail-changes,organizations-changes").unwrap();
+        let page = render(&report);
+        let row = |id: &str| {
+            let start = page.find(&format!("<tr data-control=\"{id}\">")).unwrap();
+            page[start..start + page[start..].find("</tr>").unwrap()].to_string()
+        };
+        assert!(row("trail-cw-logs").contains("NIST.800-53.r5 AU-6(1)"));
+        assert!(row("trail-cw-logs").contains("PCI DSS v3.2.1/10.5.3"));
+        assert!(row("cloudtrail-changes").contains(
+            "Also serves:</span> NIST.800-171.r2 3.3.8, NIST.800-171.r2 3.14.6, NIST.800-171.r2 3.14.7</div>"
+        ));
+        assert!(!row("organizations-changes").contains("frameworks"));
     }
 
     #[test]

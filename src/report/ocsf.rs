@@ -1,6 +1,7 @@
 //! `--format ocsf`: one OCSF Compliance Finding event (class 2003, category Findings, OCSF
 //! [`OCSF_VERSION`]) per finding, as a JSON array — what Amazon Security Lake and most SIEMs
-//! read. Each event carries the control and its CIS requirements (`compliance`), the status
+//! read. Each event carries the control, its CIS requirements and those of the other frameworks it
+//! serves (`compliance.requirements`, `compliance.standards`), the status
 //! (`compliance.status_id`, and trailwatch's own in `status_code`), the resources of the chain in
 //! order (`resources`), the same evidence as the ASFF finding (`evidences`: the chain and the
 //! typed missing link with its counterexample event) and the remediation; the account through
@@ -56,6 +57,14 @@ fn event(report: &RunReport, account_name: &str, finding: &Finding, time: i64) -
     let (severity_id, severity) = severity(control.map(|control| control.severity));
     let (compliance_status_id, compliance_status) = compliance_status(finding.status);
     let standard = format!("CIS AWS Foundations Benchmark v{}", report.cis_version);
+    // CIS first, then every other framework the control serves (controls/frameworks).
+    let mut standards = vec![standard.clone()];
+    standards.extend(
+        control
+            .into_iter()
+            .flat_map(|control| control.frameworks())
+            .map(|framework| framework.title.clone()),
+    );
     let requirement = report.cis_number(&finding.control_id);
     let mut resources = vec![resource(&finding.resource, &finding.partition)];
     resources.extend(
@@ -106,9 +115,9 @@ fn event(report: &RunReport, account_name: &str, finding: &Finding, time: i64) -
                 .map(|number| format!("{standard} - Control {number} - {title}"))
                 .unwrap_or_else(|| title.to_string()),
             "requirements": control
-                .map(|control| control.related_requirements(report.cis_version))
+                .map(|control| control.compliance_requirements(report.cis_version))
                 .unwrap_or_default(),
-            "standards": [standard],
+            "standards": standards,
             "status_id": compliance_status_id,
         },
         "resources": resources,

@@ -234,7 +234,7 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         finding_provider_fields: FindingProviderFields { severity, types },
         compliance: Compliance {
             status: status.as_str().to_string(),
-            related_requirements: control.related_requirements(context.cis_version),
+            related_requirements: control.compliance_requirements(context.cis_version),
             status_reasons: vec![StatusReason {
                 reason_code: reason_code(status).to_string(),
                 description: finding.summary.clone(),
@@ -381,6 +381,11 @@ mod tests {
             .compliance
             .related_requirements
             .contains(&"CIS AWS Foundations Benchmark v1.4.0/4.5".to_string()));
+        // CloudWatch.5's page names NIST SP 800-171 r2 3.3.8 (controls/frameworks/README.md).
+        assert!(asff
+            .compliance
+            .related_requirements
+            .contains(&"NIST.800-171.r2 3.3.8".to_string()));
         assert_eq!(asff.finding_provider_fields.severity.label, "LOW");
         assert!(asff
             .description

@@ -183,18 +183,29 @@ fn scan_json(account: &TestAccount, id: &str, cis_version: &str) -> (Option<i32>
     (output.status.code(), findings)
 }
 
+/// The CIS requirements a finding names, without the benchmark's name (`v1.4.0/4.10`).
 fn related(finding: &Value) -> Vec<String> {
+    requirements(finding)
+        .iter()
+        .filter_map(|r| r.strip_prefix("CIS AWS Foundations Benchmark "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every requirement a finding names, in order: CIS first, then the other frameworks'.
+fn requirements(finding: &Value) -> Vec<String> {
     finding["Compliance"]["RelatedRequirements"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            r.as_str()
-                .unwrap()
-                .trim_start_matches("CIS AWS Foundations Benchmark ")
-                .to_string()
-        })
+        .map(|r| r.as_str().unwrap().to_string())
         .collect()
+}
+
+/// The other frameworks' requirements a finding names (controls/frameworks), after its CIS ones.
+fn framework_requirements(finding: &Value) -> Vec<String> {
+    let all = requirements(finding);
+    all[related(finding).len()..].to_vec()
 }
 
 #[tokio::test]
@@ -239,6 +250,11 @@ async fn the_chosen_version_decides_the_pattern_and_the_requirements_named() {
         related(&findings[0]),
         ["v5.0.0/4.10", "v6.0.0/5.10", "v7.0.0/5.10"]
     );
+    // The Security Hub page for CloudWatch.10 names these, whatever the CIS version.
+    assert_eq!(
+        framework_requirements(&findings[0]),
+        ["NIST.800-171.r2 3.14.6", "NIST.800-171.r2 3.14.7"]
+    );
 }
 
 #[tokio::test]
@@ -263,6 +279,10 @@ async fn a_requirement_the_version_dropped_is_never_named() {
             ],
             "{finding:#}"
         );
+        let others = framework_requirements(finding);
+        assert_eq!(others.len(), 20, "{finding:#}");
+        assert_eq!(others[0], "NIST.800-53.r5 AC-2(4)");
+        assert_eq!(others[19], "PCI DSS v3.2.1/10.5.3");
     }
 }
 
@@ -340,5 +360,49 @@ fn controls_lists_numbers_per_version_and_with_a_version_the_pattern_in_force() 
         text(&output.stderr).contains("unknown CIS version \"2.1\"; known: 1.2.0, 1.3.0, 1.4.0"),
         "{}",
         text(&output.stderr)
+    );
+}
+
+#[test]
+fn controls_framework_lists_requirements_with_their_controls_and_sources() {
+    let output = trailwatch(None, &["controls", "--framework", "nist-800-171-r2"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let listing = text(&output.stdout);
+    assert!(
+        listing.starts_with("NIST SP 800-171 Revision 2 (nist-800-171-r2)\n"),
+        "{listing}"
+    );
+    let line = |start: &str| {
+        listing
+            .lines()
+            .find(|line| line.starts_with(start))
+            .unwrap_or_else(|| panic!("{start:?} in {listing}"))
+            .to_string()
+    };
+    assert!(line("NIST.800-171.r2 3.13.10 ").ends_with(" kms-cmk-disable-delete"));
+    assert!(line("NIST.800-171.r2 3.3.1 ")
+        .ends_with(" network-gateway-changes, route-table-changes, vpc-changes"));
+    let kms = line("kms-cmk-disable-delete ");
+    assert!(kms.contains(" CloudWatch.7 "), "{kms}");
+    assert!(kms.ends_with(
+        " https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html#cloudwatch-7"
+    ));
+
+    // Unknown: one line naming the known frameworks, usage exit code.
+    let output = trailwatch(None, &["controls", "--framework", "hipaa"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        text(&output.stderr),
+        "trailwatch: unknown framework \"hipaa\"; known: nist-800-53-r5, nist-800-171-r2, pci-dss-v3.2.1\n"
+    );
+
+    // The controls list names what each control also serves.
+    let listing = text(&trailwatch(None, &["controls"], "").stdout);
+    assert!(
+        listing.contains(
+            " also serves: NIST.800-171.r2 3.14.6, NIST.800-171.r2 3.14.7, PCI DSS v3.2.1/7.2.1\n"
+        ),
+        "{listing}"
     );
 }

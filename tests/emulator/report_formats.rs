@@ -94,6 +94,15 @@ fn ocsf_events_are_valid_compliance_findings_with_the_chain_and_evidence() {
         .as_array()
         .unwrap()
         .contains(&Value::from("CIS AWS Foundations Benchmark v1.4.0/4.7")));
+    // And what CloudWatch.7's Security Hub page names (controls/frameworks).
+    assert!(kms["compliance"]["requirements"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("NIST.800-171.r2 3.13.16")));
+    assert_eq!(
+        kms["compliance"]["standards"][1],
+        "NIST SP 800-171 Revision 2"
+    );
     // The account, then the chain's links in order.
     let types: Vec<&str> = kms["resources"]
         .as_array()
@@ -155,6 +164,10 @@ fn csv_has_one_record_per_finding_with_the_reason() {
         .find(|record| record[column("Control")] == "kms-cmk-disable-delete")
         .unwrap();
     assert_eq!(kms[column("Breaks at")], "filter");
+    assert_eq!(
+        kms[column("Framework requirements")],
+        "NIST.800-171.r2 3.13.10; NIST.800-171.r2 3.13.16; NIST.800-171.r2 3.14.6; NIST.800-171.r2 3.14.7"
+    );
     assert_eq!(kms[column("Missing link")], "filter_does_not_cover");
     assert!(kms[column("Reason")].starts_with("filter kms-key-changes does not cover"));
     // The counterexample, a JSON object with commas and quotes, survives the quoting.

@@ -17,6 +17,7 @@ mod delivery;
 mod emitters;
 mod evidence;
 pub mod firing;
+mod frameworks;
 mod notify;
 pub mod scan_coverage;
 mod securityhub;
@@ -28,6 +29,7 @@ pub use catalog::{
     DEFAULT_CONTROLS,
 };
 pub use coverage::Required;
+pub use frameworks::{frameworks, known_frameworks, Framework, Mapping, UnknownFramework};
 
 use crate::model::findings::Finding;
 use crate::model::missing::MissingLink;
