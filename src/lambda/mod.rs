@@ -11,6 +11,7 @@ pub mod config;
 pub mod errors;
 pub mod event;
 pub mod fanout;
+pub mod mac;
 pub mod trust;
 
 pub use config::Config;
