@@ -192,7 +192,8 @@ pub async fn coordinate(
         partition: prepared.partition.clone(),
         region: region.clone(),
     };
-    let coverage_held = held_coverage(sdk, &target).await;
+    // Unknown when unreadable: then every worker looks for itself.
+    let coverage_held = org::held_coverage(sdk, &target).await;
     let packed = PackedChains::pack(&prepared.shared)?;
     let key = MessageKey::new(sdk, &org.message_key);
     let message_for = |account: &OrgAccount| AccountMessage {
@@ -352,31 +353,6 @@ fn fitting_body(
 
 fn message_error(error: serde_json::Error) -> LambdaError {
     LambdaError::Config(format!("an account message does not serialize: {error}"))
-}
-
-/// The accounts with an active coverage finding in the central account; `None` when the read
-/// failed (then every worker looks for itself).
-async fn held_coverage(
-    sdk: &aws_config::SdkConfig,
-    target: &PublishTarget,
-) -> Option<BTreeSet<String>> {
-    match crate::run::held_findings(sdk, target).await {
-        Ok(held) => Some(
-            held.iter()
-                .filter(|finding| {
-                    finding.generator_id == crate::securityhub::asff::generator_id(org::COVERAGE_ID)
-                        && finding.record_state == crate::securityhub::ACTIVE
-                })
-                .filter_map(|finding| finding.resources.first())
-                .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
-                .map(str::to_string)
-                .collect(),
-        ),
-        Err(error) => {
-            tracing::warn!(error = %error, "the held coverage findings could not be read");
-            None
-        }
-    }
 }
 
 /// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and the queue's
