@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
 pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
+/// Kept back by the coordinator at the end of its invocation (see [`may_queue`]): one
+/// `SendMessageBatch`, the coverage findings' paging and import, the answer.
+pub const QUEUE_MARGIN: Duration = Duration::from_secs(30);
 /// `kms:GenerateMac` requests the coordinator has in flight: KMS's shared quota for cryptographic
 /// operations is thousands a second per account and region
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html), the
@@ -184,6 +187,7 @@ pub async fn coordinate(
     org: &OrgConfig,
     trigger: &str,
     settings: &RunSettings,
+    deadline: Option<Instant>,
 ) -> Result<CoordinatorSummary, LambdaError> {
     let prepared = org::prepare(sdk, settings, &org_settings(org)).await?;
     let region = prepared.own_run.securityhub_region.clone();
@@ -229,7 +233,13 @@ pub async fn coordinate(
     let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
     let mut shared_in_messages = true;
     let mut unsealed = Vec::new();
+    let mut handled = 0;
     while let Some(next) = sealed.next().await {
+        let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if !may_queue(remaining) {
+            break;
+        }
+        handled += 1;
         let (account_id, body, carried, mac) = next?;
         if !carried && shared_in_messages {
             tracing::warn!(
@@ -248,6 +258,11 @@ pub async fn coordinate(
         }
     }
     drop(sealed);
+    // In the members' order (the seals are taken in order): those after the last one handled.
+    let not_queued: Vec<String> = prepared.members[handled..]
+        .iter()
+        .map(|account| account.id.clone())
+        .collect();
     let (messages_sent, mut failed) = sender.finish().await;
     failed.extend(unsealed);
     let coverage = retire_coverage(
@@ -270,6 +285,22 @@ pub async fn coordinate(
     }
     for account_id in &failed {
         tracing::error!(account_id = %account_id, "the account's message could not be sent: it is not scanned this run");
+    }
+    if !not_queued.is_empty() {
+        const NAMED: usize = 20;
+        let named = not_queued[..not_queued.len().min(NAMED)].join(", ");
+        let more = if not_queued.len() > NAMED {
+            ", …"
+        } else {
+            ""
+        };
+        let error = LambdaError::OutOfTime(format!(
+            "{} of {} member accounts were not queued before the invocation's deadline ({named}{more}); the {messages_sent} queued stay queued. The invocation fails so that Lambda retries it (or the schedule runs it again); that run queues every account again, so those already queued are scanned twice — the same findings, updated in place",
+            not_queued.len(),
+            prepared.members.len(),
+        ));
+        tracing::error!(not_queued = %not_queued.join(","), error = %error, "the coordinator ran out of time");
+        return Err(error);
     }
     Ok(CoordinatorSummary {
         trigger: trigger.to_string(),
@@ -453,6 +484,13 @@ impl<'a> Sender<'a> {
         self.failed
             .extend(pending.into_iter().map(|(account_id, _, _)| account_id));
     }
+}
+
+/// Whether the coordinator may queue one more account with `remaining` time left before the
+/// invocation's deadline (`None`: no deadline): it keeps [`QUEUE_MARGIN`] to send the batch it
+/// holds, archive the retired coverage findings and answer. Pure.
+pub fn may_queue(remaining: Option<Duration>) -> bool {
+    remaining.is_none_or(|remaining| remaining >= QUEUE_MARGIN)
 }
 
 /// Whether a record may start with `remaining` time left before the invocation's deadline
@@ -1000,6 +1038,15 @@ mod tests {
                 > super::super::config::DEFAULT_MAX_MESSAGE_BYTES
         );
         assert!(PackedChains("not base64!".to_string()).unpack().is_err());
+    }
+
+    #[test]
+    fn accounts_are_queued_only_with_time_to_finish() {
+        let secs = Duration::from_secs;
+        assert!(may_queue(None));
+        assert!(may_queue(Some(secs(30))));
+        assert!(!may_queue(Some(secs(29))));
+        assert!(!may_queue(Some(Duration::ZERO)));
     }
 
     #[test]

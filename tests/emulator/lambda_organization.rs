@@ -9,7 +9,7 @@ use crate::support::org::{
     register_delegated_administrator, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE,
     MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
-use crate::support::proxy::FaultProxy;
+use crate::support::proxy::{Fault, FaultProxy, ProxyConfig};
 use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use trailwatch::lambda::config::{
     ENV_ACCOUNTS, ENV_MAX_MESSAGE_BYTES, ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME,
     ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
 };
-use trailwatch::lambda::fanout::{AccountMessage, PackedChains, MESSAGE_KIND};
+use trailwatch::lambda::fanout::{AccountMessage, PackedChains, MESSAGE_KIND, QUEUE_MARGIN};
 use trailwatch::lambda::mac::{MessageKey, MAC_ATTRIBUTE};
 use trailwatch::lambda::{self, Config, Response};
 use trailwatch::model::snapshot::SharedChains;
@@ -986,5 +986,95 @@ fn a_message_altered_on_the_queue_is_refused_and_nothing_imported() {
                 .map(String::as_str),
             Some("PASSED")
         );
+    });
+}
+
+/// The account ids the messages of `event` name.
+fn queued_accounts(event: &Value) -> std::collections::BTreeSet<String> {
+    event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| {
+            let message: AccountMessage =
+                serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+            message.account.id
+        })
+        .collect()
+}
+
+/// Issue 12, item 7: a coordinator that runs out of time loses no account. Its first
+/// SendMessageBatch (10 of 12 members) is held 15 s by the fault proxy, so the invocation's
+/// deadline — 40 s away when it starts, of which it keeps the last 30 s to finish — comes while
+/// it queues: it stops, sends what it holds, and fails (`trailwatch.CoordinatorOutOfTime`, so
+/// Lambda retries it) naming every account it did not queue. Every member is either on the queue,
+/// once, or named, never both; what was queued stays queued. The next run queues every member.
+#[test]
+fn a_coordinator_out_of_time_loses_no_account() {
+    on_main_stack(|| async {
+        let organization = Organization::create(12).await;
+        let management = &organization.management;
+        let stack = create_stack(management).await;
+        let config = config(&stack);
+        let proxy = FaultProxy::start();
+        proxy.configure(
+            &ProxyConfig::seeded(12).fault(
+                Fault::slow(1.0, 15_000)
+                    .on(&["sqs:SendMessageBatch"])
+                    .first(1),
+            ),
+        );
+        let deadline = Instant::now() + QUEUE_MARGIN + Duration::from_secs(10);
+        let error = lambda::handle_until(
+            &proxy.sdk_for(management),
+            &config,
+            &scheduled_event(),
+            Some(deadline),
+        )
+        .await
+        .expect_err("the coordinator runs out of time");
+        assert_eq!(error.error_type(), "trailwatch.CoordinatorOutOfTime");
+        let error = error.to_string();
+        let named: Vec<&str> = organization
+            .members
+            .iter()
+            .map(|member| member.id.as_str())
+            .filter(|id| error.contains(id))
+            .collect();
+        assert!(!named.is_empty(), "{error}");
+        let queued = queued_accounts(
+            &sqs_event(
+                management,
+                &stack.queue,
+                organization.members.len() - named.len(),
+            )
+            .await,
+        );
+        assert!(
+            !queued.is_empty(),
+            "nothing queued before the deadline: {error}"
+        );
+        for member in &organization.members {
+            assert!(
+                queued.contains(&member.id) != named.contains(&member.id.as_str()),
+                "member {} queued: {}, named: {}",
+                member.id,
+                queued.contains(&member.id),
+                named.contains(&member.id.as_str())
+            );
+        }
+
+        // The retry (or the next scheduled run) queues every member.
+        let Response::Coordinated(summary) =
+            lambda::handle(&management.sdk, &config, &scheduled_event())
+                .await
+                .expect("coordinator run")
+        else {
+            panic!("not a coordinator run");
+        };
+        assert_eq!(summary.messages_sent, organization.members.len());
+        let again =
+            queued_accounts(&sqs_event(management, &stack.queue, organization.members.len()).await);
+        assert_eq!(again.len(), organization.members.len());
     });
 }
