@@ -6,8 +6,8 @@
 
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    register_delegated_administrator, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE,
-    MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
+    create_stack, register_delegated_administrator, seed_management, Organization, ScanStack,
+    DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
 use crate::support::proxy::{Fault, FaultProxy, ProxyConfig};
 use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
@@ -110,40 +110,6 @@ pub(crate) async fn sqs_event(account: &TestAccount, queue_url: &str, expected: 
     }
     assert_eq!(records.len(), expected, "messages on the queue");
     json!({ "Records": records })
-}
-
-/// What template.yaml creates for an organization stack that the tests need: the scan queue and
-/// the HMAC key that seals its messages.
-pub(crate) struct ScanStack {
-    pub queue: String,
-    /// The key's ARN.
-    pub key: String,
-}
-
-pub(crate) async fn create_stack(account: &TestAccount) -> ScanStack {
-    let queue = aws_sdk_sqs::Client::new(&account.sdk)
-        .create_queue()
-        .queue_name("trailwatch-accounts")
-        .send()
-        .await
-        .expect("sqs:CreateQueue")
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let key = aws_sdk_kms::Client::new(&account.sdk)
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
-        .description("trailwatch scan messages")
-        .send()
-        .await
-        .expect("kms:CreateKey")
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    ScanStack { queue, key }
 }
 
 /// `record` with `body` in place of its own, sealed with the stack's key as the coordinator

@@ -13,8 +13,9 @@
 //! binary on the first invocation, so the first call may wait for a build. Its log goes to
 //! `target/tmp/cargo-lambda-watch-<port>.log` (`--ignore-changes`: it never rebuilds on its own).
 
-use crate::lambda_organization::{create_stack, sqs_event};
+use crate::lambda_organization::sqs_event;
 use crate::support::hub::{held_by_id, held_findings};
+use crate::support::org::create_stack;
 use crate::support::org::{seed_management, Organization, MEMBER_ROLE, THROTTLE_ASSUME_TAG};
 use crate::support::{
     fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec,
