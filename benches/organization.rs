@@ -9,6 +9,15 @@
 //! calls per member by operation, and the process's peak resident memory during the run above
 //! what it held before (sampled every 5 ms), for two organization sizes so that the memory's
 //! flatness shows.
+//!
+//! Then the Lambda's coordinator (`lambda::fanout::coordinate`: list the organization, scan the
+//! central account, seal and queue one message per member) on an organization of
+//! `TRAILWATCH_BENCH_COORDINATOR_ACCOUNTS` members (default 10,000; a quarter of them too, for
+//! linearity), beside its baseline in the same run: as many messages of the same size sent
+//! with SendMessageBatch alone (10 a call, one call at a time, unsealed) — the queue's floor.
+//! Prints wall time, accounts/s, the ratio to the baseline and how many accounts one invocation
+//! queues at that rate within the function's 600 s timeout less the coordinator's margin.
+//! `TRAILWATCH_BENCH_COORDINATOR_ONLY=1` skips the scans above.
 
 // The emulator harness of the integration tests, shared rather than copied; the bench uses only
 // part of it.
@@ -20,10 +29,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::org::{seed_management, Organization, MEMBER_ROLE};
+use support::org::{create_stack, seed_management, Organization, ScanStack, MEMBER_ROLE};
 use support::{shared_server, ChainSpec};
 use trailwatch::collect::access::MemberRole;
 use trailwatch::controls::{self, CisVersion};
+use trailwatch::lambda::config::{
+    ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS,
+    ENV_SECURITYHUB_REGION,
+};
+use trailwatch::lambda::{fanout, Config, Invocation};
 use trailwatch::run::org::{run_organization, OrgSettings, Outcome};
 use trailwatch::run::{Publish, RunSettings};
 
@@ -255,6 +269,159 @@ fn print(runs: &[Measured]) {
     }
 }
 
+/// What one queueing run gave.
+struct Queued {
+    label: String,
+    accounts: usize,
+    wall: Duration,
+    /// Bytes of one message body.
+    body_bytes: usize,
+}
+
+/// The function's timeout in template.yaml.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The configuration template.yaml gives an organization stack, with `stack`'s queue and key.
+fn stack_config(stack: &ScanStack) -> Config {
+    Config::from_lookup(|name| match name {
+        ENV_ORGANIZATION => Some("true".to_string()),
+        ENV_QUEUE_URL => Some(stack.queue.clone()),
+        ENV_MESSAGE_KEY => Some(stack.key.clone()),
+        ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
+        ENV_REGIONS | ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
+        _ => None,
+    })
+    .expect("an organization stack's configuration")
+}
+
+/// The coordinator of an organization stack in `organization`'s management account, on a fresh
+/// queue: everything a scheduled invocation does.
+async fn coordinator_run(label: &str, organization: &Organization, members: usize) -> Queued {
+    let management = &organization.management;
+    let stack = create_stack(management).await;
+    let config = stack_config(&stack);
+    let scheduled = Invocation::Scheduled {
+        time: None,
+        rule: None,
+    };
+    let settings = trailwatch::lambda::resolve(&config, &scheduled).expect("settings");
+    let org = config.organization.as_ref().expect("an organization stack");
+    let started = Instant::now();
+    let summary = fanout::coordinate(&management.sdk, org, "scheduled", &settings, None)
+        .await
+        .expect("coordinator run");
+    let wall = started.elapsed();
+    assert_eq!(
+        summary.messages_sent, members,
+        "{:?}",
+        summary.messages_failed
+    );
+    let received = aws_sdk_sqs::Client::new(&management.sdk)
+        .receive_message()
+        .queue_url(&stack.queue)
+        .send()
+        .await
+        .expect("sqs:ReceiveMessage");
+    let body_bytes = received.messages()[0].body().unwrap_or_default().len();
+    delete_queue(management, &stack).await;
+    Queued {
+        label: label.to_string(),
+        accounts: members,
+        wall,
+        body_bytes,
+    }
+}
+
+/// The baseline: `members` messages of `body_bytes` bytes sent with SendMessageBatch alone, 10
+/// a call, one call at a time, on a fresh queue.
+async fn queue_baseline(organization: &Organization, members: usize, body_bytes: usize) -> Queued {
+    let management = &organization.management;
+    let stack = create_stack(management).await;
+    let client = aws_sdk_sqs::Client::new(&management.sdk);
+    let body = "x".repeat(body_bytes);
+    let started = Instant::now();
+    for batch in (0..members).collect::<Vec<_>>().chunks(10) {
+        let entries = batch
+            .iter()
+            .map(|n| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(n.to_string())
+                    .message_body(&body)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let output = client
+            .send_message_batch()
+            .queue_url(&stack.queue)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .expect("sqs:SendMessageBatch");
+        assert!(output.failed().is_empty());
+    }
+    let wall = started.elapsed();
+    delete_queue(management, &stack).await;
+    Queued {
+        label: "baseline: the same messages, SendMessageBatch alone".to_string(),
+        accounts: members,
+        wall,
+        body_bytes,
+    }
+}
+
+/// Deletes a run's queue and its messages: the emulator's SQS slows down with the messages it
+/// holds, so each run starts from none.
+async fn delete_queue(account: &support::TestAccount, stack: &ScanStack) {
+    aws_sdk_sqs::Client::new(&account.sdk)
+        .delete_queue()
+        .queue_url(&stack.queue)
+        .send()
+        .await
+        .expect("sqs:DeleteQueue");
+}
+
+fn print_queued(runs: &[Queued]) {
+    let base = runs
+        .iter()
+        .find(|run| run.label.starts_with("baseline"))
+        .map(|run| run.wall.as_secs_f64() / run.accounts.max(1) as f64);
+    let budget = (FUNCTION_TIMEOUT - fanout::QUEUE_MARGIN).as_secs_f64();
+    println!("| run | accounts | message bytes | wall | accounts/s | vs baseline (per account) | accounts queued in {budget:.0} s at this rate |");
+    println!("|---|---|---|---|---|---|---|");
+    for run in runs {
+        let per_account = run.wall.as_secs_f64() / run.accounts.max(1) as f64;
+        println!(
+            "| {} | {} | {} | {:.2} s | {:.0} | {} | {:.0} |",
+            run.label,
+            run.accounts,
+            run.body_bytes,
+            run.wall.as_secs_f64(),
+            run.accounts as f64 / run.wall.as_secs_f64(),
+            base.map_or("—".to_string(), |base| format!(
+                "{:.2}×",
+                per_account / base
+            )),
+            budget / per_account
+        );
+    }
+}
+
+/// The coordinator at `members` and at a quarter of them, and the baseline.
+async fn coordinator_bench(members: usize) {
+    let quarter = (members / 4).max(1);
+    eprintln!("coordinator bench: seeding {quarter} and {members} member accounts…");
+    let (small, _) = organization(quarter).await;
+    let (large, _) = organization(members).await;
+    let mut runs = vec![
+        coordinator_run(&format!("coordinator, {quarter} members"), &small, quarter).await,
+        coordinator_run(&format!("coordinator, {members} members"), &large, members).await,
+    ];
+    let body_bytes = runs[1].body_bytes;
+    runs.push(queue_baseline(&large, members, body_bytes).await);
+    print_queued(&runs);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs the bench without it, as a
     // smoke test of a small organization (as criterion's benches do in test mode).
@@ -268,12 +435,23 @@ fn main() {
     };
     let with_baseline =
         measuring && std::env::var("TRAILWATCH_BENCH_BASELINE").as_deref() != Ok("0");
+    let coordinator_members: usize = match std::env::var("TRAILWATCH_BENCH_COORDINATOR_ACCOUNTS") {
+        Ok(n) => n
+            .parse()
+            .expect("TRAILWATCH_BENCH_COORDINATOR_ACCOUNTS: a number of member accounts"),
+        Err(_) if measuring => 10_000,
+        Err(_) => 4,
+    };
+    let scans = std::env::var("TRAILWATCH_BENCH_COORDINATOR_ONLY").as_deref() != Ok("1");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(8 << 20)
         .build()
         .unwrap();
     runtime.block_on(async {
+        if !scans {
+            return;
+        }
         let quarter = (members / 4).max(1);
         eprintln!("organization bench: seeding {quarter} and {members} member accounts…");
         let (small, _) = organization(quarter).await;
@@ -303,4 +481,5 @@ fn main() {
         }
         print(&runs);
     });
+    runtime.block_on(coordinator_bench(coordinator_members));
 }

@@ -17,7 +17,8 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
   reads are on its hub (both templates);
 - with Organization=true, the scan queue has a policy denying sqs:SendMessage to every principal but
   the function's role, without denying the role's receive/delete; sts:AssumeRole requires
-  aws:ResourceOrgID = ${aws:PrincipalOrgID};
+  aws:ResourceOrgID = ${aws:PrincipalOrgID}; the queue's messages are sealed with an HMAC key only
+  the function's role may use (kms:GenerateMac / kms:VerifyMac), which nobody may grant on;
 - Security Hub insights of trailwatch's failing findings by account and by control (and, for an
   organization, of the accounts that could not be scanned) exist where the findings go;
 - with EventDrivenRecheck=true (off by default), one EventBridge rule per event source, each
@@ -34,6 +35,7 @@ replaced by its chosen branch, AWS::NoValue removed. What the tests assert:
 """
 
 import copy
+import fnmatch
 import json
 import os
 import re
@@ -476,6 +478,59 @@ class TemplateTest(PolicyAssertions):
         self.assertEqual(
             variables["TRAILWATCH_CHANGE_QUEUE_ARN"], {"Fn::GetAtt": ["ChangeQueue", "Arn"]}
         )
+    def test_only_the_functions_role_may_seal_and_verify_queue_messages(self):
+        """The scan queue's messages are sealed with an HMAC key whose key policy lets only the
+        function's role call kms:GenerateMac / kms:VerifyMac (HMAC_SHA_256), and no principal
+        kms:CreateGrant (a grant could pass the use on); the account keeps the administration."""
+        self.assertFalse(self.stack().of_type("AWS::KMS::Key"), "a per-account stack needs no key")
+        self.assertNotIn(
+            "TRAILWATCH_MESSAGE_KEY",
+            self.stack().resources["TrailwatchFunction"]["Properties"]["Environment"]["Variables"],
+        )
+        stack = self.stack(Organization="true")
+        keys = stack.of_type("AWS::KMS::Key")
+        self.assertIn("MessageMacKey", keys)
+        key = keys["MessageMacKey"]["Properties"]
+        self.assertEqual((key["KeySpec"], key["KeyUsage"]), ("HMAC_256", "GENERATE_VERIFY_MAC"))
+        variables = stack.resources["TrailwatchFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(
+            variables["TRAILWATCH_MESSAGE_KEY"], {"Fn::GetAtt": ["MessageMacKey", "Arn"]}
+        )
+        statements = as_list(key["KeyPolicy"]["Statement"])
+        self.assertFalse([s for s in statements if s["Effect"] != "Allow"])
+
+        def covers(statement, action):
+            return any(fnmatch.fnmatch(action, pattern) for pattern in actions(statement))
+
+        for action in ("kms:generatemac", "kms:verifymac"):
+            granted = [s for s in statements if covers(s, action)]
+            self.assertEqual(len(granted), 1, f"{action}: {granted}")
+            self.assertEqual(granted[0]["Principal"], {"AWS": ROLE_ARN})
+            self.assertEqual(
+                granted[0].get("Condition"),
+                {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}},
+            )
+        for statement in statements:
+            self.assertFalse(covers(statement, "kms:creategrant"), statement)
+            if statement["Principal"] != {"AWS": ROLE_ARN}:
+                self.assertFalse(
+                    covers(statement, "kms:generatemac") or covers(statement, "kms:verifymac"),
+                    statement,
+                )
+        # The account administers the key (the lockout safety check needs kms:PutKeyPolicy for
+        # whoever deploys) without using it.
+        administrators = [
+            s
+            for s in statements
+            if s["Principal"]
+            == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+        ]
+        self.assertEqual(len(administrators), 1, statements)
+        self.assertIn("kms:putkeypolicy", actions(administrators[0]))
+        # The identity policies grant no use of a key: the key policy alone does.
+        for where, statement in stack.statements():
+            for action in ("kms:generatemac", "kms:verifymac", "kms:creategrant"):
+                self.assertFalse(covers(statement, action), f"{where}: {statement}")
 
     # --- operational alarms ---------------------------------------------------------------
 

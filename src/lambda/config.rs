@@ -2,8 +2,8 @@
 //! sets: `TRAILWATCH_REGIONS`, `TRAILWATCH_CONTROLS`, `TRAILWATCH_CIS_VERSION`,
 //! `TRAILWATCH_SECURITYHUB_REGION`, `TRAILWATCH_DRY_RUN`, and for an organization stack
 //! `TRAILWATCH_ORGANIZATION`, `TRAILWATCH_QUEUE_URL`, `TRAILWATCH_MEMBER_ROLE_NAME`,
-//! `TRAILWATCH_EXTERNAL_ID`, `TRAILWATCH_ACCOUNTS`, and with `EventDrivenRecheck`
-//! `TRAILWATCH_CHANGE_QUEUE_ARN`. The standard AWS environment (`AWS_REGION`,
+//! `TRAILWATCH_EXTERNAL_ID`, `TRAILWATCH_ACCOUNTS`, `TRAILWATCH_MESSAGE_KEY`, and with
+//! `EventDrivenRecheck` `TRAILWATCH_CHANGE_QUEUE_ARN`. The standard AWS environment (`AWS_REGION`,
 //! `AWS_ENDPOINT_URL`, credentials) is the SDK configuration's business.
 
 use super::errors::LambdaError;
@@ -26,6 +26,9 @@ pub const ENV_DRY_RUN: &str = "TRAILWATCH_DRY_RUN";
 pub const ENV_ORGANIZATION: &str = "TRAILWATCH_ORGANIZATION";
 /// The SQS queue the coordinator sends one message per account to (and that triggers workers).
 pub const ENV_QUEUE_URL: &str = "TRAILWATCH_QUEUE_URL";
+/// The KMS HMAC key (id or ARN) that seals the account messages the coordinator sends and that
+/// workers verify them with ([`super::mac`]); required in an organization stack.
+pub const ENV_MESSAGE_KEY: &str = "TRAILWATCH_MESSAGE_KEY";
 /// The member role assumed in each account; unset or empty: `trailwatch-scan`.
 pub const ENV_MEMBER_ROLE_NAME: &str = "TRAILWATCH_MEMBER_ROLE_NAME";
 /// The `sts:ExternalId` the member roles require; unset or empty: none.
@@ -100,6 +103,8 @@ impl ChangeQueue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgConfig {
     pub queue_url: String,
+    /// The HMAC key of [`ENV_MESSAGE_KEY`].
+    pub message_key: String,
     pub role: MemberRole,
     /// `None`: every active account.
     pub accounts: Option<BTreeSet<String>>,
@@ -160,6 +165,12 @@ impl Config {
                     format!("required when {ENV_ORGANIZATION} is true"),
                 )
             })?;
+            let message_key = value(ENV_MESSAGE_KEY).ok_or_else(|| {
+                invalid(
+                    ENV_MESSAGE_KEY,
+                    format!("required when {ENV_ORGANIZATION} is true (the KMS HMAC key that seals the queue's messages)"),
+                )
+            })?;
             let accounts = value(ENV_ACCOUNTS)
                 .map(|list| account_ids(&list))
                 .transpose()
@@ -194,6 +205,7 @@ impl Config {
             };
             Some(OrgConfig {
                 queue_url,
+                message_key,
                 max_receive_count,
                 max_message_bytes,
                 role: MemberRole {
@@ -316,14 +328,26 @@ mod tests {
         let error = organization(&[(ENV_ORGANIZATION, "true")]).unwrap_err();
         assert!(error.contains("TRAILWATCH_QUEUE_URL: required"), "{error}");
         let queue = "https://sqs.us-east-1.amazonaws.com/111122223333/trailwatch";
-        let config = organization(&[(ENV_ORGANIZATION, "TRUE"), (ENV_QUEUE_URL, queue)])
-            .unwrap()
-            .unwrap();
+        let key = "arn:aws:kms:us-east-1:111122223333:key/5f1c0000-0000-4000-8000-000000000001";
+        let error =
+            organization(&[(ENV_ORGANIZATION, "true"), (ENV_QUEUE_URL, queue)]).unwrap_err();
+        assert!(
+            error.contains("TRAILWATCH_MESSAGE_KEY: required"),
+            "{error}"
+        );
+        let config = organization(&[
+            (ENV_ORGANIZATION, "TRUE"),
+            (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
+        ])
+        .unwrap()
+        .unwrap();
         assert_eq!(config.role.name, DEFAULT_MEMBER_ROLE);
         assert_eq!((config.role.external_id, config.accounts), (None, None));
         let config = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_MEMBER_ROLE_NAME, "audit"),
             (ENV_EXTERNAL_ID, "s3cret"),
             (ENV_ACCOUNTS, "111111111111, 222222222222"),
@@ -337,6 +361,7 @@ mod tests {
         let config = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_MAX_RECEIVE_COUNT, "5"),
         ])
         .unwrap()
@@ -346,6 +371,7 @@ mod tests {
         let config = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_MAX_MESSAGE_BYTES, "1048576"),
         ])
         .unwrap()
@@ -354,6 +380,7 @@ mod tests {
         let error = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_MAX_MESSAGE_BYTES, "2097152"),
         ])
         .unwrap_err();
@@ -361,6 +388,7 @@ mod tests {
         let error = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_MAX_RECEIVE_COUNT, "0"),
         ])
         .unwrap_err();
@@ -368,6 +396,7 @@ mod tests {
         let error = organization(&[
             (ENV_ORGANIZATION, "true"),
             (ENV_QUEUE_URL, queue),
+            (ENV_MESSAGE_KEY, key),
             (ENV_ACCOUNTS, "1234"),
         ])
         .unwrap_err();

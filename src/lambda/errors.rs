@@ -11,6 +11,9 @@ pub enum LambdaError {
     Config(String),
     #[error("unsupported event: {0}")]
     Event(String),
+    /// The coordinator's deadline came before every account was queued.
+    #[error("out of time: {0}")]
+    OutOfTime(String),
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
@@ -23,6 +26,7 @@ impl LambdaError {
         match self {
             LambdaError::Config(_) => "trailwatch.InvalidConfiguration",
             LambdaError::Event(_) => "trailwatch.UnsupportedEvent",
+            LambdaError::OutOfTime(_) => "trailwatch.CoordinatorOutOfTime",
             LambdaError::Run(RunError::Collect(_)) => "trailwatch.ScanFailed",
             LambdaError::Run(RunError::Organization(_)) => "trailwatch.OrganizationUnreadable",
             LambdaError::Run(RunError::NoSecurityHubRegion) => "trailwatch.NoSecurityHubRegion",

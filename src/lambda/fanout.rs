@@ -5,7 +5,9 @@
 //! account — list the accounts, scan the central account itself, read the organization trails'
 //! chains once — and sends one [`AccountMessage`] per member account to the queue
 //! (`SendMessageBatch`, 10 entries and the queue's message size a call), each carrying those
-//! chains, packed ([`PackedChains`]), so no worker reads them again. A worker ([`work`]) scans each account of its batch through the member role
+//! chains, packed ([`PackedChains`]), so no worker reads them again, and sealed with the stack's
+//! HMAC key ([`super::mac`]); a worker ([`work`]) verifies the seal before it trusts anything of a
+//! message, then scans each account of its batch through the member role
 //! and imports its findings into that account's Security Hub. A record that fails transiently
 //! (throttling, a network failure, Security Hub unreadable) is returned in `batchItemFailures`
 //! for SQS to retry, then the queue's DLQ; an account whose role cannot be assumed gets a
@@ -14,6 +16,7 @@
 use super::config::{Config, OrgConfig};
 use super::errors::LambdaError;
 use super::event::{SqsBatchResponse, SqsMessage};
+use super::mac::{self, MessageKey, Unverified};
 use super::trust::{check_age, check_message, Identity, Membership};
 use crate::collect::access::Roles;
 use crate::collect::organization::OrgAccount;
@@ -30,6 +33,14 @@ use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
 pub const MESSAGE_KIND: &str = "trailwatch.scan-account";
+/// Kept back by the coordinator at the end of its invocation (see [`may_queue`]): one
+/// `SendMessageBatch`, the coverage findings' paging and import, the answer.
+pub const QUEUE_MARGIN: Duration = Duration::from_secs(30);
+/// `kms:GenerateMac` requests the coordinator has in flight: KMS's shared quota for cryptographic
+/// operations is thousands a second per account and region
+/// (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html), the
+/// bound here is latency: 16 seals cover a batch of 10 while the previous one is sent.
+const SEALS_IN_FLIGHT: usize = 16;
 /// Most entries one `SendMessageBatch` takes.
 const BATCH_ENTRIES: usize = 10;
 /// Records of a batch scanned at once (the queue trigger's `BatchSize` in template.yaml is 5:
@@ -204,6 +215,7 @@ pub async fn coordinate(
     org: &OrgConfig,
     trigger: &str,
     settings: &RunSettings,
+    deadline: Option<Instant>,
 ) -> Result<CoordinatorSummary, LambdaError> {
     let prepared = org::prepare(sdk, settings, &org_settings(org)).await?;
     let region = prepared.own_run.securityhub_region.clone();
@@ -212,44 +224,73 @@ pub async fn coordinate(
         partition: prepared.partition.clone(),
         region: region.clone(),
     };
-    let coverage_held = held_coverage(sdk, &target).await;
+    // Unknown when unreadable: then every worker looks for itself.
+    let coverage_held = org::held_coverage(sdk, &target).await;
     let packed = PackedChains::pack(&prepared.shared)?;
-    // Messages go out batch by batch as they are built: one batch is held at a time, however
-    // many accounts the organization has.
+    let key = MessageKey::new(sdk, &org.message_key);
+    let message_for = |account: &OrgAccount| AccountMessage {
+        // Unknown (the read failed): the worker looks, and archives a stale one.
+        coverage_held: coverage_held
+            .as_ref()
+            .is_none_or(|held| held.contains(&account.id)),
+        shared: Some(packed.clone()),
+        ..AccountMessage::new(
+            account.clone(),
+            &prepared.scanning_account,
+            &prepared.partition,
+            &region,
+            settings,
+            prepared.own_run.scan.snapshot.collected_at,
+        )
+    };
+    // Each body is sealed (kms:GenerateMac, a few at once) and sent batch by batch as it is
+    // built: one batch is held at a time, however many accounts the organization has.
+    let mut sealed = stream::iter(&prepared.members)
+        .map(|account| {
+            let body = fitting_body(message_for(account), org.max_message_bytes);
+            let key = &key;
+            async move {
+                let (body, carried) = body?;
+                let mac = key.seal(&body).await;
+                Ok::<_, LambdaError>((account.id.clone(), body, carried, mac))
+            }
+        })
+        .buffered(SEALS_IN_FLIGHT);
     let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
     let mut shared_in_messages = true;
-    for account in &prepared.members {
-        let mut message = AccountMessage {
-            // Unknown (the read failed): the worker looks, and archives a stale one.
-            coverage_held: coverage_held
-                .as_ref()
-                .is_none_or(|held| held.contains(&account.id)),
-            shared: shared_in_messages.then(|| packed.clone()),
-            ..AccountMessage::new(
-                account.clone(),
-                &prepared.scanning_account,
-                &prepared.partition,
-                &region,
-                settings,
-                prepared.own_run.scan.snapshot.collected_at,
-            )
-        };
-        let mut body = serde_json::to_string(&message).map_err(message_error)?;
-        if body.len() > org.max_message_bytes {
-            message.shared = None;
-            if shared_in_messages {
-                tracing::warn!(
-                    packed_bytes = packed.len(),
-                    max_message_bytes = org.max_message_bytes,
-                    "the organization trails' chains do not fit in an SQS message, even packed: workers read them through the owner's member role"
-                );
-            }
-            shared_in_messages = false;
-            body = serde_json::to_string(&message).map_err(message_error)?;
+    let mut unsealed = Vec::new();
+    let mut handled = 0;
+    while let Some(next) = sealed.next().await {
+        let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if !may_queue(remaining) {
+            break;
         }
-        sender.push(account.id.clone(), body).await;
+        handled += 1;
+        let (account_id, body, carried, mac) = next?;
+        if !carried && shared_in_messages {
+            tracing::warn!(
+                packed_bytes = packed.len(),
+                max_message_bytes = org.max_message_bytes,
+                "the organization trails' chains do not fit in an SQS message, even packed: workers read them through the owner's member role"
+            );
+        }
+        shared_in_messages &= carried;
+        match mac {
+            Ok(mac) => sender.push(account_id, body, mac).await,
+            Err(reason) => {
+                tracing::error!(account_id = %account_id, reason = %reason, "the account's message could not be sealed: it is not sent");
+                unsealed.push(account_id);
+            }
+        }
     }
-    let (messages_sent, failed) = sender.finish().await;
+    drop(sealed);
+    // In the members' order (the seals are taken in order): those after the last one handled.
+    let not_queued: Vec<String> = prepared.members[handled..]
+        .iter()
+        .map(|account| account.id.clone())
+        .collect();
+    let (messages_sent, mut failed) = sender.finish().await;
+    failed.extend(unsealed);
     let coverage = retire_coverage(
         sdk,
         settings.publish,
@@ -270,6 +311,22 @@ pub async fn coordinate(
     }
     for account_id in &failed {
         tracing::error!(account_id = %account_id, "the account's message could not be sent: it is not scanned this run");
+    }
+    if !not_queued.is_empty() {
+        const NAMED: usize = 20;
+        let named = not_queued[..not_queued.len().min(NAMED)].join(", ");
+        let more = if not_queued.len() > NAMED {
+            ", …"
+        } else {
+            ""
+        };
+        let error = LambdaError::OutOfTime(format!(
+            "{} of {} member accounts were not queued before the invocation's deadline ({named}{more}); the {messages_sent} queued stay queued. The invocation fails so that Lambda retries it (or the schedule runs it again); that run queues every account again, so those already queued are scanned twice — the same findings, updated in place",
+            not_queued.len(),
+            prepared.members.len(),
+        ));
+        tracing::error!(not_queued = %not_queued.join(","), error = %error, "the coordinator ran out of time");
+        return Err(error);
     }
     Ok(CoordinatorSummary {
         trigger: trigger.to_string(),
@@ -336,48 +393,50 @@ async fn retire_coverage(
     summary
 }
 
+/// The body of `message`, with the chains when the message fits the queue's `max_bytes` with
+/// them (and its MAC attribute), else without them; and whether they went.
+fn fitting_body(
+    mut message: AccountMessage,
+    max_bytes: usize,
+) -> Result<(String, bool), LambdaError> {
+    let body = serde_json::to_string(&message).map_err(message_error)?;
+    if body.len() + mac::ATTRIBUTE_BYTES <= max_bytes {
+        return Ok((body, message.shared.is_some()));
+    }
+    message.shared = None;
+    let body = serde_json::to_string(&message).map_err(message_error)?;
+    Ok((body, false))
+}
+
 fn message_error(error: serde_json::Error) -> LambdaError {
     LambdaError::Config(format!("an account message does not serialize: {error}"))
 }
 
-/// The accounts with an active coverage finding in the central account; `None` when the read
-/// failed (then every worker looks for itself).
-async fn held_coverage(
-    sdk: &aws_config::SdkConfig,
-    target: &PublishTarget,
-) -> Option<BTreeSet<String>> {
-    match crate::run::held_findings(sdk, target).await {
-        Ok(held) => Some(
-            held.iter()
-                .filter(|finding| {
-                    finding.generator_id == crate::securityhub::asff::generator_id(org::COVERAGE_ID)
-                        && finding.record_state == crate::securityhub::ACTIVE
-                })
-                .filter_map(|finding| finding.resources.first())
-                .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
-                .map(str::to_string)
-                .collect(),
-        ),
-        Err(error) => {
-            tracing::warn!(error = %error, "the held coverage findings could not be read");
-            None
-        }
-    }
-}
-
-/// Sends `messages` to the organization's scan queue; the accounts whose message SQS refused
-/// (twice).
+/// Seals `messages` (as the coordinator does: a worker refuses an unsealed one) and sends them
+/// to the organization's scan queue; the accounts whose message could not be sealed or SQS
+/// refused (twice).
 pub async fn queue_messages(
     sdk: &aws_config::SdkConfig,
     org: &OrgConfig,
     messages: &[AccountMessage],
 ) -> Result<Vec<String>, LambdaError> {
+    let key = MessageKey::new(sdk, &org.message_key);
     let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
+    let mut unsealed = Vec::new();
     for message in messages {
+        let account_id = message.account.id.clone();
         let body = serde_json::to_string(message).map_err(message_error)?;
-        sender.push(message.account.id.clone(), body).await;
+        match key.seal(&body).await {
+            Ok(mac) => sender.push(account_id, body, mac).await,
+            Err(reason) => {
+                tracing::error!(account_id = %account_id, reason = %reason, "the account's message could not be sealed: it is not sent");
+                unsealed.push(account_id);
+            }
+        }
     }
-    Ok(sender.finish().await.1)
+    let (_, mut failed) = sender.finish().await;
+    failed.extend(unsealed);
+    Ok(failed)
 }
 
 /// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and the queue's
@@ -387,8 +446,8 @@ struct Sender<'a> {
     client: aws_sdk_sqs::Client,
     queue_url: &'a str,
     max_bytes: usize,
-    /// The batch being filled: account id and message body.
-    batch: Vec<(String, String)>,
+    /// The batch being filled: account id, message body and its MAC.
+    batch: Vec<(String, String, String)>,
     bytes: usize,
     sent: usize,
     /// Accounts whose message SQS refused twice.
@@ -408,12 +467,13 @@ impl<'a> Sender<'a> {
         }
     }
 
-    async fn push(&mut self, account_id: String, body: String) {
-        if self.batch.len() == BATCH_ENTRIES || self.bytes + body.len() > self.max_bytes {
+    async fn push(&mut self, account_id: String, body: String, mac: String) {
+        let bytes = body.len() + mac::ATTRIBUTE_BYTES;
+        if self.batch.len() == BATCH_ENTRIES || self.bytes + bytes > self.max_bytes {
             self.flush().await;
         }
-        self.bytes += body.len();
-        self.batch.push((account_id, body));
+        self.bytes += bytes;
+        self.batch.push((account_id, body, mac));
     }
 
     /// Messages sent, and the accounts whose message could not be.
@@ -423,7 +483,7 @@ impl<'a> Sender<'a> {
     }
 
     async fn flush(&mut self) {
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
         let mut pending = std::mem::take(&mut self.batch);
         self.bytes = 0;
         let entries = pending.len();
@@ -434,10 +494,16 @@ impl<'a> Sender<'a> {
             let request: Vec<SendMessageBatchRequestEntry> = pending
                 .iter()
                 .enumerate()
-                .map(|(position, (_, body))| {
+                .map(|(position, (_, body, mac))| {
+                    let mac = MessageAttributeValue::builder()
+                        .data_type(mac::MAC_DATA_TYPE)
+                        .string_value(mac)
+                        .build()
+                        .expect("the data type is set");
                     SendMessageBatchRequestEntry::builder()
                         .id(position.to_string())
                         .message_body(body)
+                        .message_attributes(mac::MAC_ATTRIBUTE, mac)
                         .build()
                         .expect("id and body are set")
                 })
@@ -469,8 +535,15 @@ impl<'a> Sender<'a> {
         }
         self.sent += entries - pending.len();
         self.failed
-            .extend(pending.into_iter().map(|(account_id, _)| account_id));
+            .extend(pending.into_iter().map(|(account_id, _, _)| account_id));
     }
+}
+
+/// Whether the coordinator may queue one more account with `remaining` time left before the
+/// invocation's deadline (`None`: no deadline): it keeps [`QUEUE_MARGIN`] to send the batch it
+/// holds, archive the retired coverage findings and answer. Pure.
+pub fn may_queue(remaining: Option<Duration>) -> bool {
+    remaining.is_none_or(|remaining| remaining >= QUEUE_MARGIN)
 }
 
 /// Whether a record may start with `remaining` time left before the invocation's deadline
@@ -508,9 +581,11 @@ pub async fn work(
         }
     };
     let membership = Membership::new(sdk);
+    let key = MessageKey::new(sdk, &org.message_key);
     let worker = Worker {
         own: &own,
         membership: &membership,
+        key: &key,
     };
     let longest_ms = AtomicU64::new(0);
     let stop_at = deadline.map(|deadline| deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline));
@@ -557,6 +632,8 @@ pub async fn work(
 struct Worker<'a> {
     own: &'a Identity,
     membership: &'a Membership,
+    /// The stack's HMAC key: a message is read only once its MAC verifies.
+    key: &'a MessageKey,
 }
 
 /// One record; `false` when it goes back to the queue: to be retried, or — refused — to stay
@@ -576,6 +653,19 @@ async fn scan_record(
         tracing::error!(message_id = %message_id, reason = %reason, "refused the account message: it goes to the dead-letter queue after its last receive; nothing is imported for it");
         false
     };
+    // Nothing of the message is trusted, nor even read, before its MAC verifies.
+    let mac = record
+        .message_attributes
+        .get(mac::MAC_ATTRIBUTE)
+        .and_then(|attribute| attribute.string_value.as_deref());
+    match worker.key.verify(body, mac).await {
+        Ok(()) => {}
+        Err(Unverified::Refused(reason)) => return refuse(&reason),
+        Err(Unverified::Unanswered(reason)) => {
+            tracing::warn!(message_id = %message_id, reason = %reason, "the message's MAC could not be verified: nothing of it is trusted; returned for a later delivery");
+            return false;
+        }
+    }
     let mut message: AccountMessage = match serde_json::from_str(body) {
         Ok(message) if message_is_ours(&message) => message,
         Ok(_) => return refuse("not a trailwatch account message"),
@@ -1001,6 +1091,15 @@ mod tests {
                 > super::super::config::DEFAULT_MAX_MESSAGE_BYTES
         );
         assert!(PackedChains("not base64!".to_string()).unpack().is_err());
+    }
+
+    #[test]
+    fn accounts_are_queued_only_with_time_to_finish() {
+        let secs = Duration::from_secs;
+        assert!(may_queue(None));
+        assert!(may_queue(Some(secs(30))));
+        assert!(!may_queue(Some(secs(29))));
+        assert!(!may_queue(Some(Duration::ZERO)));
     }
 
     #[test]

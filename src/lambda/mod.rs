@@ -12,6 +12,7 @@ pub mod config;
 pub mod errors;
 pub mod event;
 pub mod fanout;
+pub mod mac;
 pub mod recheck;
 pub mod trust;
 
@@ -74,7 +75,8 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 
 /// One invocation: parse the event, run, summarize. `deadline` (the runtime's, see
 /// [`deadline_from_epoch_ms`]) bounds a worker's batch: records are not started when too little
-/// time is left, and come back in `batchItemFailures`.
+/// time is left, and come back in `batchItemFailures`; and a coordinator's queueing: accounts it
+/// has no time left to queue make the invocation fail (to be retried), naming them.
 pub async fn handle_until(
     sdk: &aws_config::SdkConfig,
     config: &Config,
@@ -114,6 +116,7 @@ pub async fn handle_until(
                 org,
                 invocation.trigger(),
                 &settings,
+                deadline,
             ))
             .await
             .inspect_err(|error| tracing::error!(error = %error, "run failed"))?;

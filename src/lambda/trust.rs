@@ -1,4 +1,5 @@
-//! What a worker trusts of a queue message: nothing it can check for itself. The scanning
+//! What a worker trusts of a queue message whose seal verified ([`super::mac`]): nothing it can
+//! check for itself. The scanning
 //! account and partition come from the worker's own identity (STS GetCallerIdentity), never from
 //! the message; the account to scan must be a well-formed id (12 digits), not the scanning
 //! account (the coordinator scans that), one of `TRAILWATCH_ACCOUNTS` when the stack names them,

@@ -9,7 +9,8 @@
 //!    role, collect what it alone has (its trails; the organization trails' chains come from
 //!    step 1), evaluate it on the records delivered for it, publish into its own Security Hub.
 //! 3. [`coverage_findings`]: every account that could not be scanned gets a finding in the
-//!    scanning account's Security Hub, archived once the account scans cleanly again.
+//!    scanning account's Security Hub, archived once the account scans cleanly again, or once it
+//!    is no longer one to scan ([`retired_coverage`]).
 //!
 //! The CLI runs all three in one process ([`run_organization`]); the Lambda runs step 1 as the
 //! coordinator and step 2 in the workers its SQS queue triggers.
@@ -483,10 +484,11 @@ pub async fn publish_coverage(
     Ok(publish_reading(sdk, mode, target, asff, scope, held).await)
 }
 
-/// The accounts whose held coverage finding no worker of this run will update, and which the
-/// coordinator archives: every account in `held` (the scanning account's active coverage
-/// findings) that is not among the `members` sent to be scanned — it left the organization, is
-/// not ACTIVE, or is excluded — nor one that `reports` gives a coverage finding now. Pure.
+/// The accounts whose held coverage finding nothing of this run will update, and which the run
+/// archives (the Lambda's coordinator, and the command line's [`run_organization`]): every
+/// account in `held` (the scanning account's active coverage findings) that is not among the
+/// `members` sent to be scanned — it left the organization, is not ACTIVE, or is excluded — nor
+/// one that `reports` gives a coverage finding now. Pure.
 pub fn retired_coverage(
     held: &BTreeSet<String>,
     members: &[OrgAccount],
@@ -507,6 +509,31 @@ pub fn retired_coverage(
         .filter(|account_id| !kept.contains(account_id.as_str()))
         .cloned()
         .collect()
+}
+
+/// The accounts with an active coverage finding in the scanning account (`target`); `None` when
+/// the read failed.
+pub async fn held_coverage(
+    sdk: &aws_config::SdkConfig,
+    target: &PublishTarget,
+) -> Option<BTreeSet<String>> {
+    match super::held_findings(sdk, target).await {
+        Ok(held) => Some(
+            held.iter()
+                .filter(|finding| {
+                    finding.generator_id == asff::generator_id(COVERAGE_ID)
+                        && finding.record_state == crate::securityhub::ACTIVE
+                })
+                .filter_map(|finding| finding.resources.first())
+                .filter_map(|resource| resource.id.strip_prefix("AWS::::Account:"))
+                .map(str::to_string)
+                .collect(),
+        ),
+        Err(error) => {
+            tracing::warn!(error = %error, "the held coverage findings could not be read");
+            None
+        }
+    }
 }
 
 /// The coverage findings in ASFF.
@@ -629,23 +656,31 @@ pub async fn run_organization(
     );
     let coverage_asff = coverage_asff(&coverage, &region)?;
     on_coverage(&coverage_asff);
-    let attempted: BTreeSet<String> = reports
-        .iter()
-        .filter(|report| !matches!(report.outcome, Outcome::Skipped { .. } | Outcome::Excluded))
-        .map(|report| report.account_id.clone())
-        .collect();
     let target = PublishTarget {
         account_id: prepared.scanning_account.clone(),
         partition: partition.clone(),
         region,
     };
+    // The accounts judged now, and — as the Lambda's coordinator does — those whose held
+    // coverage finding nobody updates any more (gone from the organization, not ACTIVE,
+    // excluded), to archive. Not read when nothing is published.
+    let mut owned: BTreeSet<String> = reports
+        .iter()
+        .filter(|report| !matches!(report.outcome, Outcome::Skipped { .. } | Outcome::Excluded))
+        .map(|report| report.account_id.clone())
+        .collect();
+    if settings.publish != Publish::Off {
+        if let Some(held) = held_coverage(sdk, &target).await {
+            owned.extend(retired_coverage(&held, &prepared.members, &reports));
+        }
+    }
     // Once per run, owning nearly every coverage finding: one paging through them all.
     let published = publish_coverage(
         sdk,
         settings.publish,
         &target,
         &coverage,
-        attempted,
+        owned,
         CoverageRead::All,
     )
     .await?;

@@ -6,19 +6,21 @@
 
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    register_delegated_administrator, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE,
-    MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
+    create_stack, register_delegated_administrator, seed_management, Organization, ScanStack,
+    DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
-use crate::support::proxy::FaultProxy;
+use crate::support::proxy::{Fault, FaultProxy, ProxyConfig};
 use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use trailwatch::lambda::config::{
     ENV_ACCOUNTS, ENV_MAX_MESSAGE_BYTES, ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME,
-    ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
+    ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
 };
-use trailwatch::lambda::fanout::{AccountMessage, MESSAGE_KIND};
+use trailwatch::lambda::fanout::{AccountMessage, PackedChains, MESSAGE_KIND, QUEUE_MARGIN};
+use trailwatch::lambda::mac::{MessageKey, MAC_ATTRIBUTE};
 use trailwatch::lambda::{self, Config, Response};
+use trailwatch::model::snapshot::SharedChains;
 use trailwatch::run::org::{
     coverage_findings, publish_coverage, AccountReport, CoverageRead, Outcome, Retries,
 };
@@ -30,12 +32,12 @@ fn scheduled_event() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn config(queue_url: &str) -> Config {
-    config_with(queue_url, &[])
+fn config(stack: &ScanStack) -> Config {
+    config_with(stack, &[])
 }
 
 /// [`config`] with more variables.
-fn config_with(queue_url: &str, more: &[(&str, &str)]) -> Config {
+fn config_with(stack: &ScanStack, more: &[(&str, &str)]) -> Config {
     let more: Vec<(String, String)> = more
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -46,7 +48,8 @@ fn config_with(queue_url: &str, more: &[(&str, &str)]) -> Config {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone()),
         ENV_ORGANIZATION => Some("true".to_string()),
-        ENV_QUEUE_URL => Some(queue_url.to_string()),
+        ENV_QUEUE_URL => Some(stack.queue.clone()),
+        ENV_MESSAGE_KEY => Some(stack.key.clone()),
         ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
         ENV_REGIONS => Some("us-east-1".to_string()),
         ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
@@ -66,16 +69,35 @@ pub(crate) async fn sqs_event(account: &TestAccount, queue_url: &str, expected: 
             .queue_url(queue_url)
             .max_number_of_messages(10)
             .visibility_timeout(600)
+            .message_attribute_names("All")
             .send()
             .await
             .expect("sqs:ReceiveMessage");
         for message in received.messages() {
+            // As Lambda's SQS event shows message attributes:
+            // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+            let attributes: serde_json::Map<String, Value> = message
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| {
+                    (
+                        name.clone(),
+                        json!({
+                            "stringValue": value.string_value(),
+                            "stringListValues": [],
+                            "binaryListValues": [],
+                            "dataType": value.data_type(),
+                        }),
+                    )
+                })
+                .collect();
             records.push(json!({
                 "messageId": message.message_id().unwrap(),
                 "receiptHandle": message.receipt_handle().unwrap(),
                 "body": message.body().unwrap(),
                 "attributes": {},
-                "messageAttributes": {},
+                "messageAttributes": attributes,
                 "md5OfBody": message.md5_of_body().unwrap_or_default(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:trailwatch", account.id),
@@ -90,16 +112,17 @@ pub(crate) async fn sqs_event(account: &TestAccount, queue_url: &str, expected: 
     json!({ "Records": records })
 }
 
-pub(crate) async fn create_queue(account: &TestAccount) -> String {
-    aws_sdk_sqs::Client::new(&account.sdk)
-        .create_queue()
-        .queue_name("trailwatch-accounts")
-        .send()
+/// `record` with `body` in place of its own, sealed with the stack's key as the coordinator
+/// seals (the test holds the function role's access): what reaches the checks behind the MAC.
+async fn resealed(record: &Value, body: String, stack: &ScanStack, account: &TestAccount) -> Value {
+    let mac = MessageKey::new(&account.sdk, &stack.key)
+        .seal(&body)
         .await
-        .expect("sqs:CreateQueue")
-        .queue_url()
-        .unwrap()
-        .to_string()
+        .expect("kms:GenerateMac");
+    let mut record = record.clone();
+    record["body"] = json!(body);
+    record["messageAttributes"][MAC_ATTRIBUTE]["stringValue"] = json!(mac);
+    record
 }
 
 #[test]
@@ -113,8 +136,8 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             .await;
         organization.tag(throttled, THROTTLE_ASSUME_TAG, "1").await;
         let management = &organization.management;
-        let queue = create_queue(management).await;
-        let config = config(&queue);
+        let stack = create_stack(management).await;
+        let config = config(&stack);
 
         let coordinated = lambda::handle(&management.sdk, &config, &scheduled_event())
             .await
@@ -132,7 +155,7 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             .any(|report| report.account_id == management.id));
         assert!(!held_findings(&management.sdk).await.is_empty());
 
-        let event = sqs_event(management, &queue, 4).await;
+        let event = sqs_event(management, &stack.queue, 4).await;
         let messages: Vec<AccountMessage> = event["Records"]
             .as_array()
             .unwrap()
@@ -200,12 +223,12 @@ fn a_worker_starts_no_scan_it_has_no_time_for() {
     on_main_stack(|| async {
         let organization = Organization::create(2).await;
         let management = &organization.management;
-        let queue = create_queue(management).await;
-        let config = config(&queue);
+        let stack = create_stack(management).await;
+        let config = config(&stack);
         lambda::handle(&management.sdk, &config, &scheduled_event())
             .await
             .expect("coordinator run");
-        let event = sqs_event(management, &queue, 2).await;
+        let event = sqs_event(management, &stack.queue, 2).await;
         let ids: Vec<&str> = event["Records"]
             .as_array()
             .unwrap()
@@ -260,23 +283,25 @@ fn a_worker_refuses_what_it_cannot_check_and_uses_its_own_identity() {
             .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
             .await;
         let management = &organization.management;
-        let queue = create_queue(management).await;
-        let config = config(&queue);
+        let stack = create_stack(management).await;
+        let config = config(&stack);
         lambda::handle(&management.sdk, &config, &scheduled_event())
             .await
             .expect("coordinator run");
-        let event = sqs_event(management, &queue, 2).await;
+        let event = sqs_event(management, &stack.queue, 2).await;
         let template = event["Records"][0].clone();
         let message: AccountMessage =
             serde_json::from_str(template["body"].as_str().unwrap()).unwrap();
         // Suspended after the coordinator listed it.
         organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
         let outsider = fresh_account().await;
+        // Sealed with the stack's key: these checks hold even for a message whose MAC verifies.
         let record = |id: &str, message: &AccountMessage| {
             let mut record = template.clone();
             record["messageId"] = json!(id);
-            record["body"] = json!(serde_json::to_string(message).unwrap());
-            record
+            let body = serde_json::to_string(message).unwrap();
+            let (stack, management) = (&stack, &management);
+            async move { resealed(&record, body, stack, management).await }
         };
         let with_account = |account: &str| {
             let mut forged = message.clone();
@@ -287,11 +312,11 @@ fn a_worker_refuses_what_it_cannot_check_and_uses_its_own_identity() {
         claims.scanning_account = outsider.id.clone();
         claims.partition = "aws-cn".to_string();
         let batch = json!({"Records": [
-            record("outsider", &with_account(&outsider.id)),
-            record("suspended", &with_account(&suspended.id)),
-            record("malformed", &with_account("12345")),
-            record("itself", &with_account(&management.id)),
-            record("claims", &claims),
+            record("outsider", &with_account(&outsider.id)).await,
+            record("suspended", &with_account(&suspended.id)).await,
+            record("malformed", &with_account("12345")).await,
+            record("itself", &with_account(&management.id)).await,
+            record("claims", &claims).await,
         ]});
         let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &batch)
             .await
@@ -335,17 +360,24 @@ fn a_message_with_stale_chains_is_refused() {
         let organization = Organization::create(1).await;
         let member = &organization.members[0];
         let management = &organization.management;
-        let queue = create_queue(management).await;
-        let config = config(&queue);
+        let stack = create_stack(management).await;
+        let config = config(&stack);
         lambda::handle(&management.sdk, &config, &scheduled_event())
             .await
             .expect("coordinator run");
-        let event = sqs_event(management, &queue, 1).await;
+        let event = sqs_event(management, &stack.queue, 1).await;
         let mut message: AccountMessage =
             serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
         message.chains_read_at -= time::Duration::hours(7);
+        // Sealed with the stack's key: only its age refuses it.
         let mut stale = event.clone();
-        stale["Records"][0]["body"] = json!(serde_json::to_string(&message).unwrap());
+        stale["Records"][0] = resealed(
+            &event["Records"][0],
+            serde_json::to_string(&message).unwrap(),
+            &stack,
+            management,
+        )
+        .await;
         let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &stale)
             .await
             .expect("worker run")
@@ -384,12 +416,12 @@ fn throttled_reads_wait_for_the_last_receive() {
             .create_trail(&TrailSpec::new("busy").log_group(&group).throttled(1000))
             .await;
         let management = &organization.management;
-        let queue = create_queue(management).await;
-        let config = config_with(&queue, &[(ENV_MAX_RECEIVE_COUNT, "5")]);
+        let stack = create_stack(management).await;
+        let config = config_with(&stack, &[(ENV_MAX_RECEIVE_COUNT, "5")]);
         lambda::handle(&management.sdk, &config, &scheduled_event())
             .await
             .expect("coordinator run");
-        let event = sqs_event(management, &queue, 1).await;
+        let event = sqs_event(management, &stack.queue, 1).await;
         let received = |count: &str| {
             let mut event = event.clone();
             event["Records"][0]["attributes"] = json!({ "ApproximateReceiveCount": count });
@@ -527,9 +559,9 @@ async fn coordinate_and_work(
 fn a_delegated_administrator_reads_the_organization_trail_through_the_management_role() {
     on_main_stack(|| async {
         let (organization, central, a, b) = delegated_deployment().await;
-        let queue = create_queue(&central).await;
-        let config = config(&queue);
-        let (summary, messages) = coordinate_and_work(&central, &config, &queue, 3).await;
+        let stack = create_stack(&central).await;
+        let config = config(&stack);
+        let (summary, messages) = coordinate_and_work(&central, &config, &stack.queue, 3).await;
         assert!(summary.shared_in_messages);
         // The chains the coordinator read, as the messages carry them: the trail's status and
         // selectors read, not refused.
@@ -585,9 +617,9 @@ fn a_delegated_administrator_reads_the_organization_trail_through_the_management
 fn workers_read_chains_that_did_not_fit_through_the_owners_role() {
     on_main_stack(|| async {
         let (organization, central, a, b) = delegated_deployment().await;
-        let queue = create_queue(&central).await;
-        let config = config_with(&queue, &[(ENV_MAX_MESSAGE_BYTES, "1024")]);
-        let (summary, messages) = coordinate_and_work(&central, &config, &queue, 3).await;
+        let stack = create_stack(&central).await;
+        let config = config_with(&stack, &[(ENV_MAX_MESSAGE_BYTES, "1024")]);
+        let (summary, messages) = coordinate_and_work(&central, &config, &stack.queue, 3).await;
         assert!(!summary.shared_in_messages, "{summary:?}");
         assert!(messages.iter().all(|message| message.shared.is_none()));
         for member in [&a, &b] {
@@ -676,9 +708,9 @@ fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
         assert_eq!(seeded.imported, 252);
         organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
 
-        let queue = create_queue(management).await;
+        let stack = create_stack(management).await;
         let accounts = format!("{},{}", refusing.id, suspended.id);
-        let config = config_with(&queue, &[(ENV_ACCOUNTS, accounts.as_str())]);
+        let config = config_with(&stack, &[(ENV_ACCOUNTS, accounts.as_str())]);
         let Response::Coordinated(summary) =
             lambda::handle(&management.sdk, &config, &scheduled_event())
                 .await
@@ -696,7 +728,7 @@ fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
 
         // The worker, through a proxy that counts its requests.
         let proxy = FaultProxy::start();
-        let event = sqs_event(management, &queue, 1).await;
+        let event = sqs_event(management, &stack.queue, 1).await;
         let Response::Batch(batch) = lambda::handle(&proxy.sdk_for(management), &config, &event)
             .await
             .expect("worker run")
@@ -711,5 +743,304 @@ fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
             Some(&1),
             "{requests:?}"
         );
+    });
+}
+
+/// What the code under test logs while the guard lives (the test's runtime is current-thread,
+/// so everything it runs logs here).
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        (
+            CapturedLogs(buffer),
+            tracing::subscriber::set_default(subscriber),
+        )
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends `body` to the queue as anyone allowed `sqs:SendMessage` could (the emulator enforces no
+/// queue policy), with `mac` as its MAC attribute when given.
+async fn send_to_queue(account: &TestAccount, stack: &ScanStack, body: &str, mac: Option<&str>) {
+    let mut send = aws_sdk_sqs::Client::new(&account.sdk)
+        .send_message()
+        .queue_url(&stack.queue)
+        .message_body(body);
+    if let Some(mac) = mac {
+        send = send.message_attributes(
+            MAC_ATTRIBUTE,
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(mac)
+                .build()
+                .unwrap(),
+        );
+    }
+    send.send().await.expect("sqs:SendMessage");
+}
+
+/// Issue 12, item 1: the chains a message carries are verifiable. The coordinator seals every
+/// message with the stack's HMAC key; someone who may send to the queue puts altered copies of
+/// its messages there, each with the genuine MAC copied from the original: B's message with
+/// chains whose CloudTrail filter names B where it named A (B's CloudTrail control would pass),
+/// and A's message with B's account id (A's verdicts imported as B's); and a copy with no MAC at
+/// all. Every one is refused — returned in `batchItemFailures`, so SQS moves it to the
+/// dead-letter queue after its last receive (Lambda's event source, not run here) — with the
+/// reason logged at ERROR, and nothing is imported into A or B. The altered chains, had they been
+/// sealed with the key, would have been imported as PASSED (the alteration is one that matters);
+/// the unaltered messages are scanned and B's verdict is FAILED again.
+#[test]
+fn a_message_altered_on_the_queue_is_refused_and_nothing_imported() {
+    on_main_stack(|| async {
+        let organization = Organization::create(2).await;
+        let [a, b] = [0, 1].map(|n| &organization.members[n]);
+        let management = &organization.management;
+        seed_management(management, &a.id).await;
+        let stack = create_stack(management).await;
+        let config = config(&stack);
+        lambda::handle(&management.sdk, &config, &scheduled_event())
+            .await
+            .expect("coordinator run");
+        let genuine = sqs_event(management, &stack.queue, 2).await;
+        let record_of = |member: &TestAccount| {
+            genuine["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|record| {
+                    let message: AccountMessage =
+                        serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+                    message.account.id == member.id
+                })
+                .unwrap()
+                .clone()
+        };
+        let (record_a, record_b) = (record_of(a), record_of(b));
+        let message_of = |record: &Value| -> AccountMessage {
+            serde_json::from_str(record["body"].as_str().unwrap()).unwrap()
+        };
+        let mac_of = |record: &Value| {
+            record["messageAttributes"][MAC_ATTRIBUTE]["stringValue"]
+                .as_str()
+                .expect("the coordinator's message carries a MAC")
+                .to_string()
+        };
+
+        // B's chains, with the CloudTrail filter narrowed to B instead of A.
+        let mut altered_chains = message_of(&record_b);
+        let chains = altered_chains.shared.as_ref().unwrap().unpack().unwrap();
+        let text = serde_json::to_string(&chains).unwrap();
+        assert!(text.contains(&a.id), "the chains name A's id: {text}");
+        let chains: SharedChains = serde_json::from_str(&text.replace(&a.id, &b.id)).unwrap();
+        altered_chains.shared = Some(PackedChains::pack(&chains).unwrap());
+        let altered_chains = serde_json::to_string(&altered_chains).unwrap();
+        // A's message, for B.
+        let mut altered_account = message_of(&record_a);
+        altered_account.account.id = b.id.clone();
+        let altered_account = serde_json::to_string(&altered_account).unwrap();
+        send_to_queue(
+            management,
+            &stack,
+            &altered_chains,
+            Some(&mac_of(&record_b)),
+        )
+        .await;
+        send_to_queue(
+            management,
+            &stack,
+            &altered_account,
+            Some(&mac_of(&record_a)),
+        )
+        .await;
+        send_to_queue(management, &stack, &altered_chains, None).await;
+
+        let forged = sqs_event(management, &stack.queue, 3).await;
+        let (logs, guard) = CapturedLogs::start();
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &forged)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        drop(guard);
+        assert_eq!(batch.batch_item_failures.len(), 3, "{batch:?}");
+        assert!(held_findings(&a.sdk).await.is_empty());
+        assert!(held_findings(&b.sdk).await.is_empty());
+        let logs = logs.text();
+        let refusals: Vec<&str> = logs
+            .lines()
+            .filter(|line| line.contains("ERROR") && line.contains("refused the account message"))
+            .collect();
+        assert_eq!(
+            refusals
+                .iter()
+                .filter(|line| line.contains("does not verify")
+                    && line.contains("KMSInvalidMacException"))
+                .count(),
+            2,
+            "{logs}"
+        );
+        assert_eq!(
+            refusals
+                .iter()
+                .filter(|line| line.contains("has no trailwatch-mac attribute"))
+                .count(),
+            1,
+            "{logs}"
+        );
+
+        // Sealed with the key, the altered chains would have passed B's CloudTrail control.
+        let sealed = resealed(&record_b, altered_chains, &stack, management).await;
+        let Response::Batch(batch) =
+            lambda::handle(&management.sdk, &config, &json!({ "Records": [sealed] }))
+                .await
+                .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        assert_eq!(
+            verdicts(b)
+                .await
+                .get("cloudtrail-changes")
+                .map(String::as_str),
+            Some("PASSED")
+        );
+
+        // The coordinator's own messages are scanned: B's CloudTrail control fails again.
+        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &genuine)
+            .await
+            .expect("worker run")
+        else {
+            panic!("not a worker run");
+        };
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        assert_eq!(
+            verdicts(b)
+                .await
+                .get("cloudtrail-changes")
+                .map(String::as_str),
+            Some("FAILED")
+        );
+        assert_eq!(
+            verdicts(a)
+                .await
+                .get("cloudtrail-changes")
+                .map(String::as_str),
+            Some("PASSED")
+        );
+    });
+}
+
+/// The account ids the messages of `event` name.
+fn queued_accounts(event: &Value) -> std::collections::BTreeSet<String> {
+    event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| {
+            let message: AccountMessage =
+                serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+            message.account.id
+        })
+        .collect()
+}
+
+/// Issue 12, item 7: a coordinator that runs out of time loses no account. Its first
+/// SendMessageBatch (10 of 12 members) is held 15 s by the fault proxy, so the invocation's
+/// deadline — 40 s away when it starts, of which it keeps the last 30 s to finish — comes while
+/// it queues: it stops, sends what it holds, and fails (`trailwatch.CoordinatorOutOfTime`, so
+/// Lambda retries it) naming every account it did not queue. Every member is either on the queue,
+/// once, or named, never both; what was queued stays queued. The next run queues every member.
+#[test]
+fn a_coordinator_out_of_time_loses_no_account() {
+    on_main_stack(|| async {
+        let organization = Organization::create(12).await;
+        let management = &organization.management;
+        let stack = create_stack(management).await;
+        let config = config(&stack);
+        let proxy = FaultProxy::start();
+        proxy.configure(
+            &ProxyConfig::seeded(12).fault(
+                Fault::slow(1.0, 15_000)
+                    .on(&["sqs:SendMessageBatch"])
+                    .first(1),
+            ),
+        );
+        let deadline = Instant::now() + QUEUE_MARGIN + Duration::from_secs(10);
+        let error = lambda::handle_until(
+            &proxy.sdk_for(management),
+            &config,
+            &scheduled_event(),
+            Some(deadline),
+        )
+        .await
+        .expect_err("the coordinator runs out of time");
+        assert_eq!(error.error_type(), "trailwatch.CoordinatorOutOfTime");
+        let error = error.to_string();
+        let named: Vec<&str> = organization
+            .members
+            .iter()
+            .map(|member| member.id.as_str())
+            .filter(|id| error.contains(id))
+            .collect();
+        assert!(!named.is_empty(), "{error}");
+        let queued = queued_accounts(
+            &sqs_event(
+                management,
+                &stack.queue,
+                organization.members.len() - named.len(),
+            )
+            .await,
+        );
+        assert!(
+            !queued.is_empty(),
+            "nothing queued before the deadline: {error}"
+        );
+        for member in &organization.members {
+            assert!(
+                queued.contains(&member.id) != named.contains(&member.id.as_str()),
+                "member {} queued: {}, named: {}",
+                member.id,
+                queued.contains(&member.id),
+                named.contains(&member.id.as_str())
+            );
+        }
+
+        // The retry (or the next scheduled run) queues every member.
+        let Response::Coordinated(summary) =
+            lambda::handle(&management.sdk, &config, &scheduled_event())
+                .await
+                .expect("coordinator run")
+        else {
+            panic!("not a coordinator run");
+        };
+        assert_eq!(summary.messages_sent, organization.members.len());
+        let again =
+            queued_accounts(&sqs_event(management, &stack.queue, organization.members.len()).await);
+        assert_eq!(again.len(), organization.members.len());
     });
 }

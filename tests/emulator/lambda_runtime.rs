@@ -13,8 +13,9 @@
 //! binary on the first invocation, so the first call may wait for a build. Its log goes to
 //! `target/tmp/cargo-lambda-watch-<port>.log` (`--ignore-changes`: it never rebuilds on its own).
 
-use crate::lambda_organization::{create_queue, sqs_event};
+use crate::lambda_organization::sqs_event;
 use crate::support::hub::{held_by_id, held_findings};
+use crate::support::org::create_stack;
 use crate::support::org::{seed_management, Organization, MEMBER_ROLE, THROTTLE_ASSUME_TAG};
 use crate::support::{
     fresh_account, on_main_stack, shared_server, ChainSpec, TestAccount, TrailSpec,
@@ -350,11 +351,12 @@ async fn organization_stack() {
     let management = &organization.management;
     seed_management(management, &narrowed_to.id).await;
     organization.tag(throttled, THROTTLE_ASSUME_TAG, "1").await;
-    let queue = create_queue(management).await;
+    let stack = create_stack(management).await;
     let mut env = credentials_env(management).await;
     env.extend([
         ("TRAILWATCH_ORGANIZATION", "true".to_string()),
-        ("TRAILWATCH_QUEUE_URL", queue.clone()),
+        ("TRAILWATCH_QUEUE_URL", stack.queue.clone()),
+        ("TRAILWATCH_MESSAGE_KEY", stack.key.clone()),
         ("TRAILWATCH_MEMBER_ROLE_NAME", MEMBER_ROLE.to_string()),
         ("TRAILWATCH_REGIONS", "us-east-1".to_string()),
         ("RUST_LOG", "info".to_string()),
@@ -367,7 +369,7 @@ async fn organization_stack() {
     assert_eq!(coordinated["messages_sent"], 3, "{coordinated}");
     assert_eq!(coordinated["scanning_account"], management.id.as_str());
 
-    let event = sqs_event(management, &queue, 3).await;
+    let event = sqs_event(management, &stack.queue, 3).await;
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sqs-{}.json", management.id));
     std::fs::write(&file, event.to_string()).unwrap();
     let worked = runtime.invoke_file(&file).expect("worker run");

@@ -399,3 +399,75 @@ fn a_members_own_scan_reads_nothing_of_the_organization_trail_with_its_credentia
         );
     });
 }
+
+/// The command line archives what the Lambda's coordinator archives (issue 12, item 6): the
+/// scanning account holds coverage findings of three accounts that have left the organization,
+/// of a member since suspended, of one the run excludes and of one whose role refuses the scan.
+/// After `run_organization` only the refusing member's is active; the other five are archived,
+/// and the run says so.
+#[test]
+fn the_command_line_archives_the_coverage_findings_of_accounts_no_longer_scanned() {
+    on_main_stack(|| async {
+        use trailwatch::run::org::{
+            coverage_findings, publish_coverage, AccountReport, CoverageRead, Retries,
+        };
+        use trailwatch::securityhub::PublishTarget;
+        let organization = Organization::create(3).await;
+        let [refusing, suspended, excluded] = [0, 1, 2].map(|n| &organization.members[n]);
+        let management = &organization.management;
+        organization
+            .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
+            .await;
+        let gone = ["900000000001", "900000000002", "900000000003"].map(String::from);
+        let reports: Vec<AccountReport> = gone
+            .iter()
+            .chain([&suspended.id, &excluded.id, &refusing.id])
+            .map(|id| AccountReport {
+                account_id: id.clone(),
+                name: String::new(),
+                outcome: Outcome::NotScanned {
+                    reason: "sts:AssumeRole failed (AccessDenied)".to_string(),
+                    transient: false,
+                },
+            })
+            .collect();
+        let target = PublishTarget {
+            account_id: management.id.clone(),
+            partition: "aws".to_string(),
+            region: "us-east-1".to_string(),
+        };
+        let findings =
+            coverage_findings(&management.id, "aws", "us-east-1", &reports, Retries::None);
+        let owned = reports.iter().map(|r| r.account_id.clone()).collect();
+        let seeded = publish_coverage(
+            &management.sdk,
+            Publish::Import,
+            &target,
+            &findings,
+            owned,
+            CoverageRead::All,
+        )
+        .await
+        .expect("coverage findings")
+        .expect("published")
+        .expect("imported");
+        assert_eq!(seeded.imported, 6);
+        organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
+
+        let mut org = org_settings();
+        org.exclude = [excluded.id.clone()].into();
+        let (summary, published) =
+            run_organization(&management.sdk, &settings(), &org, &|_| {}, &|_| {})
+                .await
+                .expect("organization run");
+        assert!(matches!(published, Some(Ok(_))), "{published:?}");
+        assert_eq!(summary.coverage_archived, Some(5), "{summary:#?}");
+        let coverage: Vec<String> = active_findings(management)
+            .await
+            .iter()
+            .filter(|finding| control_of(finding) == "scan-coverage")
+            .map(|finding| finding.resources()[0].id().unwrap().to_string())
+            .collect();
+        assert_eq!(coverage, [format!("AWS::::Account:{}", refusing.id)]);
+    });
+}

@@ -349,10 +349,11 @@ fn events_outside_the_stacks_scope_change_nothing() {
 /// publishes those controls into the member's own Security Hub.
 #[test]
 fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
-    use crate::lambda_organization::{create_queue, sqs_event};
-    use crate::support::org::{Organization, MEMBER_ROLE};
+    use crate::lambda_organization::sqs_event;
+    use crate::support::org::{create_stack, Organization, MEMBER_ROLE};
     use trailwatch::lambda::config::{
-        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+        ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL,
+        ENV_SECURITYHUB_REGION,
     };
     use trailwatch::lambda::fanout::AccountMessage;
 
@@ -364,10 +365,12 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
             .and_then(|control| control.required_pattern())
             .unwrap();
         member.seed_chain(&ChainSpec::new("main", pattern)).await;
-        let scan_queue = create_queue(management).await;
+        let stack = create_stack(management).await;
+        let scan_queue = stack.queue.clone();
         let config = Config::from_lookup(|name| match name {
             ENV_ORGANIZATION => Some("true".to_string()),
             ENV_QUEUE_URL => Some(scan_queue.clone()),
+            ENV_MESSAGE_KEY => Some(stack.key.clone()),
             ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
             ENV_REGIONS => Some("us-east-1".to_string()),
             ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
@@ -432,10 +435,11 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
 /// turns FAILED when its worker runs.
 #[test]
 fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it() {
-    use crate::lambda_organization::{create_queue, sqs_event};
-    use crate::support::org::{seed_management, Organization, MEMBER_ROLE};
+    use crate::lambda_organization::sqs_event;
+    use crate::support::org::{create_stack, seed_management, Organization, MEMBER_ROLE};
     use trailwatch::lambda::config::{
-        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+        ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL,
+        ENV_SECURITYHUB_REGION,
     };
     use trailwatch::lambda::fanout::AccountMessage;
 
@@ -445,10 +449,12 @@ fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it()
         let member = &organization.members[0];
         // The organization trail's CloudTrail filter covers the member's records.
         seed_management(management, &member.id).await;
-        let scan_queue = create_queue(management).await;
+        let stack = create_stack(management).await;
+        let scan_queue = stack.queue.clone();
         let config = Config::from_lookup(|name| match name {
             ENV_ORGANIZATION => Some("true".to_string()),
             ENV_QUEUE_URL => Some(scan_queue.clone()),
+            ENV_MESSAGE_KEY => Some(stack.key.clone()),
             ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
             ENV_REGIONS => Some("us-east-1".to_string()),
             ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),

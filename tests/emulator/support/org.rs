@@ -203,3 +203,37 @@ pub async fn seed_management(management: &TestAccount, narrowed_to: &str) {
         management.put_alarm("us-east-1", &alarm).await;
     }
 }
+
+/// What template.yaml creates for an organization stack that the tests need: the scan queue and
+/// the HMAC key that seals its messages.
+pub struct ScanStack {
+    pub queue: String,
+    /// The key's ARN.
+    pub key: String,
+}
+
+pub async fn create_stack(account: &TestAccount) -> ScanStack {
+    let queue = aws_sdk_sqs::Client::new(&account.sdk)
+        .create_queue()
+        .queue_name("trailwatch-accounts")
+        .send()
+        .await
+        .expect("sqs:CreateQueue")
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let key = aws_sdk_kms::Client::new(&account.sdk)
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .description("trailwatch scan messages")
+        .send()
+        .await
+        .expect("kms:CreateKey")
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    ScanStack { queue, key }
+}
