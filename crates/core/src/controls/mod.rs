@@ -110,4 +110,4 @@ pub fn select(spec: &str) -> Result<Vec<&'static Control>, SelectError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
