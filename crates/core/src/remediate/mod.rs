@@ -13,9 +13,10 @@
 //! subscription per account and region serve every control. It never deletes, never replaces a
 //! filter pattern or an alarm's settings (a new filter or alarm is put beside them), and never
 //! rewrites data-event selectors. The plan renders as AWS CLI commands ([`cli`]), a CloudFormation
-//! template or JSON (serde).
+//! template ([`cloudformation`]) or JSON (serde).
 
 pub mod cli;
+pub mod cloudformation;
 mod simulate;
 mod steps;
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mu
                 Check::TrailDelivery => {
                     planner.fix_delivery(&mut simulated, control, finding, plan)
                 }
-                _ => planner.complete(&mut simulated, control, plan),
+                _ => planner.complete(&mut simulated, control, finding, plan),
             };
             plan.controls.push(ControlPlan {
                 control_id: control.id.to_string(),
@@ -80,19 +80,24 @@ pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mu
 
 impl Planner<'_> {
     /// Fixes the control's missing link, asks the evaluator again, and so on until it passes or
-    /// a step is manual.
+    /// a step is manual. The first round fixes the link of the account as scanned (`scanned`),
+    /// so its sentence names only the account's own resources; later rounds see the plan's.
     fn complete(
         &mut self,
         simulated: &mut Snapshot,
         control: &Control,
+        scanned: &Finding,
         plan: &mut Plan,
     ) -> Outcome {
         let mut seen: Vec<MissingLink> = Vec::new();
         let mut subscribed = false;
+        let mut first = Some(scanned.clone());
         loop {
-            let finding = controls::evaluate(simulated, &[control], self.request.version)
-                .into_iter()
-                .next();
+            let finding = first.take().or_else(|| {
+                controls::evaluate(simulated, &[control], self.request.version)
+                    .into_iter()
+                    .next()
+            });
             let Some(finding) = finding else {
                 return Outcome::Completes;
             };
