@@ -104,6 +104,9 @@ fn summary(plan: &Plan) -> String {
             Outcome::Completes => "completed by the plan",
             Outcome::CompletesOnceConfirmed => "completed once the new subscription is confirmed",
             Outcome::CompletesOnceDelivered => "completed once CloudTrail delivers",
+            Outcome::ContinuesAfterRescan => {
+                "fixed as far as the scan saw: run remediate again once the steps are applied"
+            }
             Outcome::Stops => "needs a manual step (see the plan)",
         };
         text.push_str(&format!(

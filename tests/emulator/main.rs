@@ -8,7 +8,8 @@
 //! [`offline_cli`] the command line; [`lambda_handler`] the Lambda's logic called directly;
 //! [`securityhub`] publishing edge cases (GetFindings paging, field limits, what an update
 //! sends); [`faults`] runs through the fault proxy (throttling, 503s, resets, slow answers);
-//! [`lambda_runtime`] the real Lambda runtime through cargo-lambda.
+//! [`lambda_runtime`] the real Lambda runtime through cargo-lambda; [`remediate`] applies the
+//! generated fix with the real AWS CLI and rescans.
 
 mod cis_versions;
 mod collect;
@@ -19,6 +20,7 @@ mod lambda_organization;
 mod lambda_runtime;
 mod offline_cli;
 mod organization;
+mod remediate;
 mod scan_cli;
 mod securityhub;
 mod support;

@@ -30,8 +30,11 @@ pub fn render(plan: &Plan) -> String {
         script.push_str("echo 'trailwatch: nothing to remediate' >&2\n");
         return script;
     }
-    script
-        .push_str("caller_account=$(aws sts get-caller-identity --query Account --output text)\n");
+    // The AWS CLI v1 reads AWS_DEFAULT_REGION, not AWS_REGION: every command names its region.
+    script.push_str(&format!(
+        "caller_account=$(aws sts get-caller-identity --region {} --query Account --output text)\n",
+        quote(&plan.steps[0].region)
+    ));
     let mut accounts: Vec<&str> = Vec::new();
     for step in &plan.steps {
         if !accounts.contains(&step.account_id.as_str()) {

@@ -208,6 +208,8 @@ pub enum Blocker {
     NeedsEndpoint,
     /// The scan could not see the link: rescan with the access it names.
     NotAvailable,
+    /// What comes next was not read by this scan: run remediate again after the steps before.
+    Rescan,
 }
 
 /// What the plan does for one failing control in one account.
@@ -233,6 +235,9 @@ pub enum Outcome {
     CompletesOnceConfirmed,
     /// CIS 3.4: the trail then delivers; the control passes once CloudTrail has delivered.
     CompletesOnceDelivered,
+    /// The steps so far fix what the scan saw; what comes next needs another scan (run
+    /// remediate again once they are applied).
+    ContinuesAfterRescan,
     /// The plan stops at a manual step.
     Stops,
 }
@@ -365,6 +370,7 @@ impl fmt::Display for Action {
                     Blocker::NeedsHuman => "needs a person",
                     Blocker::NeedsEndpoint => "needs --notify PROTOCOL:ENDPOINT",
                     Blocker::NotAvailable => "not visible to the scan",
+                    Blocker::Rescan => "after the steps above",
                 };
                 write!(f, "manual ({why}): {instruction}")
             }

@@ -9,7 +9,7 @@ use super::{Action, Step};
 use crate::model::snapshot::{
     Alarm, AlarmEvaluation, AlarmMetric, AlarmSet, EventSelectors, Hub, LogGroup, MetricFilter,
     MetricTransformation, SecurityHubRegion, Snapshot, Subscription, SubscriptionFilter, Topic,
-    TopicAttributes,
+    TopicAttributes, TrailStatus,
 };
 
 /// Applies the effect of `step` to `snapshot`.
@@ -28,8 +28,17 @@ pub(super) fn apply(snapshot: &mut Snapshot, step: &Step) {
         }
         Action::StartLogging { trail } => {
             for found in chains.trails.iter_mut().filter(|t| trail_named(t, trail)) {
-                if let Ok(status) = &mut found.status {
-                    status.is_logging = true;
+                match &mut found.status {
+                    Ok(status) => status.is_logging = true,
+                    // Not read (a single-Region trail): it logs now; nothing is known of its
+                    // deliveries.
+                    Err(_) => {
+                        found.status = Ok(TrailStatus {
+                            is_logging: true,
+                            latest_cloudwatch_logs_delivery_time: None,
+                            latest_cloudwatch_logs_delivery_error: None,
+                        })
+                    }
                 }
             }
         }

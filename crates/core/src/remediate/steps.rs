@@ -9,11 +9,11 @@ use super::{
 use crate::controls::{self, Check, Control};
 use crate::model::arn::{Arn, LogGroupArn};
 use crate::model::findings::{Finding, ResourceKind, ResourceRef};
-use crate::model::missing::{MissingLink, SelectorGap};
+use crate::model::missing::{MissingLink, SelectorGap, Subject};
 use crate::model::policy::{self, Decision, Request as PolicyRequest};
 use crate::model::snapshot::{
     AdvancedEventSelector, AdvancedFieldSelector, ClassicEventSelector, EncryptionKey, LogGroup,
-    MetricFilter, Snapshot, TopicAttributes, Trail,
+    MetricFilter, ReadErrorKind, Snapshot, TopicAttributes, Trail,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -38,6 +38,9 @@ struct Planner<'a> {
     /// created by the plan (the steps that create and subscribe it, planned again for each
     /// control that uses it, so they name every such control).
     topics: BTreeMap<(String, String), (String, Vec<Step>)>,
+    /// The steps that send a trail (by ARN) to CloudWatch Logs, planned again for each control
+    /// that needs them.
+    deliveries: BTreeMap<String, Vec<Step>>,
 }
 
 /// Plans every failing control of `request` in one account's snapshot, adding to `plan`.
@@ -55,6 +58,7 @@ pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mu
             .into_iter()
             .map(|(key, arn)| (key, (arn, Vec::new())))
             .collect(),
+        deliveries: BTreeMap::new(),
     };
     let mut simulated = snapshot.clone();
     for control in request.controls {
@@ -118,9 +122,8 @@ impl Planner<'_> {
                 self.remedy(simulated, control, &finding, &link)
             };
             seen.push(link);
-            let stops = self.take(steps, control, simulated, plan, &mut subscribed);
-            if stops {
-                return Outcome::Stops;
+            if let Some(stop) = self.take(steps, control, simulated, plan, &mut subscribed) {
+                return stop;
             }
         }
     }
@@ -139,15 +142,12 @@ impl Planner<'_> {
         };
         let steps = self.remedy(simulated, control, finding, &link);
         let mut subscribed = false;
-        if self.take(steps, control, simulated, plan, &mut subscribed) {
-            Outcome::Stops
-        } else {
-            Outcome::CompletesOnceDelivered
-        }
+        self.take(steps, control, simulated, plan, &mut subscribed)
+            .unwrap_or(Outcome::CompletesOnceDelivered)
     }
 
-    /// Adds `steps` to the plan and their effects to the simulated snapshot; whether one is
-    /// manual (the control stops there).
+    /// Adds `steps` to the plan and their effects to the simulated snapshot; the outcome when one
+    /// is manual (the control stops there).
     fn take(
         &mut self,
         steps: Vec<Step>,
@@ -155,11 +155,16 @@ impl Planner<'_> {
         simulated: &mut Snapshot,
         plan: &mut Plan,
         subscribed: &mut bool,
-    ) -> bool {
-        let mut stops = false;
+    ) -> Option<Outcome> {
+        let mut stops = None;
         for mut step in steps {
             step.controls = vec![control.id.to_string()];
-            stops |= matches!(step.action, Action::Manual { .. });
+            if let Action::Manual { blocker, .. } = &step.action {
+                stops = Some(match blocker {
+                    Blocker::Rescan => Outcome::ContinuesAfterRescan,
+                    _ => Outcome::Stops,
+                });
+            }
             *subscribed |= matches!(step.action, Action::Subscribe { .. });
             apply(simulated, &step);
             plan.add(step);
@@ -309,6 +314,28 @@ impl Planner<'_> {
                     action: Action::EnableSecurityHub {},
                 })
                 .collect(),
+            // A single-Region trail's status and selectors are not read (they could complete no
+            // chain); once the plan makes it multi-Region they matter. StartLogging on a trail
+            // that logs changes nothing
+            // (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_StartLogging.html).
+            Unread {
+                subject: Subject::TrailStatus { trail },
+                error,
+            } if error.kind == ReadErrorKind::NotNeeded => {
+                self.on_trail(simulated, trail, finding, format!("{reason}; it may already log, which this changes nothing in"), |t| {
+                    Ok(Action::StartLogging {
+                        trail: t.name.clone(),
+                    })
+                })
+            }
+            Unread {
+                subject: Subject::EventSelectors { trail },
+                error,
+            } if error.kind == ReadErrorKind::NotNeeded => vec![self.manual(
+                Blocker::Rescan,
+                format!("run remediate again after the steps above: the event selectors of trail {trail} were not read while it was single-Region"),
+                finding,
+            )],
             Unread { .. }
             | NotCollected { .. }
             | ScopeIncomplete { .. }
@@ -379,7 +406,10 @@ impl Planner<'_> {
 
     /// A log group for the trail (named after it), a role CloudTrail delivers with, and the
     /// trail sent there: then a new filter and alarm complete the chain on a later round.
-    fn send_to_logs(&self, simulated: &Snapshot, trail: &Trail, reason: &str) -> Vec<Step> {
+    fn send_to_logs(&mut self, simulated: &Snapshot, trail: &Trail, reason: &str) -> Vec<Step> {
+        if let Some(steps) = self.deliveries.get(&trail.arn) {
+            return steps.clone();
+        }
         let account_id = trail_account(trail);
         let region = trail.home_region.clone();
         let group = unique(&format!("aws-cloudtrail-logs-{}", trail.name), |name| {
@@ -405,7 +435,7 @@ impl Planner<'_> {
             reason: reason.to_string(),
             action,
         };
-        vec![
+        let steps = vec![
             step(Action::CreateLogGroup { log_group: group }),
             step(Action::CreateDeliveryRole {
                 role,
@@ -416,7 +446,9 @@ impl Planner<'_> {
                 log_group_arn,
                 role_arn,
             }),
-        ]
+        ];
+        self.deliveries.insert(trail.arn.clone(), steps.clone());
+        steps
     }
 
     /// A new filter with the CIS pattern beside the log group's filters (none is replaced), and
