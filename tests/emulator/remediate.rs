@@ -458,3 +458,260 @@ async fn set_topic_attribute(account: &TestAccount, topic_arn: &str, name: &str,
         .await
         .expect("sns:SetTopicAttributes");
 }
+
+/// The resource types moto 5.2.5's CloudFormation creates (`CloudFormationModel` subclasses of
+/// its logs, SNS and IAM models). It skips the others with a warning — AWS::Logs::MetricFilter,
+/// AWS::CloudWatch::Alarm, AWS::SNS::Subscription, AWS::SNS::TopicPolicy — so the test creates
+/// those from the template's own properties, with the AWS CLI.
+const MOTO_CFN_TYPES: [&str; 3] = ["AWS::Logs::LogGroup", "AWS::SNS::Topic", "AWS::IAM::Role"];
+
+/// Runs the AWS CLI as `account`; its standard output.
+fn aws(account: &TestAccount, args: &[&str]) -> String {
+    let mut command = Command::new(aws_cli());
+    command
+        .args(args)
+        .args(["--region", "us-east-1"])
+        .env_remove("AWS_PROFILE");
+    for (name, value) in account.aws_env() {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the AWS CLI runs");
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `{"Ref": id}` → the stack's physical id; anything else as JSON text (strings unquoted).
+fn resolve(value: &Value, physical: &BTreeMap<String, String>) -> String {
+    match value {
+        Value::Object(object) if object.contains_key("Ref") => {
+            let id = object["Ref"].as_str().unwrap();
+            physical
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| panic!("Ref {id}"))
+        }
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn the_cloudformation_template_is_lint_clean_and_deployed_it_completes_the_chains() {
+    let account = fresh_account().await;
+    account.create_trail(&TrailSpec::new("rm-cfn-trail")).await;
+    let controls = "cloudtrail-changes,kms-cmk-disable-delete";
+    let before = statuses(&account, controls);
+    let output = trailwatch(
+        &account,
+        &remediate_args(controls, "cloudformation")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let template: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remediate.json");
+    std::fs::write(&path, &output.stdout).unwrap();
+    let lint = Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/cfn-lint"))
+        .arg(&path)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        lint.status.success(),
+        "cfn-lint: {}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let resources = template["Resources"].as_object().unwrap();
+    let types: Vec<&str> = resources
+        .values()
+        .map(|r| r["Type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "AWS::Logs::LogGroup",
+            "AWS::IAM::Role",
+            "AWS::Logs::MetricFilter",
+            "AWS::SNS::Topic",
+            "AWS::SNS::Subscription",
+            "AWS::CloudWatch::Alarm",
+            "AWS::Logs::MetricFilter",
+            "AWS::CloudWatch::Alarm",
+        ]
+    );
+    // The endpoint is a parameter when the template creates the topic.
+    assert_eq!(
+        template["Parameters"]["NotifyEndpoint"]["Default"],
+        "secops@example.com"
+    );
+
+    // What moto's CloudFormation creates goes through a stack…
+    let mut deployable = template.clone();
+    deployable["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|_, r| MOTO_CFN_TYPES.contains(&r["Type"].as_str().unwrap()));
+    let stack_path = dir.path().join("stack.json");
+    std::fs::write(&stack_path, deployable.to_string()).unwrap();
+    let body = format!("file://{}", stack_path.display());
+    aws(
+        &account,
+        &[
+            "cloudformation",
+            "create-stack",
+            "--stack-name",
+            "trailwatch-remediation",
+            "--template-body",
+            &body,
+            "--capabilities",
+            "CAPABILITY_NAMED_IAM",
+        ],
+    );
+    let listed: Value = serde_json::from_str(&aws(
+        &account,
+        &[
+            "cloudformation",
+            "describe-stack-resources",
+            "--stack-name",
+            "trailwatch-remediation",
+        ],
+    ))
+    .unwrap();
+    let physical: BTreeMap<String, String> = listed["StackResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["LogicalResourceId"].as_str().unwrap().to_string(),
+                r["PhysicalResourceId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(physical.len(), 3, "{listed:#}");
+    // …the rest is created from the template's own properties.
+    for resource in resources.values() {
+        let p = &resource["Properties"];
+        let r = |key: &str| resolve(&p[key], &physical);
+        match resource["Type"].as_str().unwrap() {
+            "AWS::Logs::MetricFilter" => {
+                let t = &p["MetricTransformations"][0];
+                let transformations = serde_json::json!([{
+                    "metricName": t["MetricName"], "metricNamespace": t["MetricNamespace"], "metricValue": t["MetricValue"]}])
+                .to_string();
+                aws(
+                    &account,
+                    &[
+                        "logs",
+                        "put-metric-filter",
+                        "--log-group-name",
+                        &r("LogGroupName"),
+                        "--filter-name",
+                        &r("FilterName"),
+                        "--filter-pattern",
+                        &r("FilterPattern"),
+                        "--metric-transformations",
+                        &transformations,
+                    ],
+                );
+            }
+            "AWS::SNS::Subscription" => {
+                let parameter = |key: &str| {
+                    let name = p[key]["Ref"].as_str().unwrap();
+                    template["Parameters"][name]["Default"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                };
+                aws(
+                    &account,
+                    &[
+                        "sns",
+                        "subscribe",
+                        "--topic-arn",
+                        &r("TopicArn"),
+                        "--protocol",
+                        &parameter("Protocol"),
+                        "--notification-endpoint",
+                        &parameter("Endpoint"),
+                    ],
+                );
+            }
+            "AWS::CloudWatch::Alarm" => {
+                let topic = resolve(&p["AlarmActions"][0], &physical);
+                aws(
+                    &account,
+                    &[
+                        "cloudwatch",
+                        "put-metric-alarm",
+                        "--alarm-name",
+                        &r("AlarmName"),
+                        "--metric-name",
+                        &r("MetricName"),
+                        "--namespace",
+                        &r("Namespace"),
+                        "--statistic",
+                        &r("Statistic"),
+                        "--period",
+                        &r("Period"),
+                        "--evaluation-periods",
+                        &r("EvaluationPeriods"),
+                        "--datapoints-to-alarm",
+                        &r("DatapointsToAlarm"),
+                        "--threshold",
+                        &r("Threshold"),
+                        "--comparison-operator",
+                        &r("ComparisonOperator"),
+                        "--treat-missing-data",
+                        &r("TreatMissingData"),
+                        "--actions-enabled",
+                        "--alarm-actions",
+                        &topic,
+                    ],
+                );
+            }
+            other => assert!(MOTO_CFN_TYPES.contains(&other), "{other}"),
+        }
+    }
+    // The steps outside the template (the trail update), as its Metadata lists them.
+    let outside = template["Metadata"]["trailwatch"]["stepsOutsideTemplate"]
+        .as_array()
+        .unwrap();
+    assert_eq!(outside.len(), 1, "{outside:#?}");
+    for command in outside[0]["commands"].as_array().unwrap() {
+        let ran = Command::new("bash")
+            .args(["-c", command.as_str().unwrap()])
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    aws_cli().parent().unwrap().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .envs(account.aws_env())
+            .output()
+            .unwrap();
+        assert!(
+            ran.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+    }
+    let after = statuses(&account, controls);
+    assert_eq!(before["cloudtrail-changes"], "FAILED");
+    assert_eq!(after["cloudtrail-changes"], "PASSED", "{after:#?}");
+    assert_eq!(after["kms-cmk-disable-delete"], "PASSED", "{after:#?}");
+    let again = plan(&account, controls);
+    assert!(again["steps"].as_array().unwrap().is_empty(), "{again:#}");
+}
