@@ -325,6 +325,11 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
             .unwrap_or_else(|| "us-east-1".to_string()),
         observed_at: plan::now_rfc3339(),
         cis_version: args.output.cis_version,
+        first_steps: trailwatch_core::remediate::first_steps(
+            &snapshot,
+            &selected,
+            args.output.cis_version,
+        ),
     };
     let asff = asff::from_findings(&findings, &context)
         .map_err(|error| CliError::CouldNotRun(error.to_string()))?;

@@ -209,6 +209,11 @@ pub async fn run_account_with(
         region: region.clone(),
         observed_at: securityhub::plan::now_rfc3339(),
         cis_version: settings.cis_version,
+        first_steps: trailwatch_core::remediate::first_steps(
+            &scan.snapshot,
+            &settings.controls,
+            settings.cis_version,
+        ),
     };
     let asff = asff::from_findings(&scan.findings, &context)?;
     let target = PublishTarget {

@@ -392,6 +392,43 @@ pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
     plan
 }
 
+/// The first step of each failing control's plan in one account, in one line, by control id:
+/// what a finding's `Remediation.Recommendation.Text` shows. Planned without `--notify` (a
+/// scheduled run has no endpoint): a step that needs one says so.
+pub fn first_steps(
+    snapshot: &Snapshot,
+    controls: &[&'static Control],
+    version: CisVersion,
+) -> BTreeMap<String, String> {
+    let plan = plan(
+        std::slice::from_ref(snapshot),
+        &Request {
+            controls,
+            version,
+            notify: None,
+        },
+    );
+    controls
+        .iter()
+        .filter_map(|control| {
+            let mine = plan.for_control(control.id);
+            let first = mine.steps.first()?;
+            let more = match mine.steps.len() - 1 {
+                0 => String::new(),
+                1 => " (then 1 more step)".to_string(),
+                n => format!(" (then {n} more steps)"),
+            };
+            Some((
+                control.id.to_string(),
+                format!(
+                    "In account {} ({}): {}{more}",
+                    first.account_id, first.region, first.action
+                ),
+            ))
+        })
+        .collect()
+}
+
 /// The trust policy of a CloudTrail delivery role: CloudTrail may assume it
 /// (<https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-required-policy-for-cloudwatch-logs.html>).
 pub fn delivery_trust_policy() -> serde_json::Value {
