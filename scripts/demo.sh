@@ -66,3 +66,9 @@ cat "$work/summary.json"
 echo
 mkdir -p target
 "$venv_bin/python" tools/show_findings.py "$endpoint" target/demo-findings.json
+
+echo >&2
+echo "demo: the plan that completes the failing chains (trailwatch remediate --format cli; --format cloudformation or json for the other forms):" >&2
+cargo build --quiet --bin trailwatch
+AWS_ENDPOINT_URL="$endpoint" cargo run --quiet --bin trailwatch -- remediate \
+  --regions us-east-1,eu-west-1 --controls default --notify email:secops@example.com
