@@ -219,6 +219,9 @@ fn chain(prefix: &str) -> ChainSpec {
     ChainSpec::new(prefix, cis_pattern("cloudtrail-changes"))
 }
 
+/// A change to a compliant chain.
+type SpecChange = fn(&mut ChainSpec);
+
 const NEW_TOPIC_AND_ALARM: &[&str] = &["create_topic", "subscribe", "put_metric_alarm"];
 
 #[tokio::test]
@@ -340,7 +343,7 @@ async fn a_filter_that_does_not_cover_gets_a_new_filter_beside_it() {
 
 #[tokio::test]
 async fn alarm_breaks_get_a_new_alarm_and_disabled_actions_are_enabled() {
-    let cases: [(&str, fn(&mut ChainSpec), &[&str]); 4] = [
+    let cases: [(&str, SpecChange, &[&str]); 4] = [
         ("rm-noalarm", |s| s.alarm = None, NEW_TOPIC_AND_ALARM),
         (
             "rm-3of3",

@@ -537,7 +537,7 @@ impl Planner<'_> {
         let (mut steps, topic_arn) =
             match self.notifying_topic(simulated, &group.account_id, &group.region, reason) {
                 Ok(found) => found,
-                Err(step) => return vec![step],
+                Err(step) => return vec![*step],
             };
         let taken = |name: &str| {
             simulated
@@ -571,13 +571,13 @@ impl Planner<'_> {
         account_id: &str,
         region: &str,
         reason: &str,
-    ) -> Result<(Vec<Step>, String), Step> {
+    ) -> Result<(Vec<Step>, String), Box<Step>> {
         let key = (account_id.to_string(), region.to_string());
         if let Some((topic_arn, steps)) = self.topics.get(&key) {
             return Ok((steps.clone(), topic_arn.clone()));
         }
         let Some(endpoint) = self.request.notify else {
-            return Err(Step {
+            return Err(Box::new(Step {
                 account_id: account_id.to_string(),
                 region: region.to_string(),
                 controls: Vec::new(),
@@ -586,7 +586,7 @@ impl Planner<'_> {
                     blocker: Blocker::NeedsEndpoint,
                     instruction: format!("no topic in {region} is known to notify anyone: run remediate with --notify PROTOCOL:ENDPOINT (e.g. email:security@example.com) to create one with that subscription"),
                 },
-            });
+            }));
         };
         let topic = unique("trailwatch-alerts", |name| {
             simulated.chains.topics.iter().any(|t| {
