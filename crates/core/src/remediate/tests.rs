@@ -767,3 +767,84 @@ fn notify_endpoints_are_validated() {
         assert!(Endpoint::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn the_script_quotes_every_value_from_the_account_and_parses_as_bash() {
+    // A log group name and a filter pattern with quotes, spaces, `$` and `;`.
+    let mut snapshot = complete();
+    snapshot.chains.log_groups[0].name = "it's $HOME; rm -rf /".into();
+    filters(&mut snapshot).clear();
+    let plan = plan_for(&snapshot, "cloudtrail-changes", true);
+    let script = cli::render(&plan);
+    assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
+    assert!(script.contains("set -euo pipefail"), "{script}");
+    assert!(
+        script.contains(r"--log-group-name 'it'\''s $HOME; rm -rf /'"),
+        "{script}"
+    );
+    assert_eq!(cli::quote("a'b"), r"'a'\''b'");
+    assert_eq!(cli::quote(""), "''");
+    assert_eq!(
+        cli::quote("arn:aws:sns:us-east-1:1:t"),
+        "arn:aws:sns:us-east-1:1:t"
+    );
+    let checked = std::process::Command::new("bash")
+        .args(["-n", "-c", &script])
+        .output()
+        .expect("bash runs");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    // An empty plan is a script that says so.
+    let empty = cli::render(&plan_for(&complete(), "cloudtrail-changes", true));
+    assert!(empty.contains("nothing to remediate"), "{empty}");
+}
+
+#[test]
+fn the_template_creates_exactly_the_missing_resources() {
+    let mut snapshot = complete();
+    filters(&mut snapshot).clear();
+    let plan = plan_for(&snapshot, "cloudtrail-changes", true);
+    let template: serde_json::Value =
+        serde_json::from_str(&cloudformation::render(&plan).unwrap()).unwrap();
+    let types: Vec<&str> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| r["Type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "AWS::Logs::MetricFilter",
+            "AWS::SNS::Topic",
+            "AWS::SNS::Subscription",
+            "AWS::CloudWatch::Alarm"
+        ]
+    );
+    assert_eq!(
+        template["Parameters"]["NotifyEndpoint"]["Default"],
+        "secops@example.com"
+    );
+    // The alarm notifies the template's own topic.
+    assert_eq!(
+        template["Resources"]["Step4Alarm"]["Properties"]["AlarmActions"][0]["Ref"],
+        "Step2Topic"
+    );
+    // Nothing to create: no template.
+    let enable = plan_for(
+        &{
+            let mut s = complete();
+            alarms(&mut s)[0].actions_enabled = false;
+            s
+        },
+        "cloudtrail-changes",
+        true,
+    );
+    assert_eq!(
+        cloudformation::render(&enable),
+        Err(cloudformation::TemplateError::NothingToCreate)
+    );
+}
