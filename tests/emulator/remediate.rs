@@ -9,11 +9,15 @@
 //! `pending` unconfirmed), which is how these tests confirm the plan's subscription. What moto
 //! cannot represent is planned on snapshots in `crates/core/src/remediate/tests.rs`: a CloudTrail
 //! delivery (the wrapper takes delivery times from a tag, so CIS 3.4 cannot turn PASSED here),
-//! failed reads, KMS key states, subscription filter policies and organization trails.
+//! failed reads, KMS key states and subscription filter policies. Organization trails are
+//! covered both ways: a member logging only through the organization trail is fixed in the
+//! owner's account here, and on snapshots.
 
+use crate::support::org::{seed_management, Organization};
 use crate::support::{
     fresh_account, AlarmSpec, ChainSpec, SubscriptionSpec, TestAccount, TopicIn, TrailSpec,
 };
+use crate::verdicts::{customer_key, set_topic_attribute};
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -409,6 +413,31 @@ async fn topic_breaks_get_a_subscription_a_policy_statement_or_a_usable_topic() 
     )
     .await;
     remediate_and_rescan(&account, "cloudtrail-changes", NEW_TOPIC_AND_ALARM);
+
+    // A customer managed key whose policy lets only the account's IAM policies grant its use:
+    // a statement for CloudWatch is added to the key policy.
+    let account = fresh_account().await;
+    let seeded = account.seed_chain(&chain("rm-keypolicy")).await;
+    let iam_only = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+         "Principal": {"AWS": format!("arn:aws:iam::{}:root", account.id)},
+         "Action": "kms:*", "Resource": "*"}]});
+    let key = customer_key(&account, iam_only.clone(), true).await;
+    set_topic_attribute(&account, &seeded.topic_arn, "KmsMasterKeyId", &key).await;
+    remediate_and_rescan(&account, "cloudtrail-changes", &["put_key_policy"]);
+
+    // A disabled key: the plan does not enable a key someone disabled; a usable topic instead.
+    let account = fresh_account().await;
+    let seeded = account.seed_chain(&chain("rm-keydisabled")).await;
+    let key = customer_key(&account, iam_only, false).await;
+    set_topic_attribute(&account, &seeded.topic_arn, "KmsMasterKeyId", &key).await;
+    remediate_and_rescan(&account, "cloudtrail-changes", NEW_TOPIC_AND_ALARM);
+}
+
+#[tokio::test]
+async fn security_hub_is_enabled_where_it_is_not() {
+    let account = fresh_account().await;
+    remediate_and_rescan(&account, "securityhub-enabled", &["enable_security_hub"]);
 }
 
 #[tokio::test]
@@ -449,17 +478,6 @@ async fn every_default_control_broken_at_once_gets_one_topic_and_one_subscriptio
             "nacl-changes"
         ])
     );
-}
-
-async fn set_topic_attribute(account: &TestAccount, topic_arn: &str, name: &str, value: &str) {
-    aws_sdk_sns::Client::new(&account.sdk)
-        .set_topic_attributes()
-        .topic_arn(topic_arn)
-        .attribute_name(name)
-        .attribute_value(value)
-        .send()
-        .await
-        .expect("sns:SetTopicAttributes");
 }
 
 /// The resource types moto 5.2.5's CloudFormation creates (`CloudFormationModel` subclasses of
@@ -716,5 +734,145 @@ async fn the_cloudformation_template_is_lint_clean_and_deployed_it_completes_the
     assert_eq!(after["cloudtrail-changes"], "PASSED", "{after:#?}");
     assert_eq!(after["kms-cmk-disable-delete"], "PASSED", "{after:#?}");
     let again = plan(&account, controls);
+    assert!(again["steps"].as_array().unwrap().is_empty(), "{again:#}");
+}
+
+/// Each (account, control)'s status from `scan --organization` of us-east-1.
+fn organization_statuses(
+    management: &TestAccount,
+    controls: &str,
+) -> BTreeMap<(String, String), String> {
+    let output = trailwatch(
+        management,
+        &[
+            "scan",
+            "--organization",
+            "--regions",
+            "us-east-1",
+            "--controls",
+            controls,
+            "--format",
+            "json",
+        ],
+    );
+    let findings: Vec<Value> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+    findings
+        .iter()
+        .filter(|f| f["ProductFields"]["trailwatch/ControlId"] != "scan-coverage")
+        .map(|f| {
+            (
+                (
+                    f["AwsAccountId"].as_str().unwrap().to_string(),
+                    f["ProductFields"]["trailwatch/ControlId"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ),
+                f["Compliance"]["Status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn members_logging_through_the_organization_trail_are_fixed_once_in_the_owner_account() {
+    // The organization trail's CloudTrail filter is narrowed to member A's recipientAccountId:
+    // the management account and member B are left out.
+    let organization = Organization::create(2).await;
+    let management = &organization.management;
+    let (a, b) = (&organization.members[0], &organization.members[1]);
+    seed_management(management, &a.id).await;
+    let controls = "cloudtrail-changes";
+    let before = organization_statuses(management, controls);
+    let key = |account: &TestAccount| (account.id.clone(), controls.to_string());
+    assert_eq!(
+        (
+            &before[&key(management)][..],
+            &before[&key(a)][..],
+            &before[&key(b)][..]
+        ),
+        ("FAILED", "PASSED", "FAILED")
+    );
+    let mut args = remediate_args(controls, "json");
+    args.push("--organization".to_string());
+    let output = trailwatch(
+        management,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // One filter beside the narrowed one and one alarm on the proven org-alerts topic, in the
+    // owner's account, for both accounts it leaves out.
+    let steps = plan["steps"].as_array().unwrap();
+    let kinds: Vec<&str> = steps
+        .iter()
+        .map(|s| s["action"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["put_metric_filter", "put_metric_alarm"], "{plan:#}");
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["account_id"] == management.id.as_str()),
+        "{plan:#}"
+    );
+    let mut claimed: Vec<&str> = plan["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["account_id"].as_str().unwrap())
+        .collect();
+    claimed.sort();
+    let mut expected = vec![management.id.as_str(), b.id.as_str()];
+    expected.sort();
+    assert_eq!(claimed, expected);
+
+    let script_args: Vec<String> = {
+        let mut cli = remediate_args(controls, "cli");
+        cli.push("--organization".to_string());
+        cli
+    };
+    let script = trailwatch(
+        management,
+        &script_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remediate.sh");
+    std::fs::write(&path, &script.stdout).unwrap();
+    let ran = Command::new("bash")
+        .arg(&path)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                aws_cli().parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .envs(management.aws_env())
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+
+    let after = organization_statuses(management, controls);
+    for account in [management, a, b] {
+        assert_eq!(after[&key(account)], "PASSED", "{}: {after:#?}", account.id);
+    }
+    let mut again_args = remediate_args(controls, "json");
+    again_args.push("--organization".to_string());
+    let again = trailwatch(
+        management,
+        &again_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert!(again["steps"].as_array().unwrap().is_empty(), "{again:#}");
 }
