@@ -84,14 +84,11 @@ fn remediate_args(controls: &str, format: &str) -> Vec<String> {
     .to_vec()
 }
 
-/// Generates the script and runs it with the AWS CLI against the emulator.
-fn apply(account: &TestAccount, controls: &str) -> String {
+/// Generates the script (`trailwatch` with `args`) and runs it against the emulator.
+fn apply(account: &TestAccount, args: &[String]) -> String {
     let output = trailwatch(
         account,
-        &remediate_args(controls, "cli")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     assert_eq!(
         output.status.code(),
@@ -100,31 +97,33 @@ fn apply(account: &TestAccount, controls: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     let script = String::from_utf8(output.stdout).unwrap();
+    run_script(account, &script);
+    script
+}
+
+/// Runs `script` with bash and the real AWS CLI, as `account`, against the emulator.
+fn run_script(account: &TestAccount, script: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("remediate.sh");
-    std::fs::write(&path, &script).unwrap();
-    let cli = aws_cli();
+    std::fs::write(&path, script).unwrap();
     let search = format!(
         "{}:{}",
-        cli.parent().unwrap().display(),
+        aws_cli().parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut command = Command::new("bash");
-    command
+    let ran = Command::new("bash")
         .arg(&path)
         .env("PATH", search)
-        .env_remove("AWS_PROFILE");
-    for (name, value) in account.aws_env() {
-        command.env(name, value);
-    }
-    let ran = command.output().expect("bash runs");
+        .env_remove("AWS_PROFILE")
+        .envs(account.aws_env())
+        .output()
+        .expect("bash runs");
     assert!(
         ran.status.success(),
         "the script failed:\n{script}\nstdout: {}\nstderr: {}",
         String::from_utf8_lossy(&ran.stdout),
         String::from_utf8_lossy(&ran.stderr)
     );
-    script
 }
 
 /// Each control's status from a scan of us-east-1.
@@ -173,7 +172,7 @@ fn remediate_and_rescan(account: &TestAccount, controls: &str, expected_steps: &
         .map(|step| step["action"]["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, expected_steps, "{plan:#}");
-    let script = apply(account, controls);
+    let script = apply(account, &remediate_args(controls, "cli"));
     let after = statuses(account, controls);
     for claim in plan["controls"].as_array().unwrap() {
         let id = claim["control_id"].as_str().unwrap();
@@ -709,26 +708,13 @@ async fn the_cloudformation_template_is_lint_clean_and_deployed_it_completes_the
         .as_array()
         .unwrap();
     assert_eq!(outside.len(), 1, "{outside:#?}");
-    for command in outside[0]["commands"].as_array().unwrap() {
-        let ran = Command::new("bash")
-            .args(["-c", command.as_str().unwrap()])
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    aws_cli().parent().unwrap().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .envs(account.aws_env())
-            .output()
-            .unwrap();
-        assert!(
-            ran.status.success(),
-            "{command}: {}",
-            String::from_utf8_lossy(&ran.stderr)
-        );
-    }
+    let commands: Vec<&str> = outside[0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|command| command.as_str().unwrap())
+        .collect();
+    run_script(&account, &commands.join("\n"));
     let after = statuses(&account, controls);
     assert_eq!(before["cloudtrail-changes"], "FAILED");
     assert_eq!(after["cloudtrail-changes"], "PASSED", "{after:#?}");
@@ -837,31 +823,7 @@ async fn members_logging_through_the_organization_trail_are_fixed_once_in_the_ow
         cli.push("--organization".to_string());
         cli
     };
-    let script = trailwatch(
-        management,
-        &script_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("remediate.sh");
-    std::fs::write(&path, &script.stdout).unwrap();
-    let ran = Command::new("bash")
-        .arg(&path)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                aws_cli().parent().unwrap().display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .envs(management.aws_env())
-        .output()
-        .unwrap();
-    assert!(
-        ran.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
+    apply(management, &script_args);
 
     let after = organization_statuses(management, controls);
     for account in [management, a, b] {
