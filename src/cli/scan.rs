@@ -327,6 +327,7 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
         cis_version: args.output.cis_version,
         first_steps: trailwatch_core::remediate::first_steps(
             &snapshot,
+            &findings,
             &selected,
             args.output.cis_version,
         ),

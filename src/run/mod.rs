@@ -211,6 +211,7 @@ pub async fn run_account_with(
         cis_version: settings.cis_version,
         first_steps: trailwatch_core::remediate::first_steps(
             &scan.snapshot,
+            &scan.findings,
             &settings.controls,
             settings.cis_version,
         ),

@@ -465,6 +465,7 @@ mod tests {
         let context = AsffContext {
             first_steps: trailwatch_core::remediate::first_steps(
                 &snapshot,
+                &findings,
                 &selected,
                 CisVersion::newest(),
             ),

@@ -386,27 +386,43 @@ pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
         steps: Vec::new(),
         controls: Vec::new(),
     };
+    // The requested controls, and every monitoring control: a passing one proves its topic.
+    let mut evaluated: Vec<&Control> = request.controls.to_vec();
+    evaluated.extend(catalog().iter().filter(|control| {
+        matches!(control.check, Check::Monitoring(_))
+            && !request.controls.iter().any(|c| c.id == control.id)
+    }));
     for snapshot in snapshots {
-        steps::plan_account(snapshot, request, &mut plan);
+        let findings = controls::evaluate(snapshot, &evaluated, request.version);
+        steps::plan_account(snapshot, &findings, request, &mut plan);
     }
     plan
 }
 
 /// The first step of each failing control's plan in one account, in one line, by control id:
-/// what a finding's `Remediation.Recommendation.Text` shows. Planned without `--notify` (a
-/// scheduled run has no endpoint): a step that needs one says so.
+/// what a finding's `Remediation.Recommendation.Text` shows. `findings` are the run's findings
+/// of `controls` over `snapshot` (planning starts from them instead of deciding them again; only
+/// their passing chains' topics are reused). Planned without `--notify` (a scheduled run has no
+/// endpoint): a step that needs one says so.
 pub fn first_steps(
     snapshot: &Snapshot,
+    findings: &[Finding],
     controls: &[&'static Control],
     version: CisVersion,
 ) -> BTreeMap<String, String> {
-    let plan = plan(
-        std::slice::from_ref(snapshot),
+    let mut plan = Plan {
+        steps: Vec::new(),
+        controls: Vec::new(),
+    };
+    steps::plan_account(
+        snapshot,
+        findings,
         &Request {
             controls,
             version,
             notify: None,
         },
+        &mut plan,
     );
     controls
         .iter()
@@ -513,17 +529,18 @@ pub fn classic_selector_json(selector: &ClassicEventSelector) -> serde_json::Val
 
 /// The topics that complete a chain in the findings: `(account, region)` → topic ARN, for the
 /// plan to reuse: a topic proven to notify (confirmed subscription, CloudWatch may publish).
-fn proven_topics(snapshot: &Snapshot, version: CisVersion) -> BTreeMap<(String, String), String> {
-    let monitoring: Vec<&Control> = catalog()
+fn proven_topics(findings: &[Finding]) -> BTreeMap<(String, String), String> {
+    findings
         .iter()
-        .filter(|control| matches!(control.check, Check::Monitoring(_)))
-        .collect();
-    controls::evaluate(snapshot, &monitoring, version)
-        .into_iter()
         .filter(|finding| finding.status == ComplianceStatus::Passed)
-        .flat_map(|finding: Finding| finding.evidence.chain)
+        .flat_map(|finding| &finding.evidence.chain)
         .filter(|link| link.kind == ResourceKind::Topic)
-        .map(|link| ((link.account_id, link.region), link.id))
+        .map(|link| {
+            (
+                (link.account_id.clone(), link.region.clone()),
+                link.id.clone(),
+            )
+        })
         .collect()
 }
 

@@ -43,8 +43,14 @@ struct Planner<'a> {
     deliveries: BTreeMap<String, Vec<Step>>,
 }
 
-/// Plans every failing control of `request` in one account's snapshot, adding to `plan`.
-pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mut Plan) {
+/// Plans every failing control of `request` in one account's snapshot, adding to `plan`;
+/// `findings` are the evaluator's over `snapshot` (those of `request.controls` at least).
+pub(super) fn plan_account(
+    snapshot: &Snapshot,
+    findings: &[Finding],
+    request: &Request<'_>,
+    plan: &mut Plan,
+) {
     let mut planner = Planner {
         request,
         account_id: snapshot.account_id.clone(),
@@ -54,7 +60,7 @@ pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mu
             .first()
             .cloned()
             .unwrap_or_else(|| "us-east-1".to_string()),
-        topics: proven_topics(snapshot, request.version)
+        topics: proven_topics(findings)
             .into_iter()
             .map(|(key, arn)| (key, (arn, Vec::new())))
             .collect(),
@@ -62,8 +68,10 @@ pub(super) fn plan_account(snapshot: &Snapshot, request: &Request<'_>, plan: &mu
     };
     let mut simulated = snapshot.clone();
     for control in request.controls {
-        let before = controls::evaluate(snapshot, &[control], request.version);
-        for finding in before.iter().filter(|f| missing_link(f).is_some()) {
+        let failing = findings
+            .iter()
+            .filter(|f| f.control_id == control.id && missing_link(f).is_some());
+        for finding in failing {
             let outcome = match control.check {
                 Check::TrailDelivery => {
                     planner.fix_delivery(&mut simulated, control, finding, plan)
