@@ -4,7 +4,9 @@
 //! maximum of 100 metric filters (the 14 CIS patterns, respaced, shared by every log group; near
 //! misses and unrelated filters, distinct per log group: 400 distinct patterns), 500 alarms and
 //! 50 topics. Baseline in the same run: `serde_json::from_str` of that
-//! snapshot, which every `trailwatch evaluate` pays anyway. Run with `cargo bench --bench evaluate`.
+//! snapshot, which every `trailwatch evaluate` pays anyway. Also: planning the first remediation
+//! step of every failing control, which every run adds for the findings' remediation text. Run
+//! with `cargo bench --bench evaluate`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -185,6 +187,40 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("evaluate every control", |b| {
         b.iter(|| controls::evaluate(black_box(&snapshot), &all, controls::CisVersion::newest()))
+    });
+    // What every run adds for the findings' remediation text: each failing control's plan,
+    // which asks the evaluator again after each planned step.
+    let findings = controls::evaluate(&snapshot, &all, controls::CisVersion::newest());
+    group.bench_function("plan every failing control (first steps)", |b| {
+        b.iter(|| {
+            trailwatch_core::remediate::first_steps(
+                black_box(&snapshot),
+                &findings,
+                &all,
+                controls::CisVersion::newest(),
+            )
+        })
+    });
+    group.finish();
+
+    // An account where most controls fail (the demo's): planning asks the evaluator again
+    // after each step of each failing control.
+    let demo =
+        Snapshot::from_json(include_str!("../tests/fixtures/demo-account.snapshot.json")).unwrap();
+    let findings = controls::evaluate(&demo, &all, controls::CisVersion::newest());
+    let mut group = c.benchmark_group("demo account (most controls failing)");
+    group.bench_function("baseline: evaluate every control", |b| {
+        b.iter(|| controls::evaluate(black_box(&demo), &all, controls::CisVersion::newest()))
+    });
+    group.bench_function("plan every failing control (first steps)", |b| {
+        b.iter(|| {
+            trailwatch_core::remediate::first_steps(
+                black_box(&demo),
+                &findings,
+                &all,
+                controls::CisVersion::newest(),
+            )
+        })
     });
     group.finish();
 }

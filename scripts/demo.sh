@@ -79,3 +79,8 @@ if [ "$status" -gt 1 ]; then
   exit 1
 fi
 echo "demo: the page of the demo account: $PWD/target/demo-findings.html"
+echo >&2
+echo "demo: the plan that completes the failing chains (trailwatch remediate --format cli; --format cloudformation or json for the other forms):" >&2
+cargo build --quiet --bin trailwatch
+AWS_ENDPOINT_URL="$endpoint" cargo run --quiet --bin trailwatch -- remediate \
+  --regions us-east-1,eu-west-1 --controls default --notify email:secops@example.com

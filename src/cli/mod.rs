@@ -8,6 +8,7 @@
 
 mod errors;
 mod pattern;
+mod remediate;
 mod render;
 mod scan;
 
@@ -44,6 +45,10 @@ enum Command {
     Scan(ScanArgs),
     /// Evaluate a snapshot saved by `scan --save-snapshot`, offline.
     Evaluate(EvaluateArgs),
+    /// Plan the fix of every failing control: the ordered, non-destructive steps that complete
+    /// each broken chain with the account's own resources, as AWS CLI commands, a CloudFormation
+    /// template or JSON. Scans now (same options as `scan`), or reads saved snapshots.
+    Remediate(RemediateArgs),
     /// List the controls trailwatch knows, with their CIS number in each benchmark version and
     /// their Security Hub control; with --cis-version, also each control's pattern in force.
     Controls(ControlsArgs),
@@ -115,6 +120,51 @@ pub(crate) struct EvaluateArgs {
     pub(crate) securityhub_region: Option<String>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemediateArgs {
+    /// Snapshots saved by `scan --save-snapshot` to plan from, offline (one per account; an
+    /// organization's members together). None: scan now.
+    #[arg(value_name = "SNAPSHOT", conflicts_with_all = ["regions", "profile", "organization"])]
+    pub(crate) snapshots: Vec<PathBuf>,
+    /// Regions whose trails are listed, comma-separated (default: the account's enabled regions).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) regions: Vec<String>,
+    /// AWS shared-config profile to scan with.
+    #[arg(long)]
+    pub(crate) profile: Option<String>,
+    #[command(flatten)]
+    pub(crate) organization: OrganizationArgs,
+    /// Controls to plan for: comma-separated ids, `default` (the five seed controls) or `all`.
+    #[arg(long, default_value = "default")]
+    pub(crate) controls: String,
+    #[arg(long, value_name = "VERSION", value_parser = cis_version, help = cis_version_help("whose pattern the new metric filters use"),
+        default_value_t = CisVersion::newest())]
+    pub(crate) cis_version: CisVersion,
+    /// How the plan is printed.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Cli)]
+    pub(crate) format: PlanFormat,
+    /// The endpoint a new subscription delivers to, e.g. email:security@example.com (the
+    /// endpoint's owner confirms it). Without it, a step that needs one stops the plan.
+    #[arg(long, value_name = "PROTOCOL:ENDPOINT", value_parser = notify_endpoint)]
+    pub(crate) notify: Option<trailwatch_core::remediate::Endpoint>,
+}
+
+/// Parses `--notify`.
+fn notify_endpoint(text: &str) -> Result<trailwatch_core::remediate::Endpoint, String> {
+    trailwatch_core::remediate::Endpoint::parse(text).map_err(|error| error.to_string())
+}
+
+/// The forms of a remediation plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// A bash script of AWS CLI commands (`set -euo pipefail`), every value filled in.
+    Cli,
+    /// A CloudFormation template creating exactly the missing resources.
+    Cloudformation,
+    /// The plan as JSON, for tools.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +291,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Scan(args) => scan::scan(args).await,
         Command::Evaluate(args) => scan::evaluate(args),
+        Command::Remediate(args) => remediate::run(args).await,
         Command::Controls(args) => match args.framework.as_deref() {
             Some(name) => controls::Framework::parse(name)
                 .map(|framework| {

@@ -21,11 +21,7 @@ use std::process::ExitCode;
 /// Scans the account of the standard AWS configuration (or `--profile`).
 pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
     let settings = settings(&args)?;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
-    }
-    let sdk = loader.load().await;
+    let sdk = sdk_config(args.profile.as_deref()).await;
     eprintln!(
         "trailwatch: scanning {} for {} control(s) of CIS v{}…",
         settings
@@ -81,11 +77,7 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
 pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliError> {
     let settings = settings(&args)?;
     let org = organization_settings(&args.organization)?;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
-    }
-    let sdk = loader.load().await;
+    let sdk = sdk_config(args.profile.as_deref()).await;
     eprintln!(
         "trailwatch: scanning the organization's accounts through role {} ({} at once) for {} control(s)…",
         org.role.name,
@@ -241,7 +233,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
 }
 
 /// The organization settings of a `scan --organization` command line.
-fn organization_settings(args: &OrganizationArgs) -> Result<OrgSettings, CliError> {
+pub(super) fn organization_settings(args: &OrganizationArgs) -> Result<OrgSettings, CliError> {
     let ids = |list: &[String], flag: &str| -> Result<BTreeSet<String>, CliError> {
         list.iter()
             .map(|id| id.trim().to_string())
@@ -326,16 +318,12 @@ impl ArrayWriter {
 
 /// The run settings of a `scan` command line.
 fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
-    let controls = select(&args.output)?;
-    let regions = if args.regions.is_empty() {
-        None
-    } else {
-        Some(
-            run::region_names(args.regions.iter().map(String::as_str))
-                .map_err(|error| CliError::Usage(format!("--regions: {error}")))?,
-        )
-    };
-    let securityhub_region = args
+    let mut settings = run_settings(
+        &args.regions,
+        select(&args.output)?,
+        args.output.cis_version,
+    )?;
+    settings.securityhub_region = args
         .securityhub_region
         .as_deref()
         .map(|region| {
@@ -344,28 +332,41 @@ fn settings(args: &ScanArgs) -> Result<RunSettings, CliError> {
                 .map_err(|error| CliError::Usage(format!("--securityhub-region: {error}")))
         })
         .transpose()?;
+    settings.publish = match (args.publish, args.dry_run) {
+        (false, _) => Publish::Off,
+        (true, true) => Publish::DryRun,
+        (true, false) => Publish::Import,
+    };
+    Ok(settings)
+}
+
+/// The settings of a run that publishes nothing, over `--regions` (none: the enabled regions).
+pub(super) fn run_settings(
+    regions: &[String],
+    controls: Vec<&'static Control>,
+    cis_version: controls::CisVersion,
+) -> Result<RunSettings, CliError> {
+    let regions = if regions.is_empty() {
+        None
+    } else {
+        Some(
+            run::region_names(regions.iter().map(String::as_str))
+                .map_err(|error| CliError::Usage(format!("--regions: {error}")))?,
+        )
+    };
     Ok(RunSettings {
         regions,
         controls,
-        cis_version: args.output.cis_version,
-        securityhub_region,
-        publish: match (args.publish, args.dry_run) {
-            (false, _) => Publish::Off,
-            (true, true) => Publish::DryRun,
-            (true, false) => Publish::Import,
-        },
+        cis_version,
+        securityhub_region: None,
+        publish: Publish::Off,
     })
 }
 
 /// Evaluates a snapshot saved by `scan --save-snapshot`.
 pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     let selected = select(&args.output)?;
-    let text = std::fs::read_to_string(&args.snapshot).map_err(|error| {
-        CliError::CouldNotRun(format!("cannot read {}: {error}", args.snapshot.display()))
-    })?;
-    let snapshot = Snapshot::from_json(&text).map_err(|error| {
-        CliError::CouldNotRun(format!("{} is {error}", args.snapshot.display()))
-    })?;
+    let snapshot = read_snapshot(&args.snapshot)?;
     let findings = controls::evaluate(&snapshot, &selected, args.output.cis_version);
     let context = AsffContext {
         region: args
@@ -375,6 +376,12 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
             .unwrap_or_else(|| "us-east-1".to_string()),
         observed_at: plan::now_rfc3339(),
         cis_version: args.output.cis_version,
+        first_steps: trailwatch_core::remediate::first_steps(
+            &snapshot,
+            &findings,
+            &selected,
+            args.output.cis_version,
+        ),
     };
     let asff = asff::from_findings(&findings, &context)
         .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
@@ -398,7 +405,25 @@ fn run_report(
     })
 }
 
-fn select(output: &OutputArgs) -> Result<Vec<&'static Control>, CliError> {
+/// The standard AWS configuration, with `--profile` when given.
+pub(super) async fn sdk_config(profile: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
+/// Reads a snapshot saved by `scan --save-snapshot`.
+pub(super) fn read_snapshot(path: &Path) -> Result<Snapshot, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        CliError::CouldNotRun(format!("cannot read {}: {error}", path.display()))
+    })?;
+    Snapshot::from_json(&text)
+        .map_err(|error| CliError::CouldNotRun(format!("{} is {error}", path.display())))
+}
+
+pub(super) fn select(output: &OutputArgs) -> Result<Vec<&'static Control>, CliError> {
     controls::select(&output.controls)
         .map_err(|error| CliError::Usage(format!("--controls: {error}")))
 }

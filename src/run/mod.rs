@@ -222,6 +222,12 @@ pub async fn publish_scan(
         region: region.clone(),
         observed_at: securityhub::plan::now_rfc3339(),
         cis_version: settings.cis_version,
+        first_steps: trailwatch_core::remediate::first_steps(
+            &scan.snapshot,
+            &scan.findings,
+            &settings.controls,
+            settings.cis_version,
+        ),
     };
     let asff = asff::from_findings(&scan.findings, &context)?;
     let target = PublishTarget {

@@ -543,6 +543,7 @@ pub fn coverage_asff(findings: &[Finding], region: &str) -> Result<Vec<AsffFindi
         observed_at: plan::now_rfc3339(),
         // Not a CIS control: no benchmark version names it.
         cis_version: CisVersion::newest(),
+        first_steps: Default::default(),
     };
     Ok(asff::from_findings(findings, &context)?)
 }

@@ -34,6 +34,8 @@ pub const EVIDENCE_FIELD: &str = "trailwatch/Evidence";
 pub const MISSING_FIELD: &str = "trailwatch/Missing";
 /// `ProductFields` key of the missing link's kind (`trail_not_logging`, …), for tools to match on.
 pub const MISSING_KIND_FIELD: &str = "trailwatch/MissingKind";
+/// How to get a failing finding's full remediation plan (`trailwatch remediate`).
+pub const REMEDIATION_PLAN_FIELD: &str = "trailwatch/RemediationPlan";
 /// `ProductFields` key of the event a filter misses (JSON).
 pub const COUNTEREXAMPLE_FIELD: &str = "trailwatch/CounterexampleEvent";
 
@@ -132,6 +134,9 @@ pub struct AsffContext {
     pub observed_at: String,
     /// The benchmark version the findings were decided under (`Compliance.RelatedRequirements`).
     pub cis_version: CisVersion,
+    /// The first step of each failing control's remediation plan, by control id
+    /// ([`trailwatch_core::remediate::first_steps`]): the recommendation text of its findings.
+    pub first_steps: BTreeMap<String, String>,
 }
 
 /// `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`.
@@ -196,6 +201,18 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
     if let Some(event) = finding.evidence.counterexample() {
         product_fields.insert(COUNTEREXAMPLE_FIELD.to_string(), event.to_string());
     }
+    let first_step = (status != ComplianceStatus::Passed)
+        .then(|| context.first_steps.get(&finding.control_id))
+        .flatten();
+    if first_step.is_some() {
+        product_fields.insert(
+            REMEDIATION_PLAN_FIELD.to_string(),
+            format!(
+                "the full plan (AWS CLI, CloudFormation or JSON): trailwatch remediate --controls {} --notify PROTOCOL:ENDPOINT [--format cli|cloudformation|json] [--organization], or trailwatch remediate SNAPSHOT.json --controls {}",
+                finding.control_id, finding.control_id
+            ),
+        );
+    }
 
     let mut resources = vec![asff_resource(&finding.resource, &finding.partition)];
     for link in &finding.evidence.chain {
@@ -243,7 +260,9 @@ fn to_asff(finding: &Finding, control: &Control, context: &AsffContext) -> AsffF
         },
         remediation: Remediation {
             recommendation: Recommendation {
-                text: control.remediation.to_string(),
+                text: first_step
+                    .cloned()
+                    .unwrap_or_else(|| control.remediation.to_string()),
                 url: control.remediation_url.to_string(),
             },
         },
@@ -346,6 +365,7 @@ mod tests {
             region: "us-gov-west-1".to_string(),
             observed_at: "2026-11-23T12:00:00Z".to_string(),
             cis_version: CisVersion::newest(),
+            first_steps: BTreeMap::new(),
         }
     }
 
@@ -436,6 +456,59 @@ mod tests {
                 &context()
             )
             .id
+        );
+    }
+
+    #[test]
+    fn a_failing_finding_recommends_the_first_step_of_its_plan_and_says_how_to_get_the_rest() {
+        let snapshot = crate::model::snapshot::Snapshot::from_json(include_str!(
+            "../../tests/fixtures/demo-account.snapshot.json"
+        ))
+        .unwrap();
+        let selected = controls::select("all").unwrap();
+        let findings = controls::evaluate(&snapshot, &selected, CisVersion::newest());
+        let context = AsffContext {
+            first_steps: trailwatch_core::remediate::first_steps(
+                &snapshot,
+                &findings,
+                &selected,
+                CisVersion::newest(),
+            ),
+            ..context()
+        };
+        let asff = from_findings(&findings, &context).unwrap();
+        let mut failing = 0;
+        for (finding, asff) in findings.iter().zip(&asff) {
+            let text = &asff.remediation.recommendation.text;
+            let plan = asff.product_fields.get(REMEDIATION_PLAN_FIELD);
+            if finding.status == ComplianceStatus::Passed {
+                assert!(plan.is_none(), "{text}");
+                continue;
+            }
+            failing += 1;
+            assert!(text.starts_with("In account 123456789012 ("), "{text}");
+            assert!(
+                !text.contains('\n') && text.len() <= super::super::limits::RECOMMENDATION_TEXT_MAX,
+                "{text}"
+            );
+            assert!(
+                plan.unwrap().contains(&format!(
+                    "trailwatch remediate --controls {}",
+                    finding.control_id
+                )),
+                "{plan:?}"
+            );
+        }
+        assert!(failing > 5, "the demo account fails most controls");
+        // The demo's nacl-changes filter lacks only an alarm: the first step creates one, on a
+        // topic that already notifies (sec-alerts completes cloudtrail-changes).
+        let nacl = findings
+            .iter()
+            .position(|f| f.control_id == "nacl-changes")
+            .unwrap();
+        assert_eq!(
+            asff[nacl].remediation.recommendation.text,
+            "In account 123456789012 (us-east-1): create alarm trailwatch-nacl-changes (Sum >= 1 over one period) on CISBenchmark/nacl-changes notifying arn:aws:sns:us-east-1:123456789012:sec-alerts"
         );
     }
 }

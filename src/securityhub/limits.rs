@@ -635,6 +635,7 @@ mod tests {
             region: "us-east-1".to_string(),
             observed_at: "2026-11-23T12:00:00Z".to_string(),
             cis_version: CisVersion::newest(),
+            first_steps: Default::default(),
         };
         let asff = asff::from_findings(&findings, &context).unwrap();
         assert_eq!(findings.len(), 1);

@@ -242,6 +242,7 @@ fn hundreds_of_findings_go_in_batches_of_100() {
             region: "us-east-1".to_string(),
             observed_at: plan::now_rfc3339(),
             cis_version: trailwatch::controls::CisVersion::newest(),
+            first_steps: Default::default(),
         };
         let findings: Vec<_> = (0..250)
             .map(|n| {

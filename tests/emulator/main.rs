@@ -9,7 +9,8 @@
 //! [`securityhub`] publishing edge cases (GetFindings paging, field limits, what an update
 //! sends); [`faults`] runs through the fault proxy (throttling, 503s, resets, slow answers);
 //! [`lambda_runtime`] the real Lambda runtime through cargo-lambda; [`recheck`] the event-driven
-//! re-check of changed chains.
+//! re-check of changed chains; [`remediate`] applies the generated fix with the real AWS CLI and
+//! rescans.
 
 mod cis_versions;
 mod collect;
@@ -22,6 +23,7 @@ mod lambda_runtime;
 mod offline_cli;
 mod organization;
 mod recheck;
+mod remediate;
 mod report_formats;
 mod scan_cli;
 mod securityhub;

@@ -40,6 +40,7 @@ fn asff_now(findings: &[Finding]) -> Vec<AsffFinding> {
         region: "us-east-1".to_string(),
         observed_at: plan::now_rfc3339(),
         cis_version: trailwatch::controls::CisVersion::newest(),
+        first_steps: Default::default(),
     };
     asff::from_findings(findings, &context).unwrap()
 }

@@ -1181,7 +1181,12 @@ async fn seeded_chain(prefix: &str) -> (TestAccount, crate::support::seed::Seede
     (account, seeded)
 }
 
-async fn set_topic_attribute(account: &TestAccount, topic_arn: &str, name: &str, value: &str) {
+pub(crate) async fn set_topic_attribute(
+    account: &TestAccount,
+    topic_arn: &str,
+    name: &str,
+    value: &str,
+) {
     aws_sdk_sns::Client::new(&account.sdk)
         .set_topic_attributes()
         .topic_arn(topic_arn)
@@ -1193,7 +1198,11 @@ async fn set_topic_attribute(account: &TestAccount, topic_arn: &str, name: &str,
 }
 
 /// A customer managed key with `policy`, enabled or not: its ARN.
-async fn customer_key(account: &TestAccount, policy: serde_json::Value, enabled: bool) -> String {
+pub(crate) async fn customer_key(
+    account: &TestAccount,
+    policy: serde_json::Value,
+    enabled: bool,
+) -> String {
     let kms = aws_sdk_kms::Client::new(&account.sdk);
     let key = kms
         .create_key()

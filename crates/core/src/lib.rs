@@ -7,3 +7,4 @@
 
 pub mod controls;
 pub mod model;
+pub mod remediate;

@@ -113,4 +113,4 @@ pub fn select(spec: &str) -> Result<Vec<&'static Control>, SelectError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

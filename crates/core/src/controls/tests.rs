@@ -10,12 +10,13 @@ use crate::model::missing::*;
 use crate::model::snapshot::*;
 use time::macros::datetime;
 
-const ACCOUNT: &str = "111122223333";
-const LOG_GROUP_ARN: &str = "arn:aws:logs:us-east-1:111122223333:log-group:CloudTrail/main:*";
-const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:111122223333:sec-alerts";
-const CIS_4_5: &str = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }";
+pub(crate) const ACCOUNT: &str = "111122223333";
+pub(crate) const LOG_GROUP_ARN: &str =
+    "arn:aws:logs:us-east-1:111122223333:log-group:CloudTrail/main:*";
+pub(crate) const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:111122223333:sec-alerts";
+pub(crate) const CIS_4_5: &str = "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) || ($.eventName = StopLogging) }";
 
-fn read_error(operation: &str, kind: ReadErrorKind) -> ReadError {
+pub(crate) fn read_error(operation: &str, kind: ReadErrorKind) -> ReadError {
     ReadError {
         operation: operation.to_string(),
         region: "us-east-1".to_string(),
@@ -26,7 +27,7 @@ fn read_error(operation: &str, kind: ReadErrorKind) -> ReadError {
     }
 }
 
-fn trail(name: &str) -> Trail {
+pub(crate) fn trail(name: &str) -> Trail {
     Trail {
         arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}"),
         name: name.to_string(),
@@ -50,7 +51,7 @@ fn trail(name: &str) -> Trail {
     }
 }
 
-fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
+pub(crate) fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
     MetricFilter {
         name: name.to_string(),
         pattern: pattern.to_string(),
@@ -65,7 +66,7 @@ fn filter(name: &str, pattern: &str, metric: &str) -> MetricFilter {
     }
 }
 
-fn alarm(name: &str, metric: &str) -> Alarm {
+pub(crate) fn alarm(name: &str, metric: &str) -> Alarm {
     Alarm {
         arn: format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"),
         name: name.to_string(),
@@ -83,7 +84,7 @@ fn alarm(name: &str, metric: &str) -> Alarm {
     }
 }
 
-fn confirmed() -> Subscription {
+pub(crate) fn confirmed() -> Subscription {
     Subscription {
         subscription_arn: format!("{TOPIC_ARN}:0f6c2a4e-4b9e-4a53-9d6c-2f1b7a0e9c11"),
         protocol: "email".to_string(),
@@ -94,7 +95,7 @@ fn confirmed() -> Subscription {
 
 /// The access policy SNS gives a new topic: the owner's account (`AWS:SourceOwner`) may
 /// publish, which lets the account's own alarms publish.
-fn default_topic_attributes() -> TopicAttributes {
+pub(crate) fn default_topic_attributes() -> TopicAttributes {
     TopicAttributes {
         policy: Some(
             serde_json::json!({
@@ -117,7 +118,7 @@ fn default_topic_attributes() -> TopicAttributes {
 }
 
 /// An account where cloudtrail-changes has a complete chain.
-fn complete() -> Snapshot {
+pub(crate) fn complete() -> Snapshot {
     Snapshot {
         format: SNAPSHOT_FORMAT,
         account_id: ACCOUNT.to_string(),
@@ -155,14 +156,14 @@ fn complete() -> Snapshot {
     }
 }
 
-fn filters(snapshot: &mut Snapshot) -> &mut Vec<MetricFilter> {
+pub(crate) fn filters(snapshot: &mut Snapshot) -> &mut Vec<MetricFilter> {
     snapshot.chains.log_groups[0]
         .metric_filters
         .as_mut()
         .unwrap()
 }
 
-fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
+pub(crate) fn alarms(snapshot: &mut Snapshot) -> &mut Vec<Alarm> {
     snapshot.chains.alarm_sets[0].alarms.as_mut().unwrap()
 }
 
@@ -1332,13 +1333,14 @@ fn securityhub_status_round_trips_through_the_snapshot_json() {
 
 // --- Would the notification reach somebody? ---------------------------------------------------
 
-const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+pub(crate) const KEY_ARN: &str =
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
-fn topic_attributes(snapshot: &mut Snapshot) -> &mut TopicAttributes {
+pub(crate) fn topic_attributes(snapshot: &mut Snapshot) -> &mut TopicAttributes {
     snapshot.chains.topics[0].attributes.as_mut().unwrap()
 }
 
-fn encrypted_with(
+pub(crate) fn encrypted_with(
     key_manager: &str,
     key_state: &str,
     policy: serde_json::Value,
@@ -1368,7 +1370,7 @@ fn key_policy_for_cloudwatch() -> serde_json::Value {
 
 /// The default key policy: only the account's IAM policies may grant use of the key
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
-fn default_key_policy() -> serde_json::Value {
+pub(crate) fn default_key_policy() -> serde_json::Value {
     serde_json::json!({"Statement": [{
         "Sid": "Enable IAM User Permissions",
         "Effect": "Allow",
