@@ -76,7 +76,8 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
 /// One invocation: parse the event, run, summarize. `deadline` (the runtime's, see
 /// [`deadline_from_epoch_ms`]) bounds a worker's batch: records are not started when too little
 /// time is left, and come back in `batchItemFailures`; and a coordinator's queueing: accounts it
-/// has no time left to queue make the invocation fail (to be retried), naming them.
+/// has no time left to queue make the invocation fail (to be retried), naming them — and, in a
+/// re-check that starts the organization run, that change's records are retried.
 pub async fn handle_until(
     sdk: &aws_config::SdkConfig,
     config: &Config,
@@ -95,7 +96,7 @@ pub async fn handle_until(
     };
     let response = match (&invocation, &config.organization, change_queue) {
         (Invocation::Sqs(records), _, Some(queue)) => Response::Rechecked(Box::new(
-            Box::pin(recheck::work(sdk, config, queue, records)).await?,
+            Box::pin(recheck::work(sdk, config, queue, records, deadline)).await?,
         )),
         (Invocation::Sqs(records), Some(org), None) => {
             Response::Batch(Box::pin(fanout::work(sdk, config, org, records, deadline)).await)

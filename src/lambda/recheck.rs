@@ -171,6 +171,7 @@ pub async fn work(
     config: &Config,
     queue: &ChangeQueue,
     records: &[SqsMessage],
+    deadline: Option<Instant>,
 ) -> Result<RecheckResponse, LambdaError> {
     let stack = super::resolve(
         config,
@@ -226,6 +227,7 @@ pub async fn work(
             queue,
             &account_id,
             &changes,
+            deadline,
         ))
         .await;
         if let Some(error) = &recheck.error {
@@ -346,6 +348,7 @@ async fn recheck_account(
     queue: &ChangeQueue,
     account_id: &str,
     changes: &[Change],
+    deadline: Option<Instant>,
 ) -> AccountRecheck {
     let mut recheck = AccountRecheck {
         account_id: account_id.to_string(),
@@ -420,7 +423,7 @@ async fn recheck_account(
             )
         });
         if on_shared {
-            match Box::pin(fanout::coordinate(sdk, org, TRIGGER, &settings)).await {
+            match Box::pin(fanout::coordinate(sdk, org, TRIGGER, &settings, deadline)).await {
                 Ok(coordinated) => recheck.members_queued = Some(coordinated.messages_sent),
                 Err(error) => recheck.error = Some(error.to_string()),
             }
@@ -496,6 +499,7 @@ mod tests {
             accounts: accounts.map(|id| [id.to_string()].into()),
             max_receive_count: 1,
             max_message_bytes: 262_144,
+            message_key: "arn:aws:kms:us-east-1:111122223333:key/mac".into(),
         };
         assert!(read_change(&queue(), None, &member).is_err());
         let change = read_change(&queue(), Some(&org(None)), &member).unwrap();
