@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use trailwatch_core::remediate::{self, Plan as RemediationPlan};
 
 /// Scans the account of the standard AWS configuration (or `--profile`).
 pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
@@ -42,7 +43,7 @@ pub(crate) async fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
     }
     let code = emit(
         &args.output,
-        &scan.snapshot.account_id,
+        &scan.snapshot,
         &scan.findings,
         &account_run.asff,
     )?;
@@ -107,6 +108,8 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let failed_controls = std::sync::atomic::AtomicBool::new(false);
     // The report formats need every account before they can be written.
     let reported = std::sync::Mutex::new(Vec::<AccountFindings>::new());
+    // One plan for the organization, built account by account: the snapshots are not kept.
+    let fixes = std::sync::Mutex::new(RemediationPlan::default());
     let report_renderer = args.output.format.report_renderer();
     let on_account = |done: AccountDone<'_>| {
         eprintln!(
@@ -131,6 +134,15 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
                     name: done.report.name.clone(),
                     findings: run.scan.findings.clone(),
                 });
+            plan_fixes(
+                &mut fixes
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                &settings.controls,
+                settings.cis_version,
+                &run.scan.snapshot,
+                &run.scan.findings,
+            );
         }
         if args.output.format == Format::Table && !run.scan.findings.is_empty() {
             print!(
@@ -179,6 +191,9 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
             unscanned,
+            fixes
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         )?;
         io::stdout()
             .lock()
@@ -385,7 +400,7 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
     };
     let asff = asff::from_findings(&findings, &context)
         .map_err(|error| CliError::CouldNotRun(error.to_string()))?;
-    emit(&args.output, &snapshot.account_id, &findings, &asff)
+    emit(&args.output, &snapshot, &findings, &asff)
 }
 
 /// A run's findings by account, for the report formats.
@@ -394,6 +409,7 @@ fn run_report(
     scope: String,
     accounts: Vec<AccountFindings>,
     unscanned: Vec<Unscanned>,
+    plan: RemediationPlan,
 ) -> Result<RunReport, CliError> {
     Ok(RunReport {
         scope,
@@ -402,7 +418,28 @@ fn run_report(
         controls: select(args)?,
         accounts,
         unscanned,
+        plan,
     })
+}
+
+/// Adds the steps that fix the failing ones of `findings` (the run's, over `snapshot`) to
+/// `plan`. No endpoint: a step that needs one says `--notify`.
+fn plan_fixes(
+    plan: &mut RemediationPlan,
+    controls: &[&'static Control],
+    version: controls::CisVersion,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+) {
+    plan.add_account(
+        snapshot,
+        findings,
+        &remediate::Request {
+            controls,
+            version,
+            notify: None,
+        },
+    );
 }
 
 /// The standard AWS configuration, with `--profile` when given.
@@ -431,7 +468,7 @@ pub(super) fn select(output: &OutputArgs) -> Result<Vec<&'static Control>, CliEr
 /// Prints the findings in the chosen format, writes `--output`, and picks the exit code.
 fn emit(
     args: &OutputArgs,
-    account_id: &str,
+    snapshot: &Snapshot,
     findings: &[Finding],
     asff: &[AsffFinding],
 ) -> Result<ExitCode, CliError> {
@@ -440,15 +477,24 @@ fn emit(
     }
     let mut stdout = io::stdout().lock();
     let written = if let Some(render) = args.format.report_renderer() {
+        let mut fixes = RemediationPlan::default();
+        plan_fixes(
+            &mut fixes,
+            &select(args)?,
+            args.cis_version,
+            snapshot,
+            findings,
+        );
         run_report(
             args,
-            format!("account {account_id}"),
+            format!("account {}", snapshot.account_id),
             vec![AccountFindings {
-                account_id: account_id.to_string(),
+                account_id: snapshot.account_id.clone(),
                 name: String::new(),
                 findings: findings.to_vec(),
             }],
             Vec::new(),
+            fixes,
         )
         .map(|report| stdout.write_all(render(&report).as_bytes()))?
     } else if args.format == Format::Json {

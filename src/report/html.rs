@@ -1,8 +1,9 @@
 //! `--format html`: one self-contained page per run (inline style and script, no external asset,
 //! no network; it opens from a file). A summary of every control's findings per status; for an
 //! organization a filterable table of accounts, failures first; then per account and control the
-//! chain drawn as its links, the link where it breaks marked with the exact reason, and a
-//! filter's counterexample event as JSON.
+//! chain drawn as its links, the link where it breaks marked with the exact reason, a filter's
+//! counterexample event as JSON, and the remediation plan's steps for the failing controls (beside
+//! each finding for one account, once per control at the end of an organization's page).
 //!
 //! Every text that comes from an account (resource names, patterns, events, messages) is
 //! escaped by [`escape`]: the page interprets none of it.
@@ -11,6 +12,7 @@ use super::{broken_link_noun, AccountFindings, RunReport, STATUS_ORDER};
 use crate::controls::Control;
 use crate::model::findings::{ComplianceStatus, Finding, ResourceRef, StatusCounts};
 use std::fmt::Write;
+use trailwatch_core::remediate::{cli, Plan, Step};
 
 /// `text` with the five characters HTML gives meaning to (in text and quoted attributes)
 /// replaced by their character references.
@@ -73,6 +75,7 @@ pub fn render(report: &RunReport) -> String {
                 escape(control.id)
             );
             remediation(&mut page, control);
+            plan_steps(&mut page, &report.plan, control.id);
         }
         page.push_str("</section>\n");
     }
@@ -319,6 +322,7 @@ fn finding_article(page: &mut String, report: &RunReport, finding: &Finding) {
         if let Some(control) = control {
             if report.accounts.len() == 1 {
                 remediation(page, control);
+                plan_steps(page, &report.plan, control.id);
             } else {
                 // Written once per control at the end of a page of many accounts.
                 let _ = writeln!(
@@ -341,6 +345,40 @@ fn remediation(page: &mut String, control: &Control) {
         escape(control.remediation_url),
         escape(control.remediation_url),
     );
+}
+
+/// Most steps the page lists for one control; the rest are one `trailwatch remediate` away.
+const STEPS_SHOWN: usize = 20;
+
+/// The remediation plan's steps for `control_id` (the resources' own names, the account and
+/// region each runs in, and its AWS CLI commands), in order.
+fn plan_steps(page: &mut String, plan: &Plan, control_id: &str) {
+    let steps: Vec<&Step> = plan.steps_for(control_id).collect();
+    if steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<details class=\"plan\" open><summary>The fix for these resources: {} step(s), nothing deleted or replaced (<code>trailwatch remediate --controls {} --format cli|cloudformation|json</code>)</summary>\n<ol>",
+        steps.len(),
+        escape(control_id)
+    );
+    for step in steps.iter().take(STEPS_SHOWN) {
+        let _ = write!(page, "<li>{}", escape(&step.one_line()));
+        let commands = cli::commands(step);
+        if !commands.is_empty() {
+            let _ = write!(page, "<pre>{}</pre>", escape(&commands.join("\n")));
+        }
+        page.push_str("</li>\n");
+    }
+    if steps.len() > STEPS_SHOWN {
+        let _ = writeln!(
+            page,
+            "<li>… and {} more: run <code>trailwatch remediate</code> for the whole plan.</li>",
+            steps.len() - STEPS_SHOWN
+        );
+    }
+    page.push_str("</ol></details>\n");
 }
 
 /// The chain as its links, in order, and the broken link after the last one found.
@@ -544,6 +582,22 @@ mod tests {
                 name: HOSTILE.to_string(),
                 reason: HOSTILE.to_string(),
             }],
+            plan: Plan {
+                steps: vec![Step {
+                    account_id: "111122223333".to_string(),
+                    region: "us-east-1".to_string(),
+                    controls: vec!["cloudtrail-changes".to_string()],
+                    reason: HOSTILE.to_string(),
+                    action: trailwatch_core::remediate::Action::PutMetricFilter {
+                        log_group: HOSTILE.to_string(),
+                        filter: HOSTILE.to_string(),
+                        pattern: HOSTILE.to_string(),
+                        metric_name: HOSTILE.to_string(),
+                        namespace: HOSTILE.to_string(),
+                    },
+                }],
+                controls: Vec::new(),
+            },
         }
     }
 
@@ -588,6 +642,28 @@ mod tests {
                 findings: findings.clone(),
             })
             .collect();
+        // The members' plans (a copy of one account: the same resources, so the same steps).
+        let mut plan = Plan::default();
+        for n in 0..1000u64 {
+            let member = crate::model::snapshot::Snapshot {
+                account_id: format!("{:012}", 100_000_000_000 + n),
+                ..snapshot.clone()
+            };
+            plan.add_account(
+                &member,
+                &findings,
+                &trailwatch_core::remediate::Request {
+                    controls: &controls,
+                    version: CisVersion::newest(),
+                    notify: None,
+                },
+            );
+        }
+        let planned = controls
+            .iter()
+            .filter(|control| plan.steps_for(control.id).next().is_some())
+            .count();
+        assert!(planned > 0);
         let report = RunReport {
             scope: "organization".to_string(),
             generated_at: "2026-12-06T05:00:00Z".to_string(),
@@ -595,6 +671,7 @@ mod tests {
             controls,
             accounts,
             unscanned: Vec::new(),
+            plan,
         };
         let page = render(&report);
         let per_account = page.len() / 1000;
@@ -604,6 +681,87 @@ mod tests {
         );
         assert!(page.len() < 16_000_000, "{} bytes", page.len());
         assert_eq!(page.matches("<section class=\"account\"").count(), 1000);
+        // The plan once per control, at the end: not once per account.
+        assert_eq!(page.matches("<details class=\"plan\"").count(), planned);
+    }
+
+    /// A control's steps beyond [`STEPS_SHOWN`] are named by their number and the command that
+    /// prints them all.
+    #[test]
+    fn a_long_plan_shows_its_first_steps_and_how_many_more() {
+        let mut report = hostile_report();
+        let step = report.plan.steps[0].clone();
+        report.plan.steps = (0..STEPS_SHOWN + 5)
+            .map(|n| Step {
+                account_id: format!("{:012}", 100_000_000_000 + n),
+                ..step.clone()
+            })
+            .collect();
+        let page = render(&report);
+        assert_eq!(page.matches("<li>In account ").count(), STEPS_SHOWN);
+        assert!(page.contains("<li>… and 5 more: run <code>trailwatch remediate</code>"));
+    }
+
+    /// One account's page shows, beside each failing finding, the steps that fix it with their
+    /// commands, filled in with the account's own resources; a passing finding shows none.
+    #[test]
+    fn a_failing_finding_shows_the_steps_that_fix_it() {
+        let snapshot = crate::model::snapshot::Snapshot::from_json(include_str!(
+            "../../tests/fixtures/demo-account.snapshot.json"
+        ))
+        .unwrap();
+        let controls = controls::select("default").unwrap();
+        let findings = controls::evaluate(&snapshot, &controls, CisVersion::newest());
+        let mut plan = Plan::default();
+        plan.add_account(
+            &snapshot,
+            &findings,
+            &trailwatch_core::remediate::Request {
+                controls: &controls,
+                version: CisVersion::newest(),
+                notify: None,
+            },
+        );
+        assert!(!plan.is_empty());
+        let report = RunReport {
+            scope: format!("account {}", snapshot.account_id),
+            generated_at: "2026-12-06T05:00:00Z".to_string(),
+            cis_version: CisVersion::newest(),
+            controls,
+            accounts: vec![AccountFindings {
+                account_id: snapshot.account_id.clone(),
+                name: String::new(),
+                findings: findings.clone(),
+            }],
+            unscanned: Vec::new(),
+            plan: plan.clone(),
+        };
+        let page = render(&report);
+        let articles: Vec<&str> = page
+            .split("<article class=\"finding ")
+            .skip(1)
+            .map(|rest| &rest[..rest.find("</article>").unwrap()])
+            .collect();
+        assert_eq!(articles.len(), findings.len());
+        for article in articles {
+            let control_id = article
+                .split("data-control=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap();
+            if article.contains("data-status=\"PASSED\"") {
+                assert!(!article.contains("class=\"plan\""), "{article}");
+                continue;
+            }
+            let steps: Vec<&Step> = plan.steps_for(control_id).collect();
+            assert!(!steps.is_empty(), "{control_id}");
+            for step in steps.iter().take(STEPS_SHOWN) {
+                assert!(article.contains(&escape(&step.one_line())), "{article}");
+                for command in cli::commands(step) {
+                    assert!(article.contains(&escape(&command)), "{command}");
+                }
+            }
+        }
     }
 
     /// The summary names, per control, the other frameworks' requirements it serves

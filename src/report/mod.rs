@@ -10,6 +10,7 @@ pub mod ocsf;
 use crate::controls::{CisVersion, Control};
 use crate::model::findings::{ComplianceStatus, Finding, StatusCounts};
 use crate::model::missing::{MissingLink, Subject};
+use trailwatch_core::remediate::Plan;
 
 /// One run's findings, by account, and what it could not scan.
 #[derive(Debug, Clone)]
@@ -23,6 +24,9 @@ pub struct RunReport {
     pub accounts: Vec<AccountFindings>,
     /// Accounts of an organization run that were not scanned (or not published), with why.
     pub unscanned: Vec<Unscanned>,
+    /// The remediation plan of the failing controls, planned without an endpoint (`trailwatch
+    /// remediate --notify` gives one); the page shows it beside the chains.
+    pub plan: Plan,
 }
 
 /// The findings of one account.

@@ -101,7 +101,7 @@ pub struct Request<'a> {
 }
 
 /// The ordered steps, and what each failing control gets from them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Every step, in dependency order; a step shared by several controls appears once.
     pub steps: Vec<Step>,
@@ -248,6 +248,26 @@ impl Plan {
         self.steps.is_empty()
     }
 
+    /// Adds the steps of one account's failing controls of `request`. `findings` are the run's
+    /// findings of `request.controls` over `snapshot`: planning starts from them instead of
+    /// deciding them again (only their passing chains' topics are reused), so a run that keeps no
+    /// snapshots — an organization's — builds its plan account by account.
+    pub fn add_account(
+        &mut self,
+        snapshot: &Snapshot,
+        findings: &[Finding],
+        request: &Request<'_>,
+    ) {
+        steps::plan_account(snapshot, findings, request, self);
+    }
+
+    /// The steps that are part of `control_id`'s chain, in order.
+    pub fn steps_for<'a>(&'a self, control_id: &'a str) -> impl Iterator<Item = &'a Step> + 'a {
+        self.steps
+            .iter()
+            .filter(move |step| step.controls.iter().any(|c| c == control_id))
+    }
+
     /// The first step in one line: what the finding's remediation text shows.
     pub fn first_step_line(&self) -> Option<String> {
         self.steps.first().map(Step::one_line)
@@ -256,12 +276,7 @@ impl Plan {
     /// The part of the plan for one control: its steps (shared ones included), in order.
     pub fn for_control(&self, control_id: &str) -> Plan {
         Plan {
-            steps: self
-                .steps
-                .iter()
-                .filter(|step| step.controls.iter().any(|c| c == control_id))
-                .cloned()
-                .collect(),
+            steps: self.steps_for(control_id).cloned().collect(),
             controls: self
                 .controls
                 .iter()
@@ -382,10 +397,7 @@ impl fmt::Display for Action {
 /// organization run passes every member's). Steps shared by several accounts — an organization
 /// trail's chain in its owner's account — appear once, naming every control they complete.
 pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
-    let mut plan = Plan {
-        steps: Vec::new(),
-        controls: Vec::new(),
-    };
+    let mut plan = Plan::default();
     // The requested controls, and every monitoring control: a passing one proves its topic.
     let mut evaluated: Vec<&Control> = request.controls.to_vec();
     evaluated.extend(catalog().iter().filter(|control| {
@@ -394,7 +406,7 @@ pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
     }));
     for snapshot in snapshots {
         let findings = controls::evaluate(snapshot, &evaluated, request.version);
-        steps::plan_account(snapshot, &findings, request, &mut plan);
+        plan.add_account(snapshot, &findings, request);
     }
     plan
 }
@@ -410,11 +422,8 @@ pub fn first_steps(
     controls: &[&'static Control],
     version: CisVersion,
 ) -> BTreeMap<String, String> {
-    let mut plan = Plan {
-        steps: Vec::new(),
-        controls: Vec::new(),
-    };
-    steps::plan_account(
+    let mut plan = Plan::default();
+    plan.add_account(
         snapshot,
         findings,
         &Request {
@@ -422,7 +431,6 @@ pub fn first_steps(
             version,
             notify: None,
         },
-        &mut plan,
     );
     controls
         .iter()
