@@ -32,15 +32,18 @@
 //! affected controls, then the same workers): wall time from the invocation to the last
 //! member's findings imported, and requests.
 
+mod common;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/emulator/support/mod.rs"]
 mod support;
 
+use common::requests_table;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::changes::{
-    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample,
+    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample, scheduled_event,
+    sqs_record,
 };
 use support::proxy::{FaultProxy, ProxyConfig};
 use support::TestAccount;
@@ -64,14 +67,7 @@ struct Case {
 }
 
 fn cases(account: &TestAccount) -> Vec<Case> {
-    let scheduled: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/events/scheduled.json"
-        ))
-        .expect("scheduled sample"),
-    )
-    .expect("scheduled sample is JSON");
+    let scheduled = scheduled_event();
     let kinds = [
         "stop-logging.json",
         "delete-metric-filter.json",
@@ -190,25 +186,12 @@ async fn bench(measuring: bool) {
         );
     }
     println!("\nRequests by operation\n");
-    let operations: std::collections::BTreeSet<&String> =
-        calls.iter().flat_map(|(_, by)| by.keys()).collect();
-    print!("| operation |");
-    for case in &cases {
-        print!(" {} |", case.name);
-    }
-    println!();
-    print!("|---|");
-    for _ in &cases {
-        print!("---|");
-    }
-    println!();
-    for operation in operations {
-        print!("| {operation} |");
-        for (_, by) in &calls {
-            print!(" {} |", by.get(operation).copied().unwrap_or(0));
-        }
-        println!();
-    }
+    let columns: Vec<(&str, &BTreeMap<String, u64>)> = cases
+        .iter()
+        .zip(&calls)
+        .map(|(case, (_, by))| (case.name, by))
+        .collect();
+    println!("{}", requests_table("operation", &columns));
 }
 
 /// Takes every message off the scan queue and runs the workers on them, 5 a batch (the trigger's
@@ -228,6 +211,8 @@ async fn work_queue(
             .queue_url(queue_url)
             .max_number_of_messages(5)
             .visibility_timeout(600)
+            // The MAC the coordinator seals each message with is an attribute.
+            .message_attribute_names("All")
             .send()
             .await
             .expect("sqs:ReceiveMessage");
@@ -236,20 +221,10 @@ async fn work_queue(
             empty_polls += 1;
             continue;
         }
+        let queue_arn = format!("arn:aws:sqs:us-east-1:{}:trailwatch-accounts", account.id);
         let records: Vec<Value> = messages
             .iter()
-            .map(|message| {
-                serde_json::json!({
-                    "messageId": message.message_id().unwrap_or_default(),
-                    "receiptHandle": message.receipt_handle().unwrap_or_default(),
-                    "body": message.body().unwrap_or_default(),
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:trailwatch-accounts", account.id),
-                    "awsRegion": "us-east-1"
-                })
-            })
+            .map(|message| sqs_record(message, &queue_arn))
             .collect();
         let response = lambda::handle(sdk, config, &serde_json::json!({ "Records": records }))
             .await
@@ -275,24 +250,20 @@ async fn work_queue(
 /// The organization case: the scheduled run and the re-check of a change to the organization
 /// trail's chain, each to the last member's findings.
 async fn organization_case(members: usize) {
-    use support::org::{seed_management, Organization, MEMBER_ROLE};
+    use support::org::{create_stack, seed_management, Organization, MEMBER_ROLE};
     use trailwatch::lambda::config::{
-        ENV_MEMBER_ROLE_NAME, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_SECURITYHUB_REGION,
+        ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL,
+        ENV_SECURITYHUB_REGION,
     };
     let (management, ids) = Organization::create_ids(members).await;
     seed_management(&management, &ids[0]).await;
-    let scan_queue = aws_sdk_sqs::Client::new(&management.sdk)
-        .create_queue()
-        .queue_name("trailwatch-accounts")
-        .send()
-        .await
-        .expect("sqs:CreateQueue")
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
+    // The scan queue and its message key, as template.yaml's organization stack has them.
+    let stack = create_stack(&management).await;
+    let scan_queue = stack.queue.clone();
     let config = Config::from_lookup(|name| match name {
         ENV_ORGANIZATION => Some("true".to_string()),
         ENV_QUEUE_URL => Some(scan_queue.clone()),
+        ENV_MESSAGE_KEY => Some(stack.key.clone()),
         ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
         ENV_REGIONS => Some("us-east-1".to_string()),
         ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
@@ -303,14 +274,7 @@ async fn organization_case(members: usize) {
     .expect("valid configuration");
     let proxy = FaultProxy::start();
     let sdk = proxy.sdk_for(&management);
-    let scheduled: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/events/scheduled.json"
-        ))
-        .expect("scheduled sample"),
-    )
-    .expect("scheduled sample is JSON");
+    let scheduled = scheduled_event();
     let change = batch(
         &management,
         &[sample(&management, "delete-alarms.json")

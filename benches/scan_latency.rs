@@ -27,10 +27,12 @@
 //!
 //! Prints markdown tables (README.md, "Performance", holds a copy with the date and the machine).
 
+mod common;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/emulator/support/mod.rs"]
 mod support;
 
+use common::requests_table;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::proxy::{FaultProxy, ProxyConfig};
@@ -283,25 +285,9 @@ async fn bench(measuring: bool) {
         );
     }
     println!();
-    let operations: std::collections::BTreeSet<&String> =
-        rows.iter().flat_map(|row| row.requests.keys()).collect();
-    print!("| requests per scan |");
-    for row in &rows {
-        print!(" {} |", row.name);
-    }
-    println!();
-    print!("|---|");
-    for _ in &rows {
-        print!("---:|");
-    }
-    println!();
-    for operation in operations {
-        print!("| {operation} |");
-        for row in &rows {
-            print!(" {} |", row.requests.get(operation).copied().unwrap_or(0));
-        }
-        println!();
-    }
+    let columns: Vec<(&str, &BTreeMap<String, u64>)> =
+        rows.iter().map(|row| (row.name, &row.requests)).collect();
+    println!("{}", requests_table("requests per scan", &columns));
     print!("| DescribeTrails per region listed |");
     for row in &rows {
         let listed = row.regions.max(1);

@@ -625,16 +625,47 @@ mod tests {
         assert!(page.contains("<details class=\"counterexample\" open>"));
     }
 
-    /// The page of an organization of 1,000 accounts like the demo account (four of five
-    /// controls failing, one with a counterexample event): its size, stated in the README.
-    #[test]
-    fn a_thousand_account_page_stays_within_its_stated_size() {
+    /// The demo account's snapshot, its findings of the default controls, and their plan.
+    fn demo() -> (
+        crate::model::snapshot::Snapshot,
+        Vec<&'static Control>,
+        Vec<Finding>,
+        Plan,
+    ) {
         let snapshot = crate::model::snapshot::Snapshot::from_json(include_str!(
             "../../tests/fixtures/demo-account.snapshot.json"
         ))
         .unwrap();
         let controls = controls::select("default").unwrap();
         let findings = controls::evaluate(&snapshot, &controls, CisVersion::newest());
+        let mut plan = Plan::default();
+        add_plan(&mut plan, &snapshot, &findings, &controls);
+        (snapshot, controls, findings, plan)
+    }
+
+    /// Adds the account's plan to `plan`, as `trailwatch scan --format html` does.
+    fn add_plan(
+        plan: &mut Plan,
+        snapshot: &crate::model::snapshot::Snapshot,
+        findings: &[Finding],
+        controls: &[&'static Control],
+    ) {
+        plan.add_account(
+            snapshot,
+            findings,
+            &trailwatch_core::remediate::Request {
+                controls,
+                version: CisVersion::newest(),
+                notify: None,
+            },
+        );
+    }
+
+    /// The page of an organization of 1,000 accounts like the demo account (four of five
+    /// controls failing, one with a counterexample event): its size, stated in the README.
+    #[test]
+    fn a_thousand_account_page_stays_within_its_stated_size() {
+        let (snapshot, controls, findings, _) = demo();
         let accounts = (0..1000u64)
             .map(|n| AccountFindings {
                 account_id: format!("{:012}", 100_000_000_000 + n),
@@ -649,15 +680,7 @@ mod tests {
                 account_id: format!("{:012}", 100_000_000_000 + n),
                 ..snapshot.clone()
             };
-            plan.add_account(
-                &member,
-                &findings,
-                &trailwatch_core::remediate::Request {
-                    controls: &controls,
-                    version: CisVersion::newest(),
-                    notify: None,
-                },
-            );
+            add_plan(&mut plan, &member, &findings, &controls);
         }
         let planned = controls
             .iter()
@@ -706,22 +729,7 @@ mod tests {
     /// commands, filled in with the account's own resources; a passing finding shows none.
     #[test]
     fn a_failing_finding_shows_the_steps_that_fix_it() {
-        let snapshot = crate::model::snapshot::Snapshot::from_json(include_str!(
-            "../../tests/fixtures/demo-account.snapshot.json"
-        ))
-        .unwrap();
-        let controls = controls::select("default").unwrap();
-        let findings = controls::evaluate(&snapshot, &controls, CisVersion::newest());
-        let mut plan = Plan::default();
-        plan.add_account(
-            &snapshot,
-            &findings,
-            &trailwatch_core::remediate::Request {
-                controls: &controls,
-                version: CisVersion::newest(),
-                notify: None,
-            },
-        );
+        let (snapshot, controls, findings, plan) = demo();
         assert!(!plan.is_empty());
         let report = RunReport {
             scope: format!("account {}", snapshot.account_id),

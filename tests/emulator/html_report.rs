@@ -227,11 +227,11 @@ async fn the_page_of_an_account_shows_every_chain_and_where_it_breaks() {
     // Beside each failing finding, the plan's steps with their commands (a new filter beside the
     // one that does not cover); none beside the passing one.
     assert!(
-        config.contains("<details class=\"plan\" open>")
+        config.contains("<details class=\"plan\" open")
             && config.contains("aws logs put-metric-filter --region us-east-1"),
         "{config}"
     );
-    assert!(kms.contains("<details class=\"plan\" open>"), "{kms}");
+    assert!(kms.contains("<details class=\"plan\" open"), "{kms}");
     let passing = &findings
         .iter()
         .find(|(id, _)| id == "cloudtrail-changes")

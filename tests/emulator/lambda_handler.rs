@@ -3,6 +3,7 @@
 //! deselected controls are archived, rejected findings are retried and reported, a dry run
 //! imports nothing, and batches of 100 go through the real SDK.
 
+use crate::support::changes::scheduled_event;
 use crate::support::hub::{held_by_id, held_findings};
 use crate::support::{fresh_account, on_main_stack, ChainSpec, TestAccount, TrailSpec};
 use serde_json::{json, Value};
@@ -28,11 +29,6 @@ fn config_with(dry_run: bool, controls: &str) -> Config {
         _ => None,
     })
     .expect("valid configuration")
-}
-
-fn scheduled_event() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduled.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 async fn run(account: &TestAccount, event: &Value) -> RunSummary {

@@ -4,6 +4,7 @@
 //! each member's own Security Hub, a member whose role refuses the scan named in the management
 //! account's, a member whose AssumeRole is throttled returned in `batchItemFailures`.
 
+use crate::support::changes::{scheduled_event, sqs_record};
 use crate::support::hub::held_findings;
 use crate::support::org::{
     create_stack, register_delegated_administrator, seed_management, Organization, ScanStack,
@@ -27,17 +28,12 @@ use trailwatch::run::org::{
 use trailwatch::run::Publish;
 use trailwatch::securityhub::PublishTarget;
 
-fn scheduled_event() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/scheduled.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn config(stack: &ScanStack) -> Config {
     config_with(stack, &[])
 }
 
 /// [`config`] with more variables.
-fn config_with(stack: &ScanStack, more: &[(&str, &str)]) -> Config {
+pub(crate) fn config_with(stack: &ScanStack, more: &[(&str, &str)]) -> Config {
     let more: Vec<(String, String)> = more
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
@@ -73,36 +69,9 @@ pub(crate) async fn sqs_event(account: &TestAccount, queue_url: &str, expected: 
             .send()
             .await
             .expect("sqs:ReceiveMessage");
+        let queue_arn = format!("arn:aws:sqs:us-east-1:{}:trailwatch", account.id);
         for message in received.messages() {
-            // As Lambda's SQS event shows message attributes:
-            // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
-            let attributes: serde_json::Map<String, Value> = message
-                .message_attributes()
-                .into_iter()
-                .flatten()
-                .map(|(name, value)| {
-                    (
-                        name.clone(),
-                        json!({
-                            "stringValue": value.string_value(),
-                            "stringListValues": [],
-                            "binaryListValues": [],
-                            "dataType": value.data_type(),
-                        }),
-                    )
-                })
-                .collect();
-            records.push(json!({
-                "messageId": message.message_id().unwrap(),
-                "receiptHandle": message.receipt_handle().unwrap(),
-                "body": message.body().unwrap(),
-                "attributes": {},
-                "messageAttributes": attributes,
-                "md5OfBody": message.md5_of_body().unwrap_or_default(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:trailwatch", account.id),
-                "awsRegion": "us-east-1",
-            }));
+            records.push(sqs_record(message, &queue_arn));
         }
         if records.len() >= expected {
             break;

@@ -9,12 +9,11 @@
 //! its shape (see `events/changes/README.md`).
 
 use crate::support::changes::{
-    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample,
+    change_batch as batch, change_queue_arn as queue_arn, change_sample as sample, scheduled_event,
 };
 use crate::support::hub::{held_by_id, held_findings};
 use crate::support::proxy::FaultProxy;
 use crate::support::{fresh_account, on_main_stack, AlarmSpec, ChainSpec, TestAccount};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
 use trailwatch::lambda::recheck::RecheckSummary;
@@ -29,6 +28,21 @@ fn config(account: &TestAccount, controls: &str) -> Config {
         _ => None,
     })
     .expect("valid configuration")
+}
+
+/// An organization stack in `management` (its scan queue and message key, see
+/// [`crate::support::org::create_stack`]) checking `controls`, with `EventDrivenRecheck`: its
+/// configuration and its scan queue's URL.
+async fn organization_stack(management: &TestAccount, controls: &str) -> (Config, String) {
+    let stack = crate::support::org::create_stack(management).await;
+    let config = crate::lambda_organization::config_with(
+        &stack,
+        &[
+            (ENV_CONTROLS, controls),
+            (ENV_CHANGE_QUEUE_ARN, &queue_arn(management)),
+        ],
+    );
+    (config, stack.queue)
 }
 
 async fn deliver(
@@ -86,14 +100,7 @@ async fn seeded(account: &TestAccount, config: &Config) {
 
 /// The scheduled run: every finding of the stack's controls published.
 async fn publish_all(account: &TestAccount, config: &Config) {
-    let scheduled: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/events/scheduled.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let scheduled = scheduled_event();
     lambda::handle(&account.sdk, config, &scheduled)
         .await
         .expect("scheduled run");
@@ -350,11 +357,7 @@ fn events_outside_the_stacks_scope_change_nothing() {
 #[test]
 fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
     use crate::lambda_organization::sqs_event;
-    use crate::support::org::{create_stack, Organization, MEMBER_ROLE};
-    use trailwatch::lambda::config::{
-        ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL,
-        ENV_SECURITYHUB_REGION,
-    };
+    use crate::support::org::Organization;
     use trailwatch::lambda::fanout::AccountMessage;
 
     on_main_stack(|| async {
@@ -365,20 +368,8 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
             .and_then(|control| control.required_pattern())
             .unwrap();
         member.seed_chain(&ChainSpec::new("main", pattern)).await;
-        let stack = create_stack(management).await;
-        let scan_queue = stack.queue.clone();
-        let config = Config::from_lookup(|name| match name {
-            ENV_ORGANIZATION => Some("true".to_string()),
-            ENV_QUEUE_URL => Some(scan_queue.clone()),
-            ENV_MESSAGE_KEY => Some(stack.key.clone()),
-            ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
-            ENV_REGIONS => Some("us-east-1".to_string()),
-            ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
-            ENV_CONTROLS => Some("cloudtrail-changes,securityhub-enabled".to_string()),
-            ENV_CHANGE_QUEUE_ARN => Some(queue_arn(management)),
-            _ => None,
-        })
-        .unwrap();
+        let (config, scan_queue) =
+            organization_stack(management, "cloudtrail-changes,securityhub-enabled").await;
 
         aws_sdk_cloudtrail::Client::new(&member.sdk)
             .stop_logging()
@@ -436,11 +427,7 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
 #[test]
 fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it() {
     use crate::lambda_organization::sqs_event;
-    use crate::support::org::{create_stack, seed_management, Organization, MEMBER_ROLE};
-    use trailwatch::lambda::config::{
-        ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL,
-        ENV_SECURITYHUB_REGION,
-    };
+    use crate::support::org::{seed_management, Organization};
     use trailwatch::lambda::fanout::AccountMessage;
 
     on_main_stack(|| async {
@@ -449,28 +436,8 @@ fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it()
         let member = &organization.members[0];
         // The organization trail's CloudTrail filter covers the member's records.
         seed_management(management, &member.id).await;
-        let stack = create_stack(management).await;
-        let scan_queue = stack.queue.clone();
-        let config = Config::from_lookup(|name| match name {
-            ENV_ORGANIZATION => Some("true".to_string()),
-            ENV_QUEUE_URL => Some(scan_queue.clone()),
-            ENV_MESSAGE_KEY => Some(stack.key.clone()),
-            ENV_MEMBER_ROLE_NAME => Some(MEMBER_ROLE.to_string()),
-            ENV_REGIONS => Some("us-east-1".to_string()),
-            ENV_SECURITYHUB_REGION => Some("us-east-1".to_string()),
-            ENV_CONTROLS => Some("cloudtrail-changes".to_string()),
-            ENV_CHANGE_QUEUE_ARN => Some(queue_arn(management)),
-            _ => None,
-        })
-        .unwrap();
-        let scheduled: Value = serde_json::from_str(
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/events/scheduled.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let (config, scan_queue) = organization_stack(management, "cloudtrail-changes").await;
+        let scheduled = scheduled_event();
         lambda::handle(&management.sdk, &config, &scheduled)
             .await
             .expect("coordinator run");
