@@ -65,12 +65,7 @@ async fn scan(
     let org = organization_settings(&args.organization)?;
     let snapshots = Mutex::new(Vec::new());
     let on_account = |done: AccountDone<'_>| {
-        eprintln!(
-            "trailwatch: [{}/{}] {}",
-            done.done,
-            done.total,
-            done.report.describe()
-        );
+        eprintln!("trailwatch: {}", done.progress());
         if let Some(run) = done.run {
             snapshots
                 .lock()

@@ -112,12 +112,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let fixes = std::sync::Mutex::new(RemediationPlan::default());
     let report_renderer = args.output.format.report_renderer();
     let on_account = |done: AccountDone<'_>| {
-        eprintln!(
-            "trailwatch: [{}/{}] {}",
-            done.done,
-            done.total,
-            done.report.describe()
-        );
+        eprintln!("trailwatch: {}", done.progress());
         let Some(run) = done.run else {
             return;
         };

@@ -258,7 +258,6 @@ pub async fn coordinate(
         .buffered(SEALS_IN_FLIGHT);
     let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
     let mut shared_in_messages = true;
-    let mut unsealed = Vec::new();
     let mut handled = 0;
     while let Some(next) = sealed.next().await {
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
@@ -275,13 +274,7 @@ pub async fn coordinate(
             );
         }
         shared_in_messages &= carried;
-        match mac {
-            Ok(mac) => sender.push(account_id, body, mac).await,
-            Err(reason) => {
-                tracing::error!(account_id = %account_id, reason = %reason, "the account's message could not be sealed: it is not sent");
-                unsealed.push(account_id);
-            }
-        }
+        sender.push(account_id, body, mac).await;
     }
     drop(sealed);
     // In the members' order (the seals are taken in order): those after the last one handled.
@@ -289,8 +282,7 @@ pub async fn coordinate(
         .iter()
         .map(|account| account.id.clone())
         .collect();
-    let (messages_sent, mut failed) = sender.finish().await;
-    failed.extend(unsealed);
+    let (messages_sent, failed) = sender.finish().await;
     let coverage = retire_coverage(
         sdk,
         settings.publish,
@@ -422,21 +414,12 @@ pub async fn queue_messages(
 ) -> Result<Vec<String>, LambdaError> {
     let key = MessageKey::new(sdk, &org.message_key);
     let mut sender = Sender::new(sdk, &org.queue_url, org.max_message_bytes);
-    let mut unsealed = Vec::new();
     for message in messages {
-        let account_id = message.account.id.clone();
         let body = serde_json::to_string(message).map_err(message_error)?;
-        match key.seal(&body).await {
-            Ok(mac) => sender.push(account_id, body, mac).await,
-            Err(reason) => {
-                tracing::error!(account_id = %account_id, reason = %reason, "the account's message could not be sealed: it is not sent");
-                unsealed.push(account_id);
-            }
-        }
+        let mac = key.seal(&body).await;
+        sender.push(message.account.id.clone(), body, mac).await;
     }
-    let (_, mut failed) = sender.finish().await;
-    failed.extend(unsealed);
-    Ok(failed)
+    Ok(sender.finish().await.1)
 }
 
 /// Sends account messages in batches of at most [`BATCH_ENTRIES`] entries and the queue's
@@ -467,7 +450,18 @@ impl<'a> Sender<'a> {
         }
     }
 
-    async fn push(&mut self, account_id: String, body: String, mac: String) {
+    /// Adds a message to the batch, sending the batch first when it is full; a message whose
+    /// seal failed (`mac`'s error) is not sent — a worker would refuse it — and its account
+    /// counts as failed.
+    async fn push(&mut self, account_id: String, body: String, mac: Result<String, String>) {
+        let mac = match mac {
+            Ok(mac) => mac,
+            Err(reason) => {
+                tracing::error!(account_id = %account_id, reason = %reason, "the account's message could not be sealed: it is not sent");
+                self.failed.push(account_id);
+                return;
+            }
+        };
         let bytes = body.len() + mac::ATTRIBUTE_BYTES;
         if self.batch.len() == BATCH_ENTRIES || self.bytes + bytes > self.max_bytes {
             self.flush().await;

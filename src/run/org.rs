@@ -608,6 +608,14 @@ pub struct AccountDone<'a> {
     pub total: usize,
 }
 
+impl AccountDone<'_> {
+    /// The progress line a command prints as the account finishes: `[3/40] <the account's
+    /// outcome>`.
+    pub fn progress(&self) -> String {
+        format!("[{}/{}] {}", self.done, self.total, self.report.describe())
+    }
+}
+
 /// The whole run in one process: [`prepare`], every member with at most
 /// `org.max_in_flight` at once, then the coverage findings. `on_account` sees each account as it
 /// finishes; `on_coverage` sees the coverage findings (for `--output`).
