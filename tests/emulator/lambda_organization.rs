@@ -18,6 +18,7 @@ use trailwatch::lambda::config::{
     ENV_ACCOUNTS, ENV_MAX_MESSAGE_BYTES, ENV_MAX_RECEIVE_COUNT, ENV_MEMBER_ROLE_NAME,
     ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS, ENV_SECURITYHUB_REGION,
 };
+use trailwatch::lambda::event::SqsBatchResponse;
 use trailwatch::lambda::fanout::{AccountMessage, PackedChains, MESSAGE_KIND, QUEUE_MARGIN};
 use trailwatch::lambda::mac::{MessageKey, MAC_ATTRIBUTE};
 use trailwatch::lambda::{self, Config, Response};
@@ -52,6 +53,15 @@ pub(crate) fn config_with(stack: &ScanStack, more: &[(&str, &str)]) -> Config {
         _ => None,
     })
     .expect("valid configuration")
+}
+
+/// A worker run's answer: the batch response of the invocation `answer` (which must have been
+/// an SQS batch handled by a worker).
+pub(crate) fn worker_batch(answer: Result<Response, lambda::LambdaError>) -> SqsBatchResponse {
+    match answer.expect("worker run") {
+        Response::Batch(batch) => batch,
+        other => panic!("not a worker run: {other:?}"),
+    }
 }
 
 /// Every message on the queue, as the SQS event source would deliver them (received, not yet
@@ -148,12 +158,9 @@ fn the_coordinator_fans_out_and_the_workers_scan_each_member() {
             .unwrap()["messageId"]
             .clone();
 
-        let worked = lambda::handle(&management.sdk, &config, &event)
-            .await
-            .expect("worker run");
-        let Response::Batch(batch) = worked else {
-            panic!("not a worker run: {worked:?}");
-        };
+        let batch = crate::lambda_organization::worker_batch(
+            lambda::handle(&management.sdk, &config, &event).await,
+        );
         let retried: Vec<&str> = batch
             .batch_item_failures
             .iter()
@@ -206,13 +213,8 @@ fn a_worker_starts_no_scan_it_has_no_time_for() {
             .collect();
 
         let soon = Instant::now() + Duration::from_secs(60);
-        let Response::Batch(batch) =
-            lambda::handle_until(&management.sdk, &config, &event, Some(soon))
-                .await
-                .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch =
+            worker_batch(lambda::handle_until(&management.sdk, &config, &event, Some(soon)).await);
         let returned: Vec<&str> = batch
             .batch_item_failures
             .iter()
@@ -224,13 +226,8 @@ fn a_worker_starts_no_scan_it_has_no_time_for() {
         }
 
         let later = Instant::now() + Duration::from_secs(900);
-        let Response::Batch(batch) =
-            lambda::handle_until(&management.sdk, &config, &event, Some(later))
-                .await
-                .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch =
+            worker_batch(lambda::handle_until(&management.sdk, &config, &event, Some(later)).await);
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         for member in &organization.members {
             assert!(!held_findings(&member.sdk).await.is_empty());
@@ -287,12 +284,7 @@ fn a_worker_refuses_what_it_cannot_check_and_uses_its_own_identity() {
             record("itself", &with_account(&management.id)).await,
             record("claims", &claims).await,
         ]});
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &batch)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &batch).await);
         let returned: Vec<&str> = batch
             .batch_item_failures
             .iter()
@@ -347,21 +339,11 @@ fn a_message_with_stale_chains_is_refused() {
             management,
         )
         .await;
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &stale)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &stale).await);
         assert_eq!(batch.batch_item_failures.len(), 1, "{batch:?}");
         assert!(held_findings(&member.sdk).await.is_empty());
 
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &event)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &event).await);
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         assert!(!held_findings(&member.sdk).await.is_empty());
     });
@@ -397,21 +379,12 @@ fn throttled_reads_wait_for_the_last_receive() {
             event
         };
         for count in ["1", "4"] {
-            let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &received(count))
-                .await
-                .expect("worker run")
-            else {
-                panic!("not a worker run");
-            };
+            let batch =
+                worker_batch(lambda::handle(&management.sdk, &config, &received(count)).await);
             assert_eq!(batch.batch_item_failures.len(), 1, "receive {count}");
             assert!(held_findings(&member.sdk).await.is_empty());
         }
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &received("5"))
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &received("5")).await);
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         let findings = held_findings(&member.sdk).await;
         let unavailable: Vec<_> = findings
@@ -504,12 +477,7 @@ async fn coordinate_and_work(
     };
     assert_eq!(summary.messages_sent, members, "{summary:?}");
     let event = sqs_event(central, queue, members).await;
-    let Response::Batch(batch) = lambda::handle(&central.sdk, config, &event)
-        .await
-        .expect("worker run")
-    else {
-        panic!("not a worker run");
-    };
+    let batch = worker_batch(lambda::handle(&central.sdk, config, &event).await);
     assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
     let messages: Vec<AccountMessage> = event["Records"]
         .as_array()
@@ -698,12 +666,7 @@ fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
         // The worker, through a proxy that counts its requests.
         let proxy = FaultProxy::start();
         let event = sqs_event(management, &stack.queue, 1).await;
-        let Response::Batch(batch) = lambda::handle(&proxy.sdk_for(management), &config, &event)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&proxy.sdk_for(management), &config, &event).await);
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         assert_eq!(active_coverage(management).await, [refusing.id.as_str()]);
         let requests = proxy.settled_stats().requests();
@@ -848,12 +811,7 @@ fn a_message_altered_on_the_queue_is_refused_and_nothing_imported() {
 
         let forged = sqs_event(management, &stack.queue, 3).await;
         let (logs, guard) = CapturedLogs::start();
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &forged)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &forged).await);
         drop(guard);
         assert_eq!(batch.batch_item_failures.len(), 3, "{batch:?}");
         assert!(held_findings(&a.sdk).await.is_empty());
@@ -883,13 +841,9 @@ fn a_message_altered_on_the_queue_is_refused_and_nothing_imported() {
 
         // Sealed with the key, the altered chains would have passed B's CloudTrail control.
         let sealed = resealed(&record_b, altered_chains, &stack, management).await;
-        let Response::Batch(batch) =
-            lambda::handle(&management.sdk, &config, &json!({ "Records": [sealed] }))
-                .await
-                .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(
+            lambda::handle(&management.sdk, &config, &json!({ "Records": [sealed] })).await,
+        );
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         assert_eq!(
             verdicts(b)
@@ -900,12 +854,7 @@ fn a_message_altered_on_the_queue_is_refused_and_nothing_imported() {
         );
 
         // The coordinator's own messages are scanned: B's CloudTrail control fails again.
-        let Response::Batch(batch) = lambda::handle(&management.sdk, &config, &genuine)
-            .await
-            .expect("worker run")
-        else {
-            panic!("not a worker run");
-        };
+        let batch = worker_batch(lambda::handle(&management.sdk, &config, &genuine).await);
         assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
         assert_eq!(
             verdicts(b)

@@ -403,12 +403,9 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
                 ["cloudtrail-changes".to_string()].as_slice()
             )
         );
-        let worked = lambda::handle(&management.sdk, &config, &batch)
-            .await
-            .expect("worker run");
-        let Response::Batch(worked) = worked else {
-            panic!("not a worker run: {worked:?}");
-        };
+        let worked = crate::lambda_organization::worker_batch(
+            lambda::handle(&management.sdk, &config, &batch).await,
+        );
         assert!(worked.batch_item_failures.is_empty(), "{worked:?}");
         let verdicts = statuses(member).await;
         assert_eq!(
