@@ -4,7 +4,7 @@
 # --bin trailwatch-lambda` in this directory (target/ is reused; no Docker), and checks that the
 # bootstrap SAM deploys exists. CI runs it after scripts/test.sh. SAM passes cargo-lambda no flags
 # but the binary: the Lambda's own build settings (no default features, i.e. no SSO client, and
-# panic = "abort") are in Cargo.toml's [package.metadata.lambda.bin.trailwatch-lambda.build],
+# panic = "abort", opt-level = "z") are in Cargo.toml's [package.metadata.lambda.bin.trailwatch-lambda.build],
 # which cargo-lambda reads whichever way it is run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +25,6 @@ sam build
 echo "sam build took $(( $(date +%s) - started ))s" >&2
 bootstrap=.aws-sam/build/TrailwatchFunction/bootstrap
 test -x "$bootstrap" || { echo "build-lambda: sam build did not produce $bootstrap" >&2; exit 1; }
-file "$bootstrap" 2>/dev/null || ls -l "$bootstrap"
+file "$bootstrap" 2>/dev/null || true
+# The README's goal for the deployed bootstrap is < 15 MB (Performance).
+echo "build-lambda: $bootstrap is $(stat -c %s "$bootstrap") bytes" >&2

@@ -49,9 +49,10 @@ fi
 bootstrap=target/lambda/trailwatch-lambda/bootstrap
 echo "measure-lambda: cargo build --release --bin trailwatch-lambda (x86_64)…" >&2
 # The Lambda's build settings (Cargo.toml, package.metadata.lambda): no default features (no
-# `cli`: SSO, credential_process) and panic = "abort", as cargo-lambda builds the bootstrap.
+# `cli`: SSO, credential_process), panic = "abort" and opt-level = "z", as cargo-lambda builds
+# the bootstrap.
 cargo build --release --bin trailwatch-lambda --no-default-features \
-  --config 'profile.release.panic="abort"' >&2
+  --config 'profile.release.panic="abort"' --config 'profile.release.opt-level="z"' >&2
 binary=target/release/trailwatch-lambda
 
 exec .venv/bin/python - "$binary" "$bootstrap" "$runs" <<'PY'
