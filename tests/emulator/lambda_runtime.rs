@@ -93,7 +93,7 @@ impl LocalRuntime {
                 self.log.display()
             );
         }
-        let output = Command::new(cargo_lambda())
+        let mut invoke = Command::new(cargo_lambda())
             .current_dir(ROOT)
             .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.port.to_string()])
@@ -102,8 +102,21 @@ impl LocalRuntime {
             .args(["--output-format", "json"])
             .arg("trailwatch-lambda")
             .env("PATH", venv_path())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("cargo lambda invoke");
+        // An invocation waits for `watch`'s build; a build that fails would leave it waiting
+        // until cargo-lambda's own timeout, so the log is watched meanwhile.
+        while invoke.try_wait().expect("cargo lambda invoke").is_none() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if log.contains("error: could not compile") {
+                let _ = invoke.kill();
+                panic!("the function did not build:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let output = invoke.wait_with_output().expect("cargo lambda invoke");
         let stdout = String::from_utf8_lossy(&output.stdout).to_string();
         let stderr = String::from_utf8_lossy(&output.stderr).to_string();
         if output.status.success() {
