@@ -108,8 +108,10 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
     let failed_controls = std::sync::atomic::AtomicBool::new(false);
     // The report formats need every account before they can be written.
     let reported = std::sync::Mutex::new(Vec::<AccountFindings>::new());
-    // One plan for the organization, built account by account: the snapshots are not kept.
+    // One plan for the organization, built account by account (the snapshots are not kept);
+    // only the page shows it.
     let fixes = std::sync::Mutex::new(RemediationPlan::default());
+    let shows_fixes = args.output.format == Format::Html;
     let report_renderer = args.output.format.report_renderer();
     let on_account = |done: AccountDone<'_>| {
         eprintln!("trailwatch: {}", done.progress());
@@ -129,6 +131,8 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
                     name: done.report.name.clone(),
                     findings: run.scan.findings.clone(),
                 });
+        }
+        if shows_fixes {
             plan_fixes(
                 &mut fixes
                     .lock()
@@ -473,13 +477,15 @@ fn emit(
     let mut stdout = io::stdout().lock();
     let written = if let Some(render) = args.format.report_renderer() {
         let mut fixes = RemediationPlan::default();
-        plan_fixes(
-            &mut fixes,
-            &select(args)?,
-            args.cis_version,
-            snapshot,
-            findings,
-        );
+        if args.format == Format::Html {
+            plan_fixes(
+                &mut fixes,
+                &select(args)?,
+                args.cis_version,
+                snapshot,
+                findings,
+            );
+        }
         run_report(
             args,
             format!("account {}", snapshot.account_id),
