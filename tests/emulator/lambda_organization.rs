@@ -7,8 +7,8 @@
 use crate::support::changes::{scheduled_event, sqs_record};
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    create_stack, register_delegated_administrator, seed_management, Organization, ScanStack,
-    DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
+    create_stack, register_delegated_administrator, seed_coverage, seed_management, Organization,
+    ScanStack, DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG, THROTTLE_ASSUME_TAG,
 };
 use crate::support::proxy::{Fault, FaultProxy, ProxyConfig};
 use crate::support::{fresh_account, on_main_stack, TestAccount, TrailSpec};
@@ -23,11 +23,6 @@ use trailwatch::lambda::fanout::{AccountMessage, PackedChains, MESSAGE_KIND, QUE
 use trailwatch::lambda::mac::{MessageKey, MAC_ATTRIBUTE};
 use trailwatch::lambda::{self, Config, Response};
 use trailwatch::model::snapshot::SharedChains;
-use trailwatch::run::org::{
-    coverage_findings, publish_coverage, AccountReport, CoverageRead, Outcome, Retries,
-};
-use trailwatch::run::Publish;
-use trailwatch::securityhub::PublishTarget;
 
 fn config(stack: &ScanStack) -> Config {
     config_with(stack, &[])
@@ -607,42 +602,11 @@ fn coverage_findings_are_read_by_id_and_retired_by_the_coordinator() {
             .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
             .await;
         let management = &organization.management;
-        let target = PublishTarget {
-            account_id: management.id.clone(),
-            partition: "aws".to_string(),
-            region: "us-east-1".to_string(),
-        };
         let gone: Vec<String> = (0..250u64)
             .map(|n| format!("{:012}", 900_000_000_000 + n))
             .collect();
-        let reports: Vec<AccountReport> = gone
-            .iter()
-            .chain([&suspended.id, &excluded.id])
-            .map(|id| AccountReport {
-                account_id: id.clone(),
-                name: String::new(),
-                outcome: Outcome::NotScanned {
-                    reason: "sts:AssumeRole failed (AccessDenied)".to_string(),
-                    transient: false,
-                },
-            })
-            .collect();
-        let findings =
-            coverage_findings(&management.id, "aws", "us-east-1", &reports, Retries::None);
-        let owned = reports.iter().map(|r| r.account_id.clone()).collect();
-        let seeded = publish_coverage(
-            &management.sdk,
-            Publish::Import,
-            &target,
-            &findings,
-            owned,
-            CoverageRead::All,
-        )
-        .await
-        .expect("coverage findings")
-        .expect("published")
-        .expect("imported");
-        assert_eq!(seeded.imported, 252);
+        let held: Vec<&String> = gone.iter().chain([&suspended.id, &excluded.id]).collect();
+        assert_eq!(seed_coverage(management, &held).await, 252);
         organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
 
         let stack = create_stack(management).await;

@@ -11,7 +11,8 @@
 
 use crate::support::hub::held_findings;
 use crate::support::org::{
-    cis_inner, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE, MONITORING, STATE_TAG,
+    cis_inner, seed_coverage, seed_management, Organization, DENY_ASSUME_TAG, MEMBER_ROLE,
+    MONITORING, STATE_TAG,
 };
 use crate::support::{on_main_stack, ChainSpec, TestAccount, TopicIn, TrailSpec};
 use aws_sdk_securityhub::types::AwsSecurityFinding;
@@ -408,10 +409,6 @@ fn a_members_own_scan_reads_nothing_of_the_organization_trail_with_its_credentia
 #[test]
 fn the_command_line_archives_the_coverage_findings_of_accounts_no_longer_scanned() {
     on_main_stack(|| async {
-        use trailwatch::run::org::{
-            coverage_findings, publish_coverage, AccountReport, CoverageRead, Retries,
-        };
-        use trailwatch::securityhub::PublishTarget;
         let organization = Organization::create(3).await;
         let [refusing, suspended, excluded] = [0, 1, 2].map(|n| &organization.members[n]);
         let management = &organization.management;
@@ -419,39 +416,11 @@ fn the_command_line_archives_the_coverage_findings_of_accounts_no_longer_scanned
             .tag(refusing, DENY_ASSUME_TAG, MEMBER_ROLE)
             .await;
         let gone = ["900000000001", "900000000002", "900000000003"].map(String::from);
-        let reports: Vec<AccountReport> = gone
+        let held: Vec<&String> = gone
             .iter()
             .chain([&suspended.id, &excluded.id, &refusing.id])
-            .map(|id| AccountReport {
-                account_id: id.clone(),
-                name: String::new(),
-                outcome: Outcome::NotScanned {
-                    reason: "sts:AssumeRole failed (AccessDenied)".to_string(),
-                    transient: false,
-                },
-            })
             .collect();
-        let target = PublishTarget {
-            account_id: management.id.clone(),
-            partition: "aws".to_string(),
-            region: "us-east-1".to_string(),
-        };
-        let findings =
-            coverage_findings(&management.id, "aws", "us-east-1", &reports, Retries::None);
-        let owned = reports.iter().map(|r| r.account_id.clone()).collect();
-        let seeded = publish_coverage(
-            &management.sdk,
-            Publish::Import,
-            &target,
-            &findings,
-            owned,
-            CoverageRead::All,
-        )
-        .await
-        .expect("coverage findings")
-        .expect("published")
-        .expect("imported");
-        assert_eq!(seeded.imported, 6);
+        assert_eq!(seed_coverage(management, &held).await, 6);
         organization.tag(suspended, STATE_TAG, "SUSPENDED").await;
 
         let mut org = org_settings();

@@ -237,3 +237,44 @@ pub async fn create_stack(account: &TestAccount) -> ScanStack {
         .to_string();
     ScanStack { queue, key }
 }
+
+/// Seeds `management`'s Security Hub with an active coverage finding for each of `accounts` (not
+/// scanned: the role refused), as an earlier organization run leaves them; how many it imported.
+pub async fn seed_coverage(management: &TestAccount, accounts: &[&String]) -> usize {
+    use trailwatch::run::org::{
+        coverage_findings, publish_coverage, AccountReport, CoverageRead, Outcome, Retries,
+    };
+    use trailwatch::run::Publish;
+    use trailwatch::securityhub::PublishTarget;
+    let target = PublishTarget {
+        account_id: management.id.clone(),
+        partition: "aws".to_string(),
+        region: "us-east-1".to_string(),
+    };
+    let reports: Vec<AccountReport> = accounts
+        .iter()
+        .map(|id| AccountReport {
+            account_id: id.to_string(),
+            name: String::new(),
+            outcome: Outcome::NotScanned {
+                reason: "sts:AssumeRole failed (AccessDenied)".to_string(),
+                transient: false,
+            },
+        })
+        .collect();
+    let findings = coverage_findings(&management.id, "aws", "us-east-1", &reports, Retries::None);
+    let owned = reports.iter().map(|r| r.account_id.clone()).collect();
+    publish_coverage(
+        &management.sdk,
+        Publish::Import,
+        &target,
+        &findings,
+        owned,
+        CoverageRead::All,
+    )
+    .await
+    .expect("coverage findings")
+    .expect("published")
+    .expect("imported")
+    .imported
+}
