@@ -17,6 +17,10 @@
 //! with SendMessageBatch alone (10 a call, one call at a time, unsealed) — the queue's floor.
 //! Prints wall time, accounts/s, the ratio to the baseline and how many accounts one invocation
 //! queues at that rate within the function's 600 s timeout less the coordinator's margin.
+//! During both, a consumer receives and deletes the queue's messages as they arrive, as the
+//! Lambda's workers would: the emulator's SQS slows down with every message a queue holds
+//! (SendMessageBatch into a queue holding 3,000 messages takes about 6x what it takes into an
+//! empty one), which SQS does not.
 //! `TRAILWATCH_BENCH_COORDINATOR_ONLY=1` skips the scans above.
 
 // The emulator harness of the integration tests, shared rather than copied; the bench uses only
@@ -278,6 +282,69 @@ struct Queued {
     body_bytes: usize,
 }
 
+/// A consumer that receives and deletes a queue's messages while a run sends them (see the
+/// module's documentation); [`Drain::finish`] stops it once the queue is empty.
+struct Drain {
+    stop: Arc<AtomicBool>,
+    handle: tokio::task::JoinHandle<(usize, usize)>,
+}
+
+impl Drain {
+    fn start(account: &support::TestAccount, queue_url: &str) -> Drain {
+        let client = aws_sdk_sqs::Client::new(&account.sdk);
+        let queue_url = queue_url.to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let handle = tokio::spawn(async move {
+            let (mut drained, mut body_bytes) = (0, 0);
+            loop {
+                let received = client
+                    .receive_message()
+                    .queue_url(&queue_url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .expect("sqs:ReceiveMessage");
+                let messages = received.messages();
+                if messages.is_empty() {
+                    if stopping.load(Ordering::Relaxed) {
+                        return (drained, body_bytes);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                body_bytes = messages[0].body().unwrap_or_default().len();
+                let entries = messages
+                    .iter()
+                    .enumerate()
+                    .map(|(n, message)| {
+                        aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                            .id(n.to_string())
+                            .receipt_handle(message.receipt_handle().unwrap_or_default())
+                            .build()
+                            .expect("entry")
+                    })
+                    .collect();
+                client
+                    .delete_message_batch()
+                    .queue_url(&queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .expect("sqs:DeleteMessageBatch");
+                drained += messages.len();
+            }
+        });
+        Drain { stop, handle }
+    }
+
+    /// Messages drained, and one body's size.
+    async fn finish(self) -> (usize, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.await.expect("drain task")
+    }
+}
+
 /// The function's timeout in template.yaml.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -306,6 +373,7 @@ async fn coordinator_run(label: &str, organization: &Organization, members: usiz
     };
     let settings = trailwatch::lambda::resolve(&config, &scheduled).expect("settings");
     let org = config.organization.as_ref().expect("an organization stack");
+    let drain = Drain::start(management, &stack.queue);
     let started = Instant::now();
     let summary = fanout::coordinate(&management.sdk, org, "scheduled", &settings, None)
         .await
@@ -316,13 +384,8 @@ async fn coordinator_run(label: &str, organization: &Organization, members: usiz
         "{:?}",
         summary.messages_failed
     );
-    let received = aws_sdk_sqs::Client::new(&management.sdk)
-        .receive_message()
-        .queue_url(&stack.queue)
-        .send()
-        .await
-        .expect("sqs:ReceiveMessage");
-    let body_bytes = received.messages()[0].body().unwrap_or_default().len();
+    let (drained, body_bytes) = drain.finish().await;
+    assert_eq!(drained, members);
     delete_queue(management, &stack).await;
     Queued {
         label: label.to_string(),
@@ -339,6 +402,7 @@ async fn queue_baseline(organization: &Organization, members: usize, body_bytes:
     let stack = create_stack(management).await;
     let client = aws_sdk_sqs::Client::new(&management.sdk);
     let body = "x".repeat(body_bytes);
+    let drain = Drain::start(management, &stack.queue);
     let started = Instant::now();
     for batch in (0..members).collect::<Vec<_>>().chunks(10) {
         let entries = batch
@@ -361,6 +425,7 @@ async fn queue_baseline(organization: &Organization, members: usize, body_bytes:
         assert!(output.failed().is_empty());
     }
     let wall = started.elapsed();
+    assert_eq!(drain.finish().await.0, members);
     delete_queue(management, &stack).await;
     Queued {
         label: "baseline: the same messages, SendMessageBatch alone".to_string(),
