@@ -184,7 +184,8 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
             })
             .collect();
         let report = run_report(
-            &args.output,
+            settings.controls.clone(),
+            settings.cis_version,
             format!("organization (scanned from {})", summary.scanning_account),
             reported
                 .into_inner()
@@ -193,7 +194,7 @@ pub(crate) async fn scan_organization(args: ScanArgs) -> Result<ExitCode, CliErr
             fixes
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )?;
+        );
         io::stdout()
             .lock()
             .write_all(render(&report).as_bytes())
@@ -404,21 +405,22 @@ pub(crate) fn evaluate(args: EvaluateArgs) -> Result<ExitCode, CliError> {
 
 /// A run's findings by account, for the report formats.
 fn run_report(
-    args: &OutputArgs,
+    controls: Vec<&'static Control>,
+    cis_version: controls::CisVersion,
     scope: String,
     accounts: Vec<AccountFindings>,
     unscanned: Vec<Unscanned>,
     plan: RemediationPlan,
-) -> Result<RunReport, CliError> {
-    Ok(RunReport {
+) -> RunReport {
+    RunReport {
         scope,
         generated_at: plan::now_rfc3339(),
-        cis_version: args.cis_version,
-        controls: select(args)?,
+        cis_version,
+        controls,
         accounts,
         unscanned,
         plan,
-    })
+    }
 }
 
 /// Adds the steps that fix the failing ones of `findings` (the run's, over `snapshot`) to
@@ -476,18 +478,14 @@ fn emit(
     }
     let mut stdout = io::stdout().lock();
     let written = if let Some(render) = args.format.report_renderer() {
+        let controls = select(args)?;
         let mut fixes = RemediationPlan::default();
         if args.format == Format::Html {
-            plan_fixes(
-                &mut fixes,
-                &select(args)?,
-                args.cis_version,
-                snapshot,
-                findings,
-            );
+            plan_fixes(&mut fixes, &controls, args.cis_version, snapshot, findings);
         }
-        run_report(
-            args,
+        let report = run_report(
+            controls,
+            args.cis_version,
             format!("account {}", snapshot.account_id),
             vec![AccountFindings {
                 account_id: snapshot.account_id.clone(),
@@ -496,8 +494,8 @@ fn emit(
             }],
             Vec::new(),
             fixes,
-        )
-        .map(|report| stdout.write_all(render(&report).as_bytes()))?
+        );
+        stdout.write_all(render(&report).as_bytes())
     } else if args.format == Format::Json {
         serde_json::to_writer_pretty(&mut stdout, &asff)
             .map_err(io::Error::from)

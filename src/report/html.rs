@@ -86,12 +86,8 @@ pub fn render(report: &RunReport) -> String {
     page
 }
 
-/// Per control, how many findings (one per account, or per trail for CIS 3.4) have each status.
-fn summary(page: &mut String, report: &RunReport) {
-    page.push_str(
-        "<section id=\"summary\"><h2>Summary: findings per control and status</h2>\n\
-         <div class=\"scroll\"><table class=\"summary\"><thead><tr><th>Control</th><th>CIS</th>",
-    );
+/// One header cell per status, worst first, closing the header row and opening the body.
+fn status_headers(page: &mut String) {
     for status in STATUS_ORDER {
         let _ = write!(
             page,
@@ -101,6 +97,15 @@ fn summary(page: &mut String, report: &RunReport) {
         );
     }
     page.push_str("</tr></thead>\n<tbody>\n");
+}
+
+/// Per control, how many findings (one per account, or per trail for CIS 3.4) have each status.
+fn summary(page: &mut String, report: &RunReport) {
+    page.push_str(
+        "<section id=\"summary\"><h2>Summary: findings per control and status</h2>\n\
+         <div class=\"scroll\"><table class=\"summary\"><thead><tr><th>Control</th><th>CIS</th>",
+    );
+    status_headers(page);
     let mut total = StatusCounts::default();
     for control in &report.controls {
         let findings: Vec<Finding> = report
@@ -183,15 +188,7 @@ fn account_table(page: &mut String, report: &RunReport) {
          <span id=\"shown\"></span></div>\n\
          <div class=\"scroll\"><table class=\"accounts\"><thead><tr><th>Account</th><th>Name</th>",
     );
-    for status in STATUS_ORDER {
-        let _ = write!(
-            page,
-            "<th class=\"{}\">{}</th>",
-            status_class(status),
-            status_label(status)
-        );
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
+    status_headers(page);
     for unscanned in &report.unscanned {
         let _ = writeln!(
             page,

@@ -268,24 +268,6 @@ impl Plan {
             .filter(move |step| step.controls.iter().any(|c| c == control_id))
     }
 
-    /// The first step in one line: what the finding's remediation text shows.
-    pub fn first_step_line(&self) -> Option<String> {
-        self.steps.first().map(Step::one_line)
-    }
-
-    /// The part of the plan for one control: its steps (shared ones included), in order.
-    pub fn for_control(&self, control_id: &str) -> Plan {
-        Plan {
-            steps: self.steps_for(control_id).cloned().collect(),
-            controls: self
-                .controls
-                .iter()
-                .filter(|c| c.control_id == control_id)
-                .cloned()
-                .collect(),
-        }
-    }
-
     /// Adds a step, or merges its controls into the identical step already planned.
     fn add(&mut self, step: Step) -> bool {
         if let Some(same) = self.steps.iter_mut().find(|planned| {
@@ -435,9 +417,9 @@ pub fn first_steps(
     controls
         .iter()
         .filter_map(|control| {
-            let mine = plan.for_control(control.id);
-            let first = mine.steps.first()?;
-            let more = match mine.steps.len() - 1 {
+            let mut mine = plan.steps_for(control.id);
+            let first = mine.next()?;
+            let more = match mine.count() {
                 0 => String::new(),
                 1 => " (then 1 more step)".to_string(),
                 n => format!(" (then {n} more steps)"),
