@@ -13,10 +13,14 @@
 //! Then the Lambda's coordinator (`lambda::fanout::coordinate`: list the organization, scan the
 //! central account, seal and queue one message per member) on an organization of
 //! `TRAILWATCH_BENCH_COORDINATOR_ACCOUNTS` members (default 10,000; a quarter of them too, for
-//! linearity), beside its baseline in the same run: as many messages of the same size sent
-//! with SendMessageBatch alone (10 a call, one call at a time, unsealed) — the queue's floor.
-//! Prints wall time, accounts/s, the ratio to the baseline and how many accounts one invocation
-//! queues at that rate within the function's 600 s timeout less the coordinator's margin.
+//! linearity), beside two baselines in the same run: as many messages of the same size sent
+//! with SendMessageBatch alone (10 a call, one call at a time, unsealed) — the queue's floor —
+//! and the same messages each sealed first (`kms:GenerateMac`, as many in flight as the
+//! coordinator) — the floor of sealed messages, whose difference from the coordinator is the
+//! coordinator's own work (listing, its scan, the bodies).
+//! Prints wall time, accounts/s, the ratio to the first baseline and how many accounts one
+//! invocation queues at that rate within the function's 600 s timeout less the coordinator's
+//! margin.
 //! During both, a consumer receives and deletes the queue's messages as they arrive, as the
 //! Lambda's workers would: the emulator's SQS slows down with every message a queue holds
 //! (SendMessageBatch into a queue holding 3,000 messages takes about 6x what it takes into an
@@ -29,6 +33,7 @@
 #[path = "../tests/emulator/support/mod.rs"]
 mod support;
 
+use futures::{stream, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,6 +46,7 @@ use trailwatch::lambda::config::{
     ENV_MEMBER_ROLE_NAME, ENV_MESSAGE_KEY, ENV_ORGANIZATION, ENV_QUEUE_URL, ENV_REGIONS,
     ENV_SECURITYHUB_REGION,
 };
+use trailwatch::lambda::mac::{self, MessageKey};
 use trailwatch::lambda::{fanout, Config, Invocation};
 use trailwatch::run::org::{run_organization, OrgSettings, Outcome};
 use trailwatch::run::{Publish, RunSettings};
@@ -239,7 +245,10 @@ async fn baseline(ids: &[String]) -> Measured {
 fn print(runs: &[Measured]) {
     let base = runs
         .iter()
-        .find(|run| run.label.starts_with("baseline"))
+        .find(|run| {
+            run.label
+                .starts_with("baseline: the same messages, SendMessageBatch")
+        })
         .map(|run| run.wall.as_secs_f64() / run.members.max(1) as f64);
     println!("| run | accounts | wall | accounts/s | vs baseline (per account) | calls per member | peak RSS growth | members judged |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -395,22 +404,55 @@ async fn coordinator_run(label: &str, organization: &Organization, members: usiz
     }
 }
 
-/// The baseline: `members` messages of `body_bytes` bytes sent with SendMessageBatch alone, 10
-/// a call, one call at a time, on a fresh queue.
-async fn queue_baseline(organization: &Organization, members: usize, body_bytes: usize) -> Queued {
+/// A baseline: `members` messages of `body_bytes` bytes sent with SendMessageBatch alone, 10
+/// a call, one call at a time, on a fresh queue; with `sealed`, each batch's bodies are first
+/// sealed with the stack's key as the coordinator seals them ([`fanout::SEALS_IN_FLIGHT`] at
+/// once), the MAC sent as the message attribute.
+async fn queue_baseline(
+    organization: &Organization,
+    members: usize,
+    body_bytes: usize,
+    sealed: bool,
+) -> Queued {
     let management = &organization.management;
     let stack = create_stack(management).await;
     let client = aws_sdk_sqs::Client::new(&management.sdk);
-    let body = "x".repeat(body_bytes);
+    let key = MessageKey::new(&management.sdk, &stack.key);
     let drain = Drain::start(management, &stack.queue);
     let started = Instant::now();
     for batch in (0..members).collect::<Vec<_>>().chunks(10) {
-        let entries = batch
+        // Bodies differ (as the coordinator's do), so that no seal is a repeat.
+        let bodies: Vec<String> = batch
             .iter()
-            .map(|n| {
+            .map(|n| format!("{n:0width$}", width = body_bytes))
+            .collect();
+        let macs: Vec<Option<String>> = if sealed {
+            stream::iter(&bodies)
+                .map(|body| async { Some(key.seal(body).await.expect("kms:GenerateMac")) })
+                .buffered(fanout::SEALS_IN_FLIGHT)
+                .collect()
+                .await
+        } else {
+            vec![None; bodies.len()]
+        };
+        let entries = bodies
+            .iter()
+            .zip(macs)
+            .enumerate()
+            .map(|(n, (body, mac))| {
+                let attribute = mac.map(|mac| {
+                    aws_sdk_sqs::types::MessageAttributeValue::builder()
+                        .data_type(mac::MAC_DATA_TYPE)
+                        .string_value(mac)
+                        .build()
+                        .unwrap()
+                });
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(n.to_string())
-                    .message_body(&body)
+                    .message_body(body)
+                    .set_message_attributes(
+                        attribute.map(|value| [(mac::MAC_ATTRIBUTE.to_string(), value)].into()),
+                    )
                     .build()
                     .unwrap()
             })
@@ -427,8 +469,13 @@ async fn queue_baseline(organization: &Organization, members: usize, body_bytes:
     let wall = started.elapsed();
     assert_eq!(drain.finish().await.0, members);
     delete_queue(management, &stack).await;
+    let label = if sealed {
+        "baseline: the same messages, each sealed (GenerateMac), then SendMessageBatch"
+    } else {
+        "baseline: the same messages, SendMessageBatch alone"
+    };
     Queued {
-        label: "baseline: the same messages, SendMessageBatch alone".to_string(),
+        label: label.to_string(),
         accounts: members,
         wall,
         body_bytes,
@@ -449,7 +496,10 @@ async fn delete_queue(account: &support::TestAccount, stack: &ScanStack) {
 fn print_queued(runs: &[Queued]) {
     let base = runs
         .iter()
-        .find(|run| run.label.starts_with("baseline"))
+        .find(|run| {
+            run.label
+                .starts_with("baseline: the same messages, SendMessageBatch")
+        })
         .map(|run| run.wall.as_secs_f64() / run.accounts.max(1) as f64);
     let budget = (FUNCTION_TIMEOUT - fanout::QUEUE_MARGIN).as_secs_f64();
     println!("| run | accounts | message bytes | wall | accounts/s | vs baseline (per account) | accounts queued in {budget:.0} s at this rate |");
@@ -483,7 +533,8 @@ async fn coordinator_bench(members: usize) {
         coordinator_run(&format!("coordinator, {members} members"), &large, members).await,
     ];
     let body_bytes = runs[1].body_bytes;
-    runs.push(queue_baseline(&large, members, body_bytes).await);
+    runs.push(queue_baseline(&large, members, body_bytes, false).await);
+    runs.push(queue_baseline(&large, members, body_bytes, true).await);
     print_queued(&runs);
 }
 

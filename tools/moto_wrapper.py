@@ -383,6 +383,56 @@ _stock_get_findings = SecurityHubResponse.get_findings
 SecurityHubResponse.get_findings = get_findings
 
 
+# --- SQS at depth ----------------------------------------------------------------------------
+#
+# Scale, not behaviour: stock moto builds a queue's whole attribute map (Queue.attributes) on every
+# SendMessage (to read ContentBasedDeduplication) and up to three times for every message
+# ReceiveMessage returns (its retention-period check asks GetQueueAttributes for one name), and the
+# whole map includes ApproximateNumberOfMessages, …Delayed and …NotVisible: three passes over every
+# message in the queue. That is O(messages queued) per message sent or received, so the emulator's
+# SQS slowed with the square of queue depth and the coordinator bench at 10,000 accounts measured
+# moto, not trailwatch (py-spy: 94% of the wrapper's time in Queue.attributes). Here the map is
+# computed when read, one attribute at a time: the same names and values as stock moto's (bools as
+# "true"/"false", RedrivePolicy as JSON), each count taken only when it is asked for.
+from collections.abc import Mapping  # noqa: E402 (kept with its patch)
+
+from moto.core.utils import camelcase_to_underscores  # noqa: E402
+from moto.sqs import models as sqs_models  # noqa: E402
+
+
+class QueueAttributes(Mapping):
+    """A queue's attributes as stock moto's Queue.attributes answers them, each read on access."""
+
+    def __init__(self, queue):
+        self._queue = queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        self._names = dict.fromkeys(names)
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        queue = self._queue
+        if name == "Policy" and queue.policy:
+            return queue.policy
+        if name == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        value = getattr(queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+sqs_models.Queue.attributes = property(QueueAttributes)
+
+
 # --- Session policies -------------------------------------------------------------------------
 
 

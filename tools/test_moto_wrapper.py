@@ -731,5 +731,49 @@ class OrganizationTest(unittest.TestCase):
         self.assertNotIn("NextToken", third)
 
 
+class SqsAttributesTest(unittest.TestCase):
+    """The wrapper's lazily computed SQS queue attributes answer what stock moto's do, for every
+    kind of queue and message state (in process: moto's own property beside the wrapper's)."""
+
+    def test_same_attributes_as_stock_moto(self):
+        from moto.sqs import models as sqs_models
+
+        stock = sqs_models.Queue.attributes
+        sys.path.insert(0, os.path.dirname(WRAPPER))
+        import moto_wrapper  # noqa: F401 (patches moto on import)
+
+        self.assertIsNot(sqs_models.Queue.attributes, stock)
+        backend = sqs_models.sqs_backends["123456789012"]["us-east-1"]
+        dead = backend.create_queue("dead")
+        queues = [
+            backend.create_queue("plain"),
+            backend.create_queue("fifo.fifo", FifoQueue="true", ContentBasedDeduplication="true"),
+            backend.create_queue("kms", KmsMasterKeyId="alias/aws/sqs"),
+            backend.create_queue(
+                "redriven",
+                Policy=json.dumps({"Version": "2012-10-17", "Statement": []}),
+                RedrivePolicy=json.dumps({"deadLetterTargetArn": dead.queue_arn,
+                                          "maxReceiveCount": 3}),
+            ),
+        ]
+        for queue in queues:
+            group = {"group_id": "g"} if queue.fifo_queue else {}
+            for n in range(3):
+                backend.send_message(queue.name, f"visible {n}", **group)
+            if not queue.fifo_queue:
+                backend.send_message(queue.name, "delayed", delay_seconds=600)
+            backend.receive_message(queue.name, 1, 0, 600, [])
+            with self.subTest(queue=queue.name):
+                attributes = queue.attributes
+                self.assertEqual(dict(attributes), stock.fget(queue))
+                self.assertEqual(attributes.get("ApproximateNumberOfMessagesNotVisible"), 1)
+                self.assertEqual(attributes.get("ApproximateNumberOfMessages"), 2)
+                self.assertNotIn("NoSuchAttribute", attributes)
+                self.assertEqual(
+                    backend.get_queue_attributes(queue.name, ["All"]),
+                    stock.fget(queue),
+                )
+
+
 if __name__ == "__main__":
     unittest.main()

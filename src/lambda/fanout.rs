@@ -40,7 +40,7 @@ pub const QUEUE_MARGIN: Duration = Duration::from_secs(30);
 /// operations is thousands a second per account and region
 /// (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html), the
 /// bound here is latency: 16 seals cover a batch of 10 while the previous one is sent.
-const SEALS_IN_FLIGHT: usize = 16;
+pub const SEALS_IN_FLIGHT: usize = 16;
 /// Most entries one `SendMessageBatch` takes.
 const BATCH_ENTRIES: usize = 10;
 /// Records of a batch scanned at once (the queue trigger's `BatchSize` in template.yaml is 5:
