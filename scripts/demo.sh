@@ -20,7 +20,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "demo: building the Lambda (first build of the AWS SDK takes several minutes)…" >&2
-cargo build --quiet --bin trailwatch-lambda --bin trailwatch
+# The function as it is deployed: without the command line's features (`cli`); `watch` below
+# builds the same, and does not read Cargo.toml's `package.metadata.lambda`.
+cargo build --quiet --no-default-features --bin trailwatch-lambda
+cargo build --quiet --bin trailwatch
 
 moto_port=$(free_port)
 endpoint="http://127.0.0.1:$moto_port"
@@ -48,7 +51,7 @@ TRAILWATCH_REGIONS=us-east-1,eu-west-1
 RUST_LOG=info
 ENV
 "$venv_bin/cargo-lambda" lambda watch --ignore-changes -A 127.0.0.1 -P "$lambda_port" \
-  --bin trailwatch-lambda --env-file "$work/lambda.env" \
+  --bin trailwatch-lambda --no-default-features --env-file "$work/lambda.env" \
   > "$work/lambda.log" 2>&1 & pids+=($!)
 for _ in $(seq 300); do
   (echo > "/dev/tcp/127.0.0.1/$lambda_port") 2>/dev/null && break

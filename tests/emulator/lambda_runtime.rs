@@ -65,6 +65,9 @@ impl LocalRuntime {
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
             .args(["--bin", "trailwatch-lambda"])
+            // The features the deployed function is built with (`package.metadata.lambda` in
+            // Cargo.toml, which `watch` does not read): without the command line's `cli`.
+            .arg("--no-default-features")
             .arg("--env-file")
             .arg(&env_file)
             .env("PATH", venv_path())
