@@ -250,8 +250,10 @@ impl Plan {
 
     /// Adds the steps of one account's failing controls of `request`. `findings` are the run's
     /// findings of `request.controls` over `snapshot`: planning starts from them instead of
-    /// deciding them again (only their passing chains' topics are reused), so a run that keeps no
-    /// snapshots — an organization's — builds its plan account by account.
+    /// deciding them again, so a run that keeps no snapshots — an organization's — builds its
+    /// plan account by account. A topic proven by a passing chain is reused, whether the chain
+    /// is among `findings` or another monitoring control's (evaluated here when some control
+    /// fails).
     pub fn add_account(
         &mut self,
         snapshot: &Snapshot,
@@ -380,14 +382,8 @@ impl fmt::Display for Action {
 /// trail's chain in its owner's account — appear once, naming every control they complete.
 pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
     let mut plan = Plan::default();
-    // The requested controls, and every monitoring control: a passing one proves its topic.
-    let mut evaluated: Vec<&Control> = request.controls.to_vec();
-    evaluated.extend(catalog().iter().filter(|control| {
-        matches!(control.check, Check::Monitoring(_))
-            && !request.controls.iter().any(|c| c.id == control.id)
-    }));
     for snapshot in snapshots {
-        let findings = controls::evaluate(snapshot, &evaluated, request.version);
+        let findings = controls::evaluate(snapshot, request.controls, request.version);
         plan.add_account(snapshot, &findings, request);
     }
     plan
@@ -395,9 +391,8 @@ pub fn plan(snapshots: &[Snapshot], request: &Request<'_>) -> Plan {
 
 /// The first step of each failing control's plan in one account, in one line, by control id:
 /// what a finding's `Remediation.Recommendation.Text` shows. `findings` are the run's findings
-/// of `controls` over `snapshot` (planning starts from them instead of deciding them again; only
-/// their passing chains' topics are reused). Planned without `--notify` (a scheduled run has no
-/// endpoint): a step that needs one says so.
+/// of `controls` over `snapshot` (see [`Plan::add_account`]). Planned without `--notify` (a
+/// scheduled run has no endpoint): a step that needs one says so.
 pub fn first_steps(
     snapshot: &Snapshot,
     findings: &[Finding],
@@ -519,9 +514,34 @@ pub fn classic_selector_json(selector: &ClassicEventSelector) -> serde_json::Val
 
 /// The topics that complete a chain in the findings: `(account, region)` → topic ARN, for the
 /// plan to reuse: a topic proven to notify (confirmed subscription, CloudWatch may publish).
-fn proven_topics(findings: &[Finding]) -> BTreeMap<(String, String), String> {
-    findings
+/// The topics proven to notify, by (account, region): those of the passing chains among
+/// `findings`, and those of the monitoring controls `findings` do not judge (evaluated here over
+/// `snapshot`), so that a plan for a few controls — a re-check's, a page's of `--controls` —
+/// reuses a topic another control's chain proves, as the plan for every control does.
+fn proven_topics(
+    snapshot: &Snapshot,
+    findings: &[Finding],
+    version: CisVersion,
+) -> BTreeMap<(String, String), String> {
+    let unjudged: Vec<&Control> = catalog()
         .iter()
+        .filter(|control| {
+            matches!(control.check, Check::Monitoring(_))
+                && !findings.iter().any(|f| f.control_id == control.id)
+        })
+        .collect();
+    let others = if unjudged.is_empty() {
+        Vec::new()
+    } else {
+        controls::evaluate(snapshot, &unjudged, version)
+    };
+    passing_topics(findings.iter().chain(&others))
+}
+
+fn passing_topics<'a>(
+    findings: impl Iterator<Item = &'a Finding>,
+) -> BTreeMap<(String, String), String> {
+    findings
         .filter(|finding| finding.status == ComplianceStatus::Passed)
         .flat_map(|finding| &finding.evidence.chain)
         .filter(|link| link.kind == ResourceKind::Topic)

@@ -51,6 +51,13 @@ pub(super) fn plan_account(
     request: &Request<'_>,
     plan: &mut Plan,
 ) {
+    let anything_fails = findings.iter().any(|finding| {
+        missing_link(finding).is_some()
+            && request.controls.iter().any(|c| c.id == finding.control_id)
+    });
+    if !anything_fails {
+        return;
+    }
     let mut planner = Planner {
         request,
         account_id: snapshot.account_id.clone(),
@@ -60,7 +67,7 @@ pub(super) fn plan_account(
             .first()
             .cloned()
             .unwrap_or_else(|| "us-east-1".to_string()),
-        topics: proven_topics(findings)
+        topics: proven_topics(snapshot, findings, request.version)
             .into_iter()
             .map(|(key, arn)| (key, (arn, Vec::new())))
             .collect(),

@@ -613,6 +613,26 @@ fn a_topic_proven_by_a_passing_chain_is_reused() {
 }
 
 #[test]
+fn a_plan_from_a_runs_own_findings_reuses_a_topic_another_control_proves() {
+    // The page and the ASFF plan from the run's own findings: with `--controls` naming one
+    // control, cloudtrail-changes (passing through sec-alerts) is not among them, and its topic
+    // is reused all the same, as `trailwatch remediate` reuses it.
+    let snapshot = complete();
+    let controls = [control("kms-cmk-disable-delete").unwrap()];
+    let findings = controls::evaluate(&snapshot, &controls, CisVersion::newest());
+    let mut from_findings = Plan::default();
+    from_findings.add_account(&snapshot, &findings, &request_for(&controls, None));
+    assert_eq!(
+        kinds(&from_findings),
+        ["put_metric_filter", "put_metric_alarm"]
+    );
+    assert_eq!(
+        from_findings,
+        plan_for(&snapshot, "kms-cmk-disable-delete", false)
+    );
+}
+
+#[test]
 fn cis_3_4_a_trail_not_logging_starts_logging_and_one_not_sending_gets_delivery() {
     let mut snapshot = complete();
     let status = snapshot.chains.trails[0].status.as_mut().unwrap();
