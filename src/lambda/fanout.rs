@@ -28,7 +28,7 @@ use crate::securityhub::{FailedFinding, PublishTarget};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
@@ -228,12 +228,15 @@ pub async fn coordinate(
     let coverage_held = org::held_coverage(sdk, &target).await;
     let packed = PackedChains::pack(&prepared.shared)?;
     let key = MessageKey::new(sdk, &org.message_key);
+    // The chains are the same in every message: once one message is too large with them, the
+    // others go without them at once (no second serialization per member).
+    let chains_fit = AtomicBool::new(true);
     let message_for = |account: &OrgAccount| AccountMessage {
         // Unknown (the read failed): the worker looks, and archives a stale one.
         coverage_held: coverage_held
             .as_ref()
             .is_none_or(|held| held.contains(&account.id)),
-        shared: Some(packed.clone()),
+        shared: chains_fit.load(Ordering::Relaxed).then(|| packed.clone()),
         ..AccountMessage::new(
             account.clone(),
             &prepared.scanning_account,
@@ -247,7 +250,7 @@ pub async fn coordinate(
     // built: one batch is held at a time, however many accounts the organization has.
     let mut sealed = stream::iter(&prepared.members)
         .map(|account| {
-            let body = fitting_body(message_for(account), org.max_message_bytes);
+            let body = fitting_body(message_for(account), org.max_message_bytes, &chains_fit);
             let key = &key;
             async move {
                 let (body, carried) = body?;
@@ -385,16 +388,19 @@ async fn retire_coverage(
     summary
 }
 
-/// The body of `message`, with the chains when the message fits the queue's `max_bytes` with
-/// them (and its MAC attribute), else without them; and whether they went.
+/// The body of `message`, with the chains it carries when it fits the queue's `max_bytes` with
+/// them (and its MAC attribute), else without them, `chains_fit` then cleared; and whether they
+/// went.
 fn fitting_body(
     mut message: AccountMessage,
     max_bytes: usize,
+    chains_fit: &AtomicBool,
 ) -> Result<(String, bool), LambdaError> {
     let body = serde_json::to_string(&message).map_err(message_error)?;
-    if body.len() + mac::ATTRIBUTE_BYTES <= max_bytes {
+    if message.shared.is_none() || body.len() + mac::ATTRIBUTE_BYTES <= max_bytes {
         return Ok((body, message.shared.is_some()));
     }
+    chains_fit.store(false, Ordering::Relaxed);
     message.shared = None;
     let body = serde_json::to_string(&message).map_err(message_error)?;
     Ok((body, false))
