@@ -384,7 +384,7 @@ async fn coordinator_run(label: &str, organization: &Organization, members: usiz
     let org = config.organization.as_ref().expect("an organization stack");
     let drain = Drain::start(management, &stack.queue);
     let started = Instant::now();
-    let summary = fanout::coordinate(&management.sdk, org, "scheduled", &settings, None)
+    let summary = fanout::coordinate(&management.sdk, org, "scheduled", &settings, None, None)
         .await
         .expect("coordinator run");
     let wall = started.elapsed();

@@ -23,7 +23,7 @@ use crate::collect::organization::OrgAccount;
 use crate::controls::{self, CisVersion};
 use crate::model::snapshot::{ReadError, SharedChains, Snapshot};
 use crate::run::org::{self, AccountReport, OrgSettings, Outcome};
-use crate::run::{Publish, RunSettings, RunSummary};
+use crate::run::{Publish, RunSettings, RunSummary, ScanOutcome};
 use crate::securityhub::{FailedFinding, PublishTarget};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -210,14 +210,16 @@ fn org_settings(org: &OrgConfig) -> OrgSettings {
 }
 
 /// The scheduled run of an organization stack: scan the central account, send the members.
+/// `own`: the central account's scan when the caller has just made it (see [`org::prepare`]).
 pub async fn coordinate(
     sdk: &aws_config::SdkConfig,
     org: &OrgConfig,
     trigger: &str,
     settings: &RunSettings,
     deadline: Option<Instant>,
+    own: Option<ScanOutcome>,
 ) -> Result<CoordinatorSummary, LambdaError> {
-    let prepared = org::prepare(sdk, settings, &org_settings(org)).await?;
+    let prepared = org::prepare(sdk, settings, &org_settings(org), own).await?;
     let region = prepared.own_run.securityhub_region.clone();
     let target = PublishTarget {
         account_id: prepared.scanning_account.clone(),

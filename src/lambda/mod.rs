@@ -118,6 +118,7 @@ pub async fn handle_until(
                 invocation.trigger(),
                 &settings,
                 deadline,
+                None,
             ))
             .await
             .inspect_err(|error| tracing::error!(error = %error, "run failed"))?;

@@ -410,20 +410,29 @@ async fn recheck_account(
         controls: affected,
         ..stack.clone()
     };
+    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
+    let scan = ScanOutcome {
+        snapshot,
+        findings,
+        duration: started.elapsed(),
+    };
     // A change to an organization trail's chain: every member judged on it too, through the
-    // organization run narrowed to these controls (the chain read once, one message per member).
+    // organization run narrowed to these controls (the chain read once, one message per member),
+    // which takes this account's scan as its own instead of reading the account again.
     if let Some(org) = organization {
-        let shared = SharedChains::of(&snapshot);
+        let shared = SharedChains::of(&scan.snapshot);
         let on_shared = changes.iter().any(|change| {
             changes::on_organization_chain(
                 &shared.chains,
-                &snapshot.chains,
-                &snapshot.partition,
+                &scan.snapshot.chains,
+                &scan.snapshot.partition,
                 change,
             )
         });
         if on_shared {
-            match Box::pin(fanout::coordinate(sdk, org, TRIGGER, &settings, deadline)).await {
+            let coordinated =
+                fanout::coordinate(sdk, org, TRIGGER, &settings, deadline, Some(scan));
+            match Box::pin(coordinated).await {
                 Ok(coordinated) => recheck.members_queued = Some(coordinated.messages_sent),
                 Err(error) => recheck.error = Some(error.to_string()),
             }
@@ -438,12 +447,6 @@ async fn recheck_account(
     {
         settings.publish = Publish::Off;
     }
-    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
-    let scan = ScanOutcome {
-        snapshot,
-        findings,
-        duration: started.elapsed(),
-    };
     match Box::pin(run::publish_scan(sdk, &settings, scan, started)).await {
         Ok(account_run) => {
             if let Some(Err(error)) = &account_run.published {

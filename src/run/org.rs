@@ -16,8 +16,8 @@
 //! coordinator and step 2 in the workers its SQS queue triggers.
 
 use super::{
-    publish, publish_reading, run_account_with, AccountRun, Publish, RunError, RunSettings,
-    RunSummary,
+    publish, publish_reading, publish_scan, run_account_with, AccountRun, Publish, RunError,
+    RunSettings, RunSummary, ScanOutcome,
 };
 use crate::collect::access::{MemberRole, Roles};
 use crate::collect::organization::{self, MemberState, OrgAccount};
@@ -171,13 +171,24 @@ pub struct Prepared {
     pub shared: SharedChains,
 }
 
-/// Step 1: identity, accounts, plan, and the scanning account's own scan.
+/// Step 1: identity, accounts, plan, and the scanning account's own scan — made here, or
+/// `own`: one already made of the account of `sdk`'s credentials for `settings.controls` (a
+/// re-check's, which read that account a moment ago to decide that the run is needed), then
+/// published as this run's.
 pub async fn prepare(
     sdk: &aws_config::SdkConfig,
     settings: &RunSettings,
     org: &OrgSettings,
+    own: Option<ScanOutcome>,
 ) -> Result<Prepared, RunError> {
-    let (scanning_account, partition) = crate::collect::identity_of(sdk).await?;
+    let started = Instant::now();
+    let (scanning_account, partition) = match &own {
+        Some(scan) => (
+            scan.snapshot.account_id.clone(),
+            scan.snapshot.partition.clone(),
+        ),
+        None => crate::collect::identity_of(sdk).await?,
+    };
     let accounts = organization::list_accounts(sdk)
         .await
         .map_err(|error| RunError::Organization(Box::new(error)))?;
@@ -200,7 +211,10 @@ pub async fn prepare(
         roles: Some(&roles),
         shared: None,
     };
-    let own_run = Box::pin(run_account_with(sdk, &own_settings, reach)).await?;
+    let own_run = match own {
+        Some(scan) => Box::pin(publish_scan(sdk, &own_settings, scan, started)).await?,
+        None => Box::pin(run_account_with(sdk, &own_settings, reach)).await?,
+    };
     let shared = SharedChains::of(&own_run.scan.snapshot);
     if scans_itself {
         let name = accounts
@@ -627,7 +641,7 @@ pub async fn run_organization(
     on_coverage: &(dyn Fn(&[AsffFinding]) + Sync),
 ) -> Result<(OrgSummary, Option<Result<PublishReport, PublishError>>), RunError> {
     let started = Instant::now();
-    let prepared = prepare(sdk, settings, org).await?;
+    let prepared = prepare(sdk, settings, org, None).await?;
     let total = prepared.reports.len() + prepared.members.len();
     let mut reports = prepared.reports;
     for (done, report) in reports.iter().enumerate() {
