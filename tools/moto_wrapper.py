@@ -5,7 +5,10 @@ Usage: moto_wrapper.py PORT   (binds 127.0.0.1:PORT; the Rust harness in tests/e
 The server exits when its standard input reaches end of file, so a test process that dies (or
 whose harness lives in a static that is never dropped) takes its server with it.
 
-Every patch below is a measured gap between moto 5.2.5 and AWS that trailwatch's collectors read.
+Every patch below is a measured gap between moto 5.2.5 and AWS that trailwatch's collectors read,
+except two that change only moto's speed at scale, not what it answers: requests find their
+account and session policy by access key (an index, not a scan of every account), and an SQS
+queue's attributes are computed when read (not on every message sent or received).
 Test-only controls are spelled so that no real account would carry them by accident:
 
 * Trail tag ``trailwatch-test:latest-cw-delivery`` = epoch seconds: GetTrailStatus answers
@@ -389,11 +392,12 @@ SecurityHubResponse.get_findings = get_findings
 # SendMessage (to read ContentBasedDeduplication) and up to three times for every message
 # ReceiveMessage returns (its retention-period check asks GetQueueAttributes for one name), and the
 # whole map includes ApproximateNumberOfMessages, …Delayed and …NotVisible: three passes over every
-# message in the queue. That is O(messages queued) per message sent or received, so the emulator's
-# SQS slowed with the square of queue depth and the coordinator bench at 10,000 accounts measured
-# moto, not trailwatch (py-spy: 94% of the wrapper's time in Queue.attributes). Here the map is
-# computed when read, one attribute at a time: the same names and values as stock moto's (bools as
-# "true"/"false", RedrivePolicy as JSON), each count taken only when it is asked for.
+# message in the queue. Each message sent or received cost time in proportion to the queue's
+# depth (a queue filled to n messages, n² in all), so the coordinator bench at 10,000 accounts
+# measured moto, not trailwatch (py-spy: 94% of the wrapper's time in Queue.attributes). Here the
+# map is computed when read, one attribute at a time: the same names and values as stock moto's
+# (bools as "true"/"false", RedrivePolicy as JSON), each count taken only when it is asked for.
+# (moto's /moto-api/data.json no longer lists queue attributes; nothing here reads it.)
 from collections.abc import Mapping  # noqa: E402 (kept with its patch)
 
 from moto.core.utils import camelcase_to_underscores  # noqa: E402
@@ -416,12 +420,13 @@ class QueueAttributes(Mapping):
         if name not in self._names:
             raise KeyError(name)
         queue = self._queue
-        if name == "Policy" and queue.policy:
-            return queue.policy
         if name == "RedrivePolicy" and queue.redrive_policy:
             return json.dumps(queue.redrive_policy)
         value = getattr(queue, camelcase_to_underscores(name))
         return str(value).lower() if isinstance(value, bool) else value
+
+    def __contains__(self, name):
+        return name in self._names
 
     def __iter__(self):
         return iter(self._names)

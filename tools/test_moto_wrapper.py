@@ -6,7 +6,8 @@ through boto3.
 Usage: python tools/test_moto_wrapper.py   (scripts/test.sh runs it with the virtualenv's Python)
 
 Starts the wrapper on a free loopback port. The query and CBOR requests are built and their answers
-read with botocore's own serializers and parsers, from botocore's CloudWatch model.
+read with botocore's own serializers and parsers, from botocore's CloudWatch model. The SQS patch
+(queue attributes computed when read) is checked in process, beside stock moto's own property.
 """
 
 import datetime
@@ -740,7 +741,10 @@ class SqsAttributesTest(unittest.TestCase):
 
         stock = sqs_models.Queue.attributes
         sys.path.insert(0, os.path.dirname(WRAPPER))
-        import moto_wrapper  # noqa: F401 (patches moto on import)
+        try:
+            import moto_wrapper  # noqa: F401 (patches moto on import)
+        finally:
+            sys.path.pop(0)
 
         self.assertIsNot(sqs_models.Queue.attributes, stock)
         backend = sqs_models.sqs_backends["123456789012"]["us-east-1"]
@@ -769,6 +773,7 @@ class SqsAttributesTest(unittest.TestCase):
                 self.assertEqual(attributes.get("ApproximateNumberOfMessagesNotVisible"), 1)
                 self.assertEqual(attributes.get("ApproximateNumberOfMessages"), 2)
                 self.assertNotIn("NoSuchAttribute", attributes)
+                self.assertIn("QueueArn", attributes)
                 self.assertEqual(
                     backend.get_queue_attributes(queue.name, ["All"]),
                     stock.fget(queue),

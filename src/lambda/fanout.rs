@@ -28,7 +28,7 @@ use crate::securityhub::{FailedFinding, PublishTarget};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The message kind a worker accepts.
@@ -230,15 +230,11 @@ pub async fn coordinate(
     let coverage_held = org::held_coverage(sdk, &target).await;
     let packed = PackedChains::pack(&prepared.shared)?;
     let key = MessageKey::new(sdk, &org.message_key);
-    // The chains are the same in every message: once one message is too large with them, the
-    // others go without them at once (no second serialization per member).
-    let chains_fit = AtomicBool::new(true);
     let message_for = |account: &OrgAccount| AccountMessage {
         // Unknown (the read failed): the worker looks, and archives a stale one.
         coverage_held: coverage_held
             .as_ref()
             .is_none_or(|held| held.contains(&account.id)),
-        shared: chains_fit.load(Ordering::Relaxed).then(|| packed.clone()),
         ..AccountMessage::new(
             account.clone(),
             &prepared.scanning_account,
@@ -252,7 +248,7 @@ pub async fn coordinate(
     // built: one batch is held at a time, however many accounts the organization has.
     let mut sealed = stream::iter(&prepared.members)
         .map(|account| {
-            let body = fitting_body(message_for(account), org.max_message_bytes, &chains_fit);
+            let body = fitting_body(message_for(account), &packed, org.max_message_bytes);
             let key = &key;
             async move {
                 let (body, carried) = body?;
@@ -390,22 +386,26 @@ async fn retire_coverage(
     summary
 }
 
-/// The body of `message`, with the chains it carries when it fits the queue's `max_bytes` with
-/// them (and its MAC attribute), else without them, `chains_fit` then cleared; and whether they
-/// went.
+/// The body of `message` (built without chains) with `packed` when the message fits the
+/// queue's `max_bytes` with them and its MAC attribute, else without them; and whether they went.
+/// Each message is measured on its own (names differ in length), by arithmetic: the chains are
+/// serialized only into a message they fit.
 fn fitting_body(
     mut message: AccountMessage,
+    packed: &PackedChains,
     max_bytes: usize,
-    chains_fit: &AtomicBool,
 ) -> Result<(String, bool), LambdaError> {
-    let body = serde_json::to_string(&message).map_err(message_error)?;
-    if message.shared.is_none() || body.len() + mac::ATTRIBUTE_BYTES <= max_bytes {
-        return Ok((body, message.shared.is_some()));
-    }
-    chains_fit.store(false, Ordering::Relaxed);
     message.shared = None;
+    let without = serde_json::to_string(&message).map_err(message_error)?;
+    // `null` becomes the packed chains as a JSON string: base64, nothing to escape.
+    let with_bytes = without.len() - "null".len() + packed.len() + 2;
+    if with_bytes + mac::ATTRIBUTE_BYTES > max_bytes {
+        return Ok((without, false));
+    }
+    message.shared = Some(packed.clone());
     let body = serde_json::to_string(&message).map_err(message_error)?;
-    Ok((body, false))
+    debug_assert_eq!(body.len(), with_bytes);
+    Ok((body, true))
 }
 
 fn message_error(error: serde_json::Error) -> LambdaError {
@@ -874,13 +874,13 @@ mod tests {
     use super::*;
     use crate::collect::organization::MemberState;
 
-    #[test]
-    fn a_message_round_trips_and_carries_the_run() {
-        let message = AccountMessage {
+    /// A member's message, chains left out.
+    fn member_message(name: &str) -> AccountMessage {
+        AccountMessage {
             kind: MESSAGE_KIND.to_string(),
             account: OrgAccount {
                 id: "111122223333".to_string(),
-                name: "prod".to_string(),
+                name: name.to_string(),
                 state: MemberState::Active,
             },
             scanning_account: "999988887777".to_string(),
@@ -891,8 +891,16 @@ mod tests {
             cis_version: "1.4.0".to_string(),
             dry_run: false,
             coverage_held: true,
-            shared: Some(PackedChains::pack(&SharedChains::default()).unwrap()),
+            shared: None,
             chains_read_at: time::macros::datetime!(2026-05-01 06:00 UTC),
+        }
+    }
+
+    #[test]
+    fn a_message_round_trips_and_carries_the_run() {
+        let message = AccountMessage {
+            shared: Some(PackedChains::pack(&SharedChains::default()).unwrap()),
+            ..member_message("prod")
         };
         let body = serde_json::to_string(&message).unwrap();
         let back: AccountMessage = serde_json::from_str(&body).unwrap();
@@ -1093,6 +1101,34 @@ mod tests {
                 > super::super::config::DEFAULT_MAX_MESSAGE_BYTES
         );
         assert!(PackedChains("not base64!".to_string()).unpack().is_err());
+    }
+
+    #[test]
+    fn each_message_carries_the_chains_exactly_when_it_fits_with_them() {
+        let packed = PackedChains::pack(&full_chains(1)).unwrap();
+        let sealed_size = |message: &AccountMessage| {
+            serde_json::to_string(message).unwrap().len() + mac::ATTRIBUTE_BYTES
+        };
+        for name in [
+            "a",
+            "a name of fifty characters, as long as AWS allows",
+            "é—unicode",
+        ] {
+            let full = AccountMessage {
+                shared: Some(packed.clone()),
+                ..member_message(name)
+            };
+            let limit = sealed_size(&full);
+            let (body, carried) = fitting_body(member_message(name), &packed, limit).unwrap();
+            assert!(carried, "{name}");
+            assert_eq!(serde_json::from_str::<AccountMessage>(&body).unwrap(), full);
+            let (body, carried) = fitting_body(member_message(name), &packed, limit - 1).unwrap();
+            assert!(!carried, "{name}");
+            assert_eq!(
+                serde_json::from_str::<AccountMessage>(&body).unwrap(),
+                member_message(name)
+            );
+        }
     }
 
     #[test]

@@ -181,7 +181,6 @@ pub async fn prepare(
     org: &OrgSettings,
     own: Option<ScanOutcome>,
 ) -> Result<Prepared, RunError> {
-    let started = Instant::now();
     let (scanning_account, partition) = match &own {
         Some(scan) => (
             scan.snapshot.account_id.clone(),
@@ -212,7 +211,12 @@ pub async fn prepare(
         shared: None,
     };
     let own_run = match own {
-        Some(scan) => Box::pin(publish_scan(sdk, &own_settings, scan, started)).await?,
+        Some(scan) => {
+            // The run's time is the scan's and its publish's, as when the scan is made here.
+            let now = Instant::now();
+            let scan_started = now.checked_sub(scan.duration).unwrap_or(now);
+            Box::pin(publish_scan(sdk, &own_settings, scan, scan_started)).await?
+        }
         None => Box::pin(run_account_with(sdk, &own_settings, reach)).await?,
     };
     let shared = SharedChains::of(&own_run.scan.snapshot);

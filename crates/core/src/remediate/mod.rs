@@ -512,36 +512,40 @@ pub fn classic_selector_json(selector: &ClassicEventSelector) -> serde_json::Val
     value
 }
 
-/// The topics that complete a chain in the findings: `(account, region)` → topic ARN, for the
-/// plan to reuse: a topic proven to notify (confirmed subscription, CloudWatch may publish).
-/// The topics proven to notify, by (account, region): those of the passing chains among
-/// `findings`, and those of the monitoring controls `findings` do not judge (evaluated here over
-/// `snapshot`), so that a plan for a few controls — a re-check's, a page's of `--controls` —
-/// reuses a topic another control's chain proves, as the plan for every control does.
+/// The topics proven to notify (a confirmed subscription, CloudWatch may publish), by (account,
+/// region), for the plan to reuse: those of the passing chains among `findings`, and those of the
+/// monitoring controls `findings` do not judge (evaluated here over `snapshot`), so that a plan
+/// for a few controls — a re-check's, a page's of `--controls` — reuses a topic another control's
+/// chain proves, as the plan for every control does. None when `request` has no monitoring
+/// control: no other step names a topic. Where two chains prove different topics in one account
+/// and region, the last one evaluated is reused (the requested controls', then the others').
 fn proven_topics(
     snapshot: &Snapshot,
     findings: &[Finding],
-    version: CisVersion,
+    request: &Request<'_>,
 ) -> BTreeMap<(String, String), String> {
+    let is_monitoring = |control: &Control| matches!(control.check, Check::Monitoring(_));
+    if !request
+        .controls
+        .iter()
+        .any(|control| is_monitoring(control))
+    {
+        return BTreeMap::new();
+    }
     let unjudged: Vec<&Control> = catalog()
         .iter()
         .filter(|control| {
-            matches!(control.check, Check::Monitoring(_))
-                && !findings.iter().any(|f| f.control_id == control.id)
+            is_monitoring(control) && !findings.iter().any(|f| f.control_id == control.id)
         })
         .collect();
     let others = if unjudged.is_empty() {
         Vec::new()
     } else {
-        controls::evaluate(snapshot, &unjudged, version)
+        controls::evaluate(snapshot, &unjudged, request.version)
     };
-    passing_topics(findings.iter().chain(&others))
-}
-
-fn passing_topics<'a>(
-    findings: impl Iterator<Item = &'a Finding>,
-) -> BTreeMap<(String, String), String> {
     findings
+        .iter()
+        .chain(&others)
         .filter(|finding| finding.status == ComplianceStatus::Passed)
         .flat_map(|finding| &finding.evidence.chain)
         .filter(|link| link.kind == ResourceKind::Topic)

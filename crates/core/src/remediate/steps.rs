@@ -67,7 +67,7 @@ pub(super) fn plan_account(
             .first()
             .cloned()
             .unwrap_or_else(|| "us-east-1".to_string()),
-        topics: proven_topics(snapshot, findings, request.version)
+        topics: proven_topics(snapshot, findings, request)
             .into_iter()
             .map(|(key, arn)| (key, (arn, Vec::new())))
             .collect(),
