@@ -1,10 +1,10 @@
 //! AWS Organizations: the accounts of the organization (ListAccounts, every page), with the state
-//! each is in. `State` replaces `Status` in the API (the reference retires `Status` on
+//! each is in, and its management account (DescribeOrganization). `State` replaces `Status` in the API (the reference retires `Status` on
 //! 2026-09-09); an answer with only `Status` is read through it.
 
 use super::clients::Clients;
 use super::errors::read_error;
-use crate::model::snapshot::ReadError;
+use crate::model::snapshot::{ReadError, ReadErrorKind};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +65,34 @@ pub async fn list_accounts(sdk: &aws_config::SdkConfig) -> Result<Vec<OrgAccount
         accounts.extend(page.accounts().iter().filter_map(org_account));
     }
     Ok(accounts)
+}
+
+/// The organization's management account (`organizations:DescribeOrganization`, which any
+/// account of the organization may call:
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html).
+pub async fn management_account(sdk: &aws_config::SdkConfig) -> Result<String, ReadError> {
+    let clients = Clients::new(sdk);
+    let region = clients
+        .home_region()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let answer = clients
+        .organizations(&region)
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|error| read_error("organizations:DescribeOrganization", &region, None, &error))?;
+    answer
+        .organization()
+        .and_then(|organization| organization.master_account_id())
+        .map(str::to_string)
+        .ok_or_else(|| ReadError {
+            operation: "organizations:DescribeOrganization".to_string(),
+            region: region.clone(),
+            resource: None,
+            kind: ReadErrorKind::Other,
+            code: None,
+            message: "the answer names no management account".to_string(),
+        })
 }
 
 fn org_account(account: &Account) -> Option<OrgAccount> {

@@ -23,7 +23,9 @@
 //! organization run's own path and trust checks. A change in the stack's own account to an
 //! organization trail's chain ([`changes::on_organization_chain`]) concerns every member judged
 //! on that chain: it starts the organization run ([`fanout::coordinate`]) narrowed to the
-//! affected controls — the shared chain read once, one message per member.
+//! affected controls — the shared chain read once, one message per member. From a delegated
+//! administrator the organization trails are the management account's, a member's: its changes
+//! are checked against their chains the same way ([`recheck_trail_owner`]).
 
 use super::config::{ChangeQueue, Config, OrgConfig};
 use super::errors::LambdaError;
@@ -31,11 +33,11 @@ use super::event::{Invocation, SqsBatchResponse, SqsMessage};
 use super::fanout::{self, AccountMessage};
 use super::trust::region_in_partition;
 use crate::collect::access::Roles;
-use crate::collect::organization::{MemberState, OrgAccount};
+use crate::collect::organization::{management_account, MemberState, OrgAccount};
 use crate::collect::{collect_with, CollectPlan, Reach};
 use crate::controls::changes::{self, Change};
 use crate::controls::{self, Control};
-use crate::model::snapshot::SharedChains;
+use crate::model::snapshot::{SharedChains, Snapshot};
 use crate::run::{self, Publish, RunSettings, RunSummary, ScanOutcome};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -208,6 +210,16 @@ pub async fn work(
         .extract_if(.., |account_id, _| *account_id != queue.account)
         .collect();
     if let Some(org) = &config.organization {
+        let owner = recheck_trail_owner(sdk, &stack, org, queue, &members, deadline);
+        if let Some(owner) = Box::pin(owner).await {
+            if let Some(error) = &owner.account.error {
+                tracing::error!(%error, "the organization trail's chain could not be re-checked: its records are retried");
+                for id in &owner.ids {
+                    batch.add_failure(id.clone());
+                }
+            }
+            summary.accounts.push(owner.account);
+        }
         let queued = Box::pin(queue_members(sdk, org, queue, &stack, members)).await;
         for recheck in queued {
             if recheck.account.error.is_some() {
@@ -248,6 +260,107 @@ pub async fn work(
 struct Queued {
     account: AccountRecheck,
     ids: Vec<String>,
+}
+
+/// The changes of the management account when the stack is deployed in a delegated
+/// administrator: the organization trails belong to the management account, a member here, so
+/// its changes can touch the chain every member is judged on. The stack's own account is read
+/// (it sees those trails, and reads their chains through the management account's member role);
+/// when a change is on such a chain, the organization run starts narrowed to the controls it
+/// affects, with that read as its scan of the stack's account — as for a change in the stack's
+/// own account. (A change to one of the management account's other trails counts too: the
+/// stack's account does not see them, so it may have been an organization trail.) The
+/// management account's own re-check is queued beside it, as any member's.
+///
+/// `None` when the batch holds no change of the management account (always, for a stack in the
+/// management account). An error (the organization or the account unreadable, the run failing)
+/// returns the records concerned: every member's when the management account is not known.
+async fn recheck_trail_owner(
+    sdk: &aws_config::SdkConfig,
+    stack: &RunSettings,
+    org: &OrgConfig,
+    queue: &ChangeQueue,
+    members: &BTreeMap<String, (Vec<Change>, Vec<String>)>,
+    deadline: Option<Instant>,
+) -> Option<Queued> {
+    if members.is_empty() {
+        return None;
+    }
+    let mut account = AccountRecheck {
+        account_id: queue.account.clone(),
+        ..AccountRecheck::default()
+    };
+    let management = match management_account(sdk).await {
+        Ok(management) => management,
+        Err(error) => {
+            account.error = Some(format!(
+                "the organization's management account is unknown ({}: {}): whether a member's change is on the organization trail's chain cannot be decided",
+                error.operation,
+                error.code_and_message()
+            ));
+            let ids = members.values().flat_map(|(_, ids)| ids.clone()).collect();
+            return Some(Queued { account, ids });
+        }
+    };
+    let (changes, ids) = members.get(&management)?;
+    let candidates = candidates(stack, changes);
+    if candidates.is_empty() {
+        return None;
+    }
+    account.changes = described(changes);
+    let failed = |mut account: AccountRecheck, error: String| {
+        account.error = Some(error);
+        Some(Queued {
+            account,
+            ids: ids.clone(),
+        })
+    };
+    let started = Instant::now();
+    let snapshot = match Box::pin(collect_own(sdk, stack, Some(org), queue, &candidates)).await {
+        Ok(snapshot) => snapshot,
+        Err(error) => return failed(account, error),
+    };
+    account.scanned = true;
+    let shared = SharedChains::of(&snapshot);
+    let on_shared = changes.iter().any(|change| {
+        changes::on_organization_chain(
+            &shared.chains,
+            &snapshot.chains,
+            &snapshot.partition,
+            change,
+        )
+    });
+    let affected = if on_shared {
+        affected(&snapshot, changes, &candidates)
+    } else {
+        Vec::new()
+    };
+    if affected.is_empty() {
+        tracing::info!(
+            management_account = %management,
+            "the management account's changes touch no organization trail's chain"
+        );
+        return Some(Queued {
+            account,
+            ids: Vec::new(),
+        });
+    }
+    account.controls = affected
+        .iter()
+        .map(|control| control.id.to_string())
+        .collect();
+    let (settings, scan) = narrowed_scan(stack, affected, snapshot, started);
+    let coordinated = fanout::coordinate(sdk, org, TRIGGER, &settings, deadline, Some(scan));
+    match Box::pin(coordinated).await {
+        Ok(coordinated) => {
+            account.members_queued = Some(coordinated.messages_sent);
+            Some(Queued {
+                account,
+                ids: Vec::new(),
+            })
+        }
+        Err(error) => failed(account, error.to_string()),
+    }
 }
 
 /// One account message per member account on the organization's scan queue, narrowed to the
@@ -339,6 +452,71 @@ fn candidates(stack: &RunSettings, changes: &[Change]) -> Vec<&'static Control> 
     union(&stack.controls, &lists)
 }
 
+/// The stack's own account (the change queue's), read for `candidates` as the organization run
+/// reads it: in an organization stack, the resources of other accounts on its organization
+/// trails' chains through their member role.
+async fn collect_own(
+    sdk: &aws_config::SdkConfig,
+    stack: &RunSettings,
+    organization: Option<&OrgConfig>,
+    queue: &ChangeQueue,
+    candidates: &[&'static Control],
+) -> Result<Snapshot, String> {
+    let plan = CollectPlan::for_controls(stack.regions.clone(), candidates);
+    let roles =
+        organization.map(|org| Roles::new(sdk, &queue.account, org.role.clone(), &queue.partition));
+    let reach = Reach {
+        roles: roles.as_ref(),
+        ..Reach::default()
+    };
+    let snapshot = Box::pin(collect_with(sdk, &plan, reach))
+        .await
+        .map_err(|error| format!("scan failed: {error}"))?;
+    if snapshot.account_id != queue.account {
+        return Err(format!(
+            "the function's credentials are account {}'s, not {}'s",
+            snapshot.account_id, queue.account
+        ));
+    }
+    Ok(snapshot)
+}
+
+/// The stack's run narrowed to `controls`, and the scan of `snapshot` (collected since
+/// `started`) judged on them: to publish, or to hand to the organization run.
+fn narrowed_scan(
+    stack: &RunSettings,
+    controls: Vec<&'static Control>,
+    snapshot: Snapshot,
+    started: Instant,
+) -> (RunSettings, ScanOutcome) {
+    let settings = RunSettings {
+        controls,
+        ..stack.clone()
+    };
+    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
+    let scan = ScanOutcome {
+        snapshot,
+        findings,
+        duration: started.elapsed(),
+    };
+    (settings, scan)
+}
+
+/// The controls of `candidates` that `changes` affect, by the snapshot's chain graph.
+fn affected(
+    snapshot: &Snapshot,
+    changes: &[Change],
+    candidates: &[&'static Control],
+) -> Vec<&'static Control> {
+    let lists: Vec<_> = changes
+        .iter()
+        .map(|change| {
+            changes::affected_controls(&snapshot.chains, &snapshot.partition, change, candidates)
+        })
+        .collect();
+    union(candidates, &lists)
+}
+
 /// One account's re-check: collect once for every control its changes can affect, then evaluate
 /// and publish the ones they do affect.
 async fn recheck_account(
@@ -364,37 +542,15 @@ async fn recheck_account(
         return recheck;
     }
     let started = Instant::now();
-    let plan = CollectPlan::for_controls(stack.regions.clone(), &candidates);
-    // In an organization stack the account is read as the organization run reads it: log groups
-    // of other accounts (the management account's organization trail) through the member role.
-    let roles =
-        organization.map(|org| Roles::new(sdk, account_id, org.role.clone(), &queue.partition));
-    let reach = Reach {
-        roles: roles.as_ref(),
-        ..Reach::default()
-    };
-    let snapshot = match Box::pin(collect_with(sdk, &plan, reach)).await {
+    let snapshot = match Box::pin(collect_own(sdk, stack, organization, queue, &candidates)).await {
         Ok(snapshot) => snapshot,
         Err(error) => {
-            recheck.error = Some(format!("scan failed: {error}"));
+            recheck.error = Some(error);
             return recheck;
         }
     };
     recheck.scanned = true;
-    if snapshot.account_id != account_id {
-        recheck.error = Some(format!(
-            "the function's credentials are account {}'s, not {account_id}'s",
-            snapshot.account_id
-        ));
-        return recheck;
-    }
-    let affected: Vec<_> = changes
-        .iter()
-        .map(|change| {
-            changes::affected_controls(&snapshot.chains, &snapshot.partition, change, &candidates)
-        })
-        .collect();
-    let affected = union(&candidates, &affected);
+    let affected = affected(&snapshot, changes, &candidates);
     recheck.controls = affected
         .iter()
         .map(|control| control.id.to_string())
@@ -406,16 +562,7 @@ async fn recheck_account(
         );
         return recheck;
     }
-    let mut settings = RunSettings {
-        controls: affected,
-        ..stack.clone()
-    };
-    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
-    let scan = ScanOutcome {
-        snapshot,
-        findings,
-        duration: started.elapsed(),
-    };
+    let (mut settings, scan) = narrowed_scan(stack, affected, snapshot, started);
     // A change to an organization trail's chain: every member judged on it too, through the
     // organization run narrowed to these controls (the chain read once, one message per member),
     // which takes this account's scan as its own instead of reading the account again.

@@ -424,7 +424,8 @@ async fn verdicts(account: &TestAccount) -> std::collections::BTreeMap<String, S
 /// trail and its chain (filter narrowed to member A); the member role is deployed there by hand,
 /// trusting the central account (as every member's role does). Returns the organization, the
 /// central account, A and a member B that logs only through the organization trail.
-async fn delegated_deployment() -> (Organization, TestAccount, TestAccount, TestAccount) {
+pub(crate) async fn delegated_deployment() -> (Organization, TestAccount, TestAccount, TestAccount)
+{
     let mut organization = Organization::create(3).await;
     let b = organization.members.pop().unwrap();
     let a = organization.members.pop().unwrap();
@@ -455,7 +456,7 @@ fn judged_on_the_organization_trail(member: &str, a: &TestAccount) -> Vec<(Strin
 }
 
 /// A coordinator run in `central`, then the workers on every message it sent.
-async fn coordinate_and_work(
+pub(crate) async fn coordinate_and_work(
     central: &TestAccount,
     config: &Config,
     queue: &str,

@@ -417,6 +417,18 @@ fn a_members_change_is_queued_for_a_worker_with_only_its_controls() {
     });
 }
 
+/// Deletes the organization trail's CloudTrail-changes alarm in `management` (see
+/// [`crate::support::org::seed_management`]), and the event that change emits.
+async fn delete_organization_alarm(management: &TestAccount) -> String {
+    aws_sdk_cloudwatch::Client::new(&management.sdk)
+        .delete_alarms()
+        .alarm_names("org-cloudtrail-changes")
+        .send()
+        .await
+        .unwrap();
+    sample(management, "delete-alarms.json").replace("main-alarm", "org-cloudtrail-changes")
+}
+
 /// A change to the organization trail's chain in the stack's own (management) account concerns
 /// every member judged on that chain: the re-check starts the organization run narrowed to the
 /// affected controls — the chain read once, one message per member — and the member's finding
@@ -446,14 +458,7 @@ fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it()
         let finding = id_of(&before, "cloudtrail-changes").to_string();
         assert_eq!(before[&finding], "PASSED");
 
-        aws_sdk_cloudwatch::Client::new(&management.sdk)
-            .delete_alarms()
-            .alarm_names("org-cloudtrail-changes")
-            .send()
-            .await
-            .unwrap();
-        let event = sample(management, "delete-alarms.json")
-            .replace("main-alarm", "org-cloudtrail-changes");
+        let event = delete_organization_alarm(management).await;
         let rechecked = deliver(&management.sdk, &config, management, &[event]).await;
         assert_eq!(rechecked.accounts.len(), 1);
         assert_eq!(
@@ -474,5 +479,75 @@ fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it()
             .await
             .expect("worker run");
         assert_eq!(statuses(member).await[&finding], "FAILED");
+    });
+}
+
+/// The deployment the README recommends, the stack in a delegated administrator: the
+/// organization trail and its chain belong to the management account, a member here, whose
+/// change (forwarded by `change-forwarder.yaml`) to that chain re-checks every member judged on
+/// it — the organization run narrowed to the affected controls — as well as the management
+/// account itself (queued like any member's change).
+#[test]
+fn from_a_delegated_administrator_the_management_accounts_change_to_the_organization_chain_rechecks_the_members(
+) {
+    use crate::lambda_organization::{coordinate_and_work, delegated_deployment, sqs_event};
+
+    on_main_stack(|| async {
+        let (organization, central, a, _b) = delegated_deployment().await;
+        let management = &organization.management;
+        let (config, scan_queue) = organization_stack(&central, "cloudtrail-changes").await;
+        coordinate_and_work(&central, &config, &scan_queue, 3).await;
+        let before = statuses(&a).await;
+        let finding = id_of(&before, "cloudtrail-changes").to_string();
+        assert_eq!(
+            before[&finding], "PASSED",
+            "A is covered by the narrowed filter"
+        );
+
+        let event = delete_organization_alarm(management).await;
+        let rechecked = deliver(&central.sdk, &config, &central, &[event]).await;
+        let by_account: BTreeMap<&str, _> = rechecked
+            .accounts
+            .iter()
+            .map(|account| (account.account_id.as_str(), account))
+            .collect();
+        let owner = by_account[central.id.as_str()];
+        assert!(owner.scanned, "{rechecked:?}");
+        assert_eq!(owner.controls, ["cloudtrail-changes"], "{rechecked:?}");
+        assert_eq!(
+            owner.members_queued,
+            Some(3),
+            "management, A and B: {rechecked:?}"
+        );
+        assert!(
+            by_account[management.id.as_str()].queued,
+            "the management account's own re-check: {rechecked:?}"
+        );
+
+        // The organization run's three messages and the management account's own.
+        let work = sqs_event(&central, &scan_queue, 4).await;
+        let batch = crate::lambda_organization::worker_batch(
+            lambda::handle(&central.sdk, &config, &work).await,
+        );
+        assert!(batch.batch_item_failures.is_empty(), "{batch:?}");
+        assert_eq!(statuses(&a).await[&finding], "FAILED");
+    });
+}
+
+/// From a delegated administrator, a change of a member that is not the management account (it
+/// owns no organization trail) is queued for its worker, and the stack's own account is not
+/// read for it.
+#[test]
+fn a_members_change_outside_the_management_account_reads_no_organization_chain() {
+    use crate::lambda_organization::delegated_deployment;
+
+    on_main_stack(|| async {
+        let (_organization, central, a, _b) = delegated_deployment().await;
+        let (config, _scan_queue) = organization_stack(&central, "cloudtrail-changes").await;
+        let event = sample(&a, "delete-alarms.json");
+        let rechecked = deliver(&central.sdk, &config, &central, &[event]).await;
+        assert_eq!(rechecked.scans(), 0, "{rechecked:?}");
+        assert_eq!(rechecked.accounts.len(), 1, "{rechecked:?}");
+        assert!(rechecked.accounts[0].queued);
     });
 }
