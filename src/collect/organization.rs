@@ -1,6 +1,7 @@
 //! AWS Organizations: the accounts of the organization (ListAccounts, every page), with the state
-//! each is in, and its management account (DescribeOrganization). `State` replaces `Status` in the API (the reference retires `Status` on
-//! 2026-09-09); an answer with only `Status` is read through it.
+//! each is in, and its management account (DescribeOrganization). `State` replaces `Status` in
+//! the API (the reference retires `Status` on 2026-09-09); an answer with only `Status` is read
+//! through it.
 
 use super::clients::Clients;
 use super::errors::read_error;

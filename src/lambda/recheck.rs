@@ -14,7 +14,9 @@
 //! ([`changes::affected_controls`]) are evaluated and published. The publish owns exactly those
 //! controls ([`crate::securityhub::scope`]): a re-check never archives a finding it did not
 //! re-evaluate. A scan or publish that fails returns the account's records in
-//! `batchItemFailures`, for SQS to retry and then to move to the queue's DLQ.
+//! `batchItemFailures`, for SQS to retry and then to move to the queue's DLQ (so does a message
+//! the scan queue refused, and a passing failure to learn the management account: the members'
+//! records).
 //!
 //! A member account's changes (forwarded by `change-forwarder.yaml`) are not scanned here: each
 //! such account gets one account message on the organization's scan queue, narrowed to the
@@ -25,7 +27,8 @@
 //! on that chain: it starts the organization run ([`fanout::coordinate`]) narrowed to the
 //! affected controls — the shared chain read once, one message per member. From a delegated
 //! administrator the organization trails are the management account's, a member's: its changes
-//! are checked against their chains the same way ([`recheck_trail_owner`]).
+//! join the stack's own re-check, which checks them against those chains the same way
+//! ([`management_changes`]).
 
 use super::config::{ChangeQueue, Config, OrgConfig};
 use super::errors::LambdaError;
@@ -37,12 +40,12 @@ use crate::collect::organization::{management_account, MemberState, OrgAccount};
 use crate::collect::{collect_with, CollectPlan, Reach};
 use crate::controls::changes::{self, Change};
 use crate::controls::{self, Control};
-use crate::model::snapshot::{SharedChains, Snapshot};
+use crate::model::snapshot::{ReadError, SharedChains, Snapshot};
 use crate::run::{self, Publish, RunSettings, RunSummary, ScanOutcome};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// The trigger a re-check's run summary names.
@@ -66,8 +69,13 @@ pub struct RecheckSummary {
     pub changes: usize,
     /// Records dropped (not on the list, another account, malformed), each logged.
     pub ignored: usize,
-    /// One entry per account with changes.
+    /// One entry per account with changes (a stack in a delegated administrator: the
+    /// management account's changes appear in the stack's own entry too).
     pub accounts: Vec<AccountRecheck>,
+    /// Why the organization's management account could not be learnt, when member changes
+    /// needed it (a passing failure retries the members' records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_unknown: Option<String>,
 }
 
 impl RecheckSummary {
@@ -205,27 +213,35 @@ pub async fn work(
             }
         }
     }
-    let mut batch = SqsBatchResponse::default();
+    // Records to retry, each once.
+    let mut retry: BTreeSet<String> = BTreeSet::new();
     let members: BTreeMap<_, _> = by_account
         .extract_if(.., |account_id, _| *account_id != queue.account)
         .collect();
     if let Some(org) = &config.organization {
-        let owner = recheck_trail_owner(sdk, &stack, org, queue, &members, deadline);
-        if let Some(owner) = Box::pin(owner).await {
-            if let Some(error) = &owner.account.error {
-                tracing::error!(%error, "the organization trail's chain could not be re-checked: its records are retried");
-                for id in &owner.ids {
-                    batch.add_failure(id.clone());
-                }
+        // From a delegated administrator, the management account's changes are checked against
+        // the organization trails' chains too, by the stack's own re-check below.
+        match Box::pin(management_changes(sdk, &stack, queue, &members)).await {
+            Ok(None) => {}
+            Ok(Some((changes, ids))) => {
+                let own = by_account.entry(queue.account.clone()).or_default();
+                own.0.extend(changes);
+                own.1.extend(ids);
             }
-            summary.accounts.push(owner.account);
+            Err(error) if error.kind.may_pass() => {
+                tracing::error!(error = %error.code_and_message(), operation = %error.operation, "the management account is unknown for now: the members' records are retried");
+                retry.extend(members.values().flat_map(|(_, ids)| ids.iter().cloned()));
+                summary.management_unknown = Some(error.code_and_message());
+            }
+            Err(error) => {
+                tracing::error!(error = %error.code_and_message(), operation = %error.operation, "the management account is unknown: its changes are checked against the organization trails' chains only at the next scheduled run");
+                summary.management_unknown = Some(error.code_and_message());
+            }
         }
         let queued = Box::pin(queue_members(sdk, org, queue, &stack, members)).await;
         for recheck in queued {
             if recheck.account.error.is_some() {
-                for id in &recheck.ids {
-                    batch.add_failure(id.clone());
-                }
+                retry.extend(recheck.ids);
             }
             summary.accounts.push(recheck.account);
         }
@@ -244,11 +260,13 @@ pub async fn work(
         .await;
         if let Some(error) = &recheck.error {
             tracing::error!(account_id = %account_id, %error, "re-check failed: its records are retried");
-            for id in &ids {
-                batch.add_failure(id.clone());
-            }
+            retry.extend(ids);
         }
         summary.accounts.push(recheck);
+    }
+    let mut batch = SqsBatchResponse::default();
+    for id in retry {
+        batch.add_failure(id);
     }
     Ok(RecheckResponse {
         batch,
@@ -256,111 +274,41 @@ pub async fn work(
     })
 }
 
+/// The management account's changes and their records, when the stack is deployed in a
+/// delegated administrator and the batch holds any (`members`: the batch's changes of accounts
+/// other than the stack's, by account). The organization trails are the management account's, a
+/// member's here, so its changes can touch the chain every member is judged on: the stack's own
+/// re-check takes them too, reads the stack's account — which sees those trails and reads their
+/// chains through the management account's member role — and, when one is on such a chain,
+/// starts the narrowed organization run, as for its own change. The management account's own
+/// re-check is queued besides, as any member's.
+///
+/// `organizations:DescribeOrganization` names the management account, asked only when a
+/// member's change can affect a control of the stack; in a stack in the management account
+/// itself the answer is the stack's own account, never a member.
+async fn management_changes(
+    sdk: &aws_config::SdkConfig,
+    stack: &RunSettings,
+    queue: &ChangeQueue,
+    members: &BTreeMap<String, (Vec<Change>, Vec<String>)>,
+) -> Result<Option<(Vec<Change>, Vec<String>)>, ReadError> {
+    if members
+        .values()
+        .all(|(changes, _)| candidates(stack, changes).is_empty())
+    {
+        return Ok(None);
+    }
+    let management = management_account(sdk).await?;
+    if management == queue.account {
+        return Ok(None);
+    }
+    Ok(members.get(&management).cloned())
+}
+
 /// A member's re-check as queued, and its records.
 struct Queued {
     account: AccountRecheck,
     ids: Vec<String>,
-}
-
-/// The changes of the management account when the stack is deployed in a delegated
-/// administrator: the organization trails belong to the management account, a member here, so
-/// its changes can touch the chain every member is judged on. The stack's own account is read
-/// (it sees those trails, and reads their chains through the management account's member role);
-/// when a change is on such a chain, the organization run starts narrowed to the controls it
-/// affects, with that read as its scan of the stack's account — as for a change in the stack's
-/// own account. (A change to one of the management account's other trails counts too: the
-/// stack's account does not see them, so it may have been an organization trail.) The
-/// management account's own re-check is queued beside it, as any member's.
-///
-/// `None` when the batch holds no change of the management account (always, for a stack in the
-/// management account). An error (the organization or the account unreadable, the run failing)
-/// returns the records concerned: every member's when the management account is not known.
-async fn recheck_trail_owner(
-    sdk: &aws_config::SdkConfig,
-    stack: &RunSettings,
-    org: &OrgConfig,
-    queue: &ChangeQueue,
-    members: &BTreeMap<String, (Vec<Change>, Vec<String>)>,
-    deadline: Option<Instant>,
-) -> Option<Queued> {
-    if members.is_empty() {
-        return None;
-    }
-    let mut account = AccountRecheck {
-        account_id: queue.account.clone(),
-        ..AccountRecheck::default()
-    };
-    let management = match management_account(sdk).await {
-        Ok(management) => management,
-        Err(error) => {
-            account.error = Some(format!(
-                "the organization's management account is unknown ({}: {}): whether a member's change is on the organization trail's chain cannot be decided",
-                error.operation,
-                error.code_and_message()
-            ));
-            let ids = members.values().flat_map(|(_, ids)| ids.clone()).collect();
-            return Some(Queued { account, ids });
-        }
-    };
-    let (changes, ids) = members.get(&management)?;
-    let candidates = candidates(stack, changes);
-    if candidates.is_empty() {
-        return None;
-    }
-    account.changes = described(changes);
-    let failed = |mut account: AccountRecheck, error: String| {
-        account.error = Some(error);
-        Some(Queued {
-            account,
-            ids: ids.clone(),
-        })
-    };
-    let started = Instant::now();
-    let snapshot = match Box::pin(collect_own(sdk, stack, Some(org), queue, &candidates)).await {
-        Ok(snapshot) => snapshot,
-        Err(error) => return failed(account, error),
-    };
-    account.scanned = true;
-    let shared = SharedChains::of(&snapshot);
-    let on_shared = changes.iter().any(|change| {
-        changes::on_organization_chain(
-            &shared.chains,
-            &snapshot.chains,
-            &snapshot.partition,
-            change,
-        )
-    });
-    let affected = if on_shared {
-        affected(&snapshot, changes, &candidates)
-    } else {
-        Vec::new()
-    };
-    if affected.is_empty() {
-        tracing::info!(
-            management_account = %management,
-            "the management account's changes touch no organization trail's chain"
-        );
-        return Some(Queued {
-            account,
-            ids: Vec::new(),
-        });
-    }
-    account.controls = affected
-        .iter()
-        .map(|control| control.id.to_string())
-        .collect();
-    let (settings, scan) = narrowed_scan(stack, affected, snapshot, started);
-    let coordinated = fanout::coordinate(sdk, org, TRIGGER, &settings, deadline, Some(scan));
-    match Box::pin(coordinated).await {
-        Ok(coordinated) => {
-            account.members_queued = Some(coordinated.messages_sent);
-            Some(Queued {
-                account,
-                ids: Vec::new(),
-            })
-        }
-        Err(error) => failed(account, error.to_string()),
-    }
 }
 
 /// One account message per member account on the organization's scan queue, narrowed to the
@@ -382,7 +330,7 @@ async fn queue_members(
     for (account_id, (changes, ids)) in members {
         let mut account = AccountRecheck {
             account_id: account_id.clone(),
-            changes: described(&changes),
+            changes: described(&account_id, &changes),
             ..AccountRecheck::default()
         };
         let controls = candidates(stack, &changes);
@@ -435,11 +383,19 @@ async fn queue_members(
     queued
 }
 
-/// The changes as `source eventName region`, for the summary.
-fn described(changes: &[Change]) -> Vec<String> {
+/// The changes of `account_id`'s entry as `source eventName region`, for the summary; a change
+/// of another account (the management account's, in the stack's own entry) names its account.
+fn described(account_id: &str, changes: &[Change]) -> Vec<String> {
     changes
         .iter()
-        .map(|change| format!("{} {} {}", change.kind.source, change.name, change.region))
+        .map(|change| {
+            let text = format!("{} {} {}", change.kind.source, change.name, change.region);
+            if change.account == account_id {
+                text
+            } else {
+                format!("{text} in {}", change.account)
+            }
+        })
         .collect()
 }
 
@@ -530,7 +486,7 @@ async fn recheck_account(
 ) -> AccountRecheck {
     let mut recheck = AccountRecheck {
         account_id: account_id.to_string(),
-        changes: described(changes),
+        changes: described(account_id, changes),
         ..AccountRecheck::default()
     };
     let candidates = candidates(stack, changes);

@@ -16,7 +16,7 @@ use crate::support::proxy::FaultProxy;
 use crate::support::{fresh_account, on_main_stack, AlarmSpec, ChainSpec, TestAccount};
 use std::collections::BTreeMap;
 use trailwatch::lambda::config::{ENV_CHANGE_QUEUE_ARN, ENV_CONTROLS, ENV_REGIONS};
-use trailwatch::lambda::recheck::RecheckSummary;
+use trailwatch::lambda::recheck::{AccountRecheck, RecheckSummary};
 use trailwatch::lambda::{self, Config, Response};
 
 /// The stack's configuration with `EventDrivenRecheck`, scanning the harness's region.
@@ -484,9 +484,9 @@ fn a_change_to_the_organization_trails_chain_rechecks_the_members_judged_on_it()
 
 /// The deployment the README recommends, the stack in a delegated administrator: the
 /// organization trail and its chain belong to the management account, a member here, whose
-/// change (forwarded by `change-forwarder.yaml`) to that chain re-checks every member judged on
-/// it — the organization run narrowed to the affected controls — as well as the management
-/// account itself (queued like any member's change).
+/// change (forwarded by `change-forwarder.yaml`) to that chain joins the stack's own re-check
+/// and re-checks every member judged on it — the organization run narrowed to the affected
+/// controls — besides the management account's own re-check, queued as any member's.
 #[test]
 fn from_a_delegated_administrator_the_management_accounts_change_to_the_organization_chain_rechecks_the_members(
 ) {
@@ -504,27 +504,37 @@ fn from_a_delegated_administrator_the_management_accounts_change_to_the_organiza
             "A is covered by the narrowed filter"
         );
 
+        // Off the chain: a filter of a log group no organization trail delivers to.
+        let elsewhere = sample(management, "delete-metric-filter.json");
+        let rechecked = deliver(&central.sdk, &config, &central, &[elsewhere]).await;
+        let (own, queued) = own_and_queued(&rechecked, &central, management);
+        assert!(own.scanned, "{rechecked:?}");
+        assert_eq!(own.members_queued, None, "{rechecked:?}");
+        assert!(own.controls.is_empty(), "{rechecked:?}");
+        assert!(queued.queued, "{rechecked:?}");
+        // Its own message only (received here, so that the next check counts the new ones).
+        sqs_event(&central, &scan_queue, 1).await;
+
+        // On the chain: the organization trail's alarm.
         let event = delete_organization_alarm(management).await;
         let rechecked = deliver(&central.sdk, &config, &central, &[event]).await;
-        let by_account: BTreeMap<&str, _> = rechecked
-            .accounts
-            .iter()
-            .map(|account| (account.account_id.as_str(), account))
-            .collect();
-        let owner = by_account[central.id.as_str()];
-        assert!(owner.scanned, "{rechecked:?}");
-        assert_eq!(owner.controls, ["cloudtrail-changes"], "{rechecked:?}");
+        let (own, queued) = own_and_queued(&rechecked, &central, management);
         assert_eq!(
-            owner.members_queued,
+            own.changes,
+            [format!(
+                "aws.monitoring DeleteAlarms us-east-1 in {}",
+                management.id
+            )]
+        );
+        assert_eq!(own.controls, ["cloudtrail-changes"], "{rechecked:?}");
+        assert_eq!(
+            own.members_queued,
             Some(3),
             "management, A and B: {rechecked:?}"
         );
-        assert!(
-            by_account[management.id.as_str()].queued,
-            "the management account's own re-check: {rechecked:?}"
-        );
-
-        // The organization run's three messages and the management account's own.
+        assert!(queued.queued, "{rechecked:?}");
+        // The organization run's three messages and the management account's own (the one of
+        // the change off the chain was received above and is not visible yet).
         let work = sqs_event(&central, &scan_queue, 4).await;
         let batch = crate::lambda_organization::worker_batch(
             lambda::handle(&central.sdk, &config, &work).await,
@@ -534,9 +544,26 @@ fn from_a_delegated_administrator_the_management_accounts_change_to_the_organiza
     });
 }
 
+/// The stack's own entry and the management account's queued one in a delegated
+/// administrator's re-check summary.
+fn own_and_queued<'a>(
+    rechecked: &'a RecheckSummary,
+    central: &TestAccount,
+    management: &TestAccount,
+) -> (&'a AccountRecheck, &'a AccountRecheck) {
+    let entry = |id: &str| {
+        rechecked
+            .accounts
+            .iter()
+            .find(|account| account.account_id == id)
+            .unwrap_or_else(|| panic!("no entry for {id}: {rechecked:?}"))
+    };
+    (entry(&central.id), entry(&management.id))
+}
+
 /// From a delegated administrator, a change of a member that is not the management account (it
 /// owns no organization trail) is queued for its worker, and the stack's own account is not
-/// read for it.
+/// read for it: one DescribeOrganization, then the member's sealed message.
 #[test]
 fn a_members_change_outside_the_management_account_reads_no_organization_chain() {
     use crate::lambda_organization::delegated_deployment;
@@ -544,10 +571,87 @@ fn a_members_change_outside_the_management_account_reads_no_organization_chain()
     on_main_stack(|| async {
         let (_organization, central, a, _b) = delegated_deployment().await;
         let (config, _scan_queue) = organization_stack(&central, "cloudtrail-changes").await;
-        let event = sample(&a, "delete-alarms.json");
-        let rechecked = deliver(&central.sdk, &config, &central, &[event]).await;
+        let proxy = FaultProxy::start();
+        let sdk = proxy.sdk_for(&central);
+        proxy.reset();
+        let rechecked = deliver(&sdk, &config, &central, &[sample(&a, "delete-alarms.json")]).await;
         assert_eq!(rechecked.scans(), 0, "{rechecked:?}");
         assert_eq!(rechecked.accounts.len(), 1, "{rechecked:?}");
         assert!(rechecked.accounts[0].queued);
+        let requests = proxy.settled_stats().operations;
+        assert_eq!(
+            requests.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "kms:GenerateMac",
+                "organizations:DescribeOrganization",
+                "sqs:SendMessageBatch"
+            ],
+            "{requests:?}"
+        );
+    });
+}
+
+/// The management account cannot be learnt: a refusal (the role without
+/// organizations:DescribeOrganization) is logged and reported, the members' changes are queued
+/// and their records kept (retrying cannot help; the schedule checks the chain); a passing
+/// failure (throttled) returns the members' records for SQS to retry.
+#[test]
+fn an_unknown_management_account_is_reported_and_retried_only_when_it_may_pass() {
+    use crate::lambda_organization::delegated_deployment;
+    use crate::support::proxy::{Fault, ProxyConfig};
+
+    on_main_stack(|| async {
+        let (organization, central, _a, _b) = delegated_deployment().await;
+        let management = &organization.management;
+        let (config, _scan_queue) = organization_stack(&central, "cloudtrail-changes").await;
+        let event = sample(management, "delete-alarms.json");
+
+        let refused = central
+            .denying(&["organizations:DescribeOrganization"])
+            .await;
+        let rechecked = deliver(
+            &refused.sdk,
+            &config,
+            &central,
+            std::slice::from_ref(&event),
+        )
+        .await;
+        assert!(
+            rechecked
+                .management_unknown
+                .as_deref()
+                .is_some_and(|error| error.contains("AccessDenied")),
+            "{rechecked:?}"
+        );
+        assert_eq!(rechecked.scans(), 0, "{rechecked:?}");
+        assert!(rechecked.accounts[0].queued, "{rechecked:?}");
+
+        let proxy = FaultProxy::start();
+        proxy.configure(
+            &ProxyConfig::seeded(1)
+                .fault(Fault::throttle(1.0).on(&["organizations:DescribeOrganization"])),
+        );
+        let throttled = batch(&central, std::slice::from_ref(&event));
+        let Response::Rechecked(response) =
+            lambda::handle(&proxy.sdk_for(&central), &config, &throttled)
+                .await
+                .expect("the batch is handled")
+        else {
+            panic!("not a re-check");
+        };
+        let retried: Vec<&str> = response
+            .batch
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        let records: Vec<&str> = throttled["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| record["messageId"].as_str().unwrap())
+            .collect();
+        assert_eq!(retried, records, "{response:?}");
+        assert!(response.recheck.management_unknown.is_some());
     });
 }

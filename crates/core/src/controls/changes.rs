@@ -424,16 +424,21 @@ fn on_a_chain(graph: &ChainGraph, partition: &str, change: &Change) -> bool {
 /// organization trails and their chains ([`crate::model::snapshot::SharedChains`]) read after
 /// the change in the trail owner's account, `graph` the whole of that account's: then every
 /// member judged on that chain is affected, not only the owner. A trail change counts when it
-/// names an organization trail, or a trail no longer in `graph` (deleted: it may have been one);
-/// a change naming nothing (an IAM role) does not. Pure.
+/// names an organization trail, or no trail of the change's account in `graph` (deleted: it may
+/// have been one; from a delegated administrator, `graph` holds only the owner's organization
+/// trails, so any other trail of the owner counts too); a change naming nothing (an IAM role)
+/// does not. A trail is named by its ARN, or by its name within the change's account. Pure.
 pub fn on_organization_chain(
     shared: &ChainGraph,
     graph: &ChainGraph,
     partition: &str,
     change: &Change,
 ) -> bool {
-    let names =
-        |trail: &crate::model::snapshot::Trail, name: &str| trail.name == name || trail.arn == name;
+    let names = |trail: &crate::model::snapshot::Trail, name: &str| {
+        trail.arn == name
+            || (trail.name == name
+                && Arn::parse(&trail.arn).is_ok_and(|arn| arn.account_id == change.account))
+    };
     match &change.subject {
         Subject::Unnamed => false,
         Subject::Trail(name) => {
@@ -853,6 +858,17 @@ mod tests {
             &own,
             "aws",
             &stop("deleted")
+        ));
+        // Names are the change's account's: another account's trail of the same name (the
+        // stack's own, seen from a delegated administrator) is not the one changed, so a trail
+        // of that name the owner deleted may have been the organization's.
+        let mut elsewhere = graph();
+        elsewhere.trails[0].arn = elsewhere.trails[0].arn.replace(ACCOUNT, "999988887777");
+        assert!(on_organization_chain(
+            &ChainGraph::default(),
+            &elsewhere,
+            "aws",
+            &stop("main")
         ));
         let role = api_call(
             "aws.iam",
