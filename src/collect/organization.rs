@@ -48,17 +48,20 @@ impl MemberState {
     }
 }
 
-/// Every account of the organization, in the order Organizations lists them.
-pub async fn list_accounts(sdk: &aws_config::SdkConfig) -> Result<Vec<OrgAccount>, ReadError> {
+/// The Organizations client, in the credentials' home region (us-east-1 when unknown), and
+/// that region.
+fn organizations(sdk: &aws_config::SdkConfig) -> (aws_sdk_organizations::Client, String) {
     let clients = Clients::new(sdk);
     let region = clients
         .home_region()
         .unwrap_or_else(|| "us-east-1".to_string());
-    let mut pages = clients
-        .organizations(&region)
-        .list_accounts()
-        .into_paginator()
-        .send();
+    (clients.organizations(&region), region)
+}
+
+/// Every account of the organization, in the order Organizations lists them.
+pub async fn list_accounts(sdk: &aws_config::SdkConfig) -> Result<Vec<OrgAccount>, ReadError> {
+    let (client, region) = organizations(sdk);
+    let mut pages = client.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
     while let Some(page) = pages.next().await {
         let page =
@@ -72,12 +75,8 @@ pub async fn list_accounts(sdk: &aws_config::SdkConfig) -> Result<Vec<OrgAccount
 /// account of the organization may call:
 /// https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html).
 pub async fn management_account(sdk: &aws_config::SdkConfig) -> Result<String, ReadError> {
-    let clients = Clients::new(sdk);
-    let region = clients
-        .home_region()
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let answer = clients
-        .organizations(&region)
+    let (client, region) = organizations(sdk);
+    let answer = client
         .describe_organization()
         .send()
         .await

@@ -228,13 +228,14 @@ pub async fn work(
                 own.0.extend(changes);
                 own.1.extend(ids);
             }
-            Err(error) if error.kind.may_pass() => {
-                tracing::error!(error = %error.code_and_message(), operation = %error.operation, "the management account is unknown for now: the members' records are retried");
-                retry.extend(members.values().flat_map(|(_, ids)| ids.iter().cloned()));
-                summary.management_unknown = Some(error.code_and_message());
-            }
             Err(error) => {
-                tracing::error!(error = %error.code_and_message(), operation = %error.operation, "the management account is unknown: its changes are checked against the organization trails' chains only at the next scheduled run");
+                // A passing failure: the members' records are retried. A refusal would be
+                // refused again: the organization trails' chains wait for the schedule.
+                let retried = error.kind.may_pass();
+                tracing::error!(error = %error.code_and_message(), operation = %error.operation, retried, "the management account is unknown: its changes are not checked against the organization trails' chains");
+                if retried {
+                    retry.extend(members.values().flat_map(|(_, ids)| ids.iter().cloned()));
+                }
                 summary.management_unknown = Some(error.code_and_message());
             }
         }
@@ -437,27 +438,6 @@ async fn collect_own(
     Ok(snapshot)
 }
 
-/// The stack's run narrowed to `controls`, and the scan of `snapshot` (collected since
-/// `started`) judged on them: to publish, or to hand to the organization run.
-fn narrowed_scan(
-    stack: &RunSettings,
-    controls: Vec<&'static Control>,
-    snapshot: Snapshot,
-    started: Instant,
-) -> (RunSettings, ScanOutcome) {
-    let settings = RunSettings {
-        controls,
-        ..stack.clone()
-    };
-    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
-    let scan = ScanOutcome {
-        snapshot,
-        findings,
-        duration: started.elapsed(),
-    };
-    (settings, scan)
-}
-
 /// The controls of `candidates` that `changes` affect, by the snapshot's chain graph.
 fn affected(
     snapshot: &Snapshot,
@@ -518,7 +498,16 @@ async fn recheck_account(
         );
         return recheck;
     }
-    let (mut settings, scan) = narrowed_scan(stack, affected, snapshot, started);
+    let mut settings = RunSettings {
+        controls: affected,
+        ..stack.clone()
+    };
+    let findings = controls::evaluate(&snapshot, &settings.controls, settings.cis_version);
+    let scan = ScanOutcome {
+        snapshot,
+        findings,
+        duration: started.elapsed(),
+    };
     // A change to an organization trail's chain: every member judged on it too, through the
     // organization run narrowed to these controls (the chain read once, one message per member),
     // which takes this account's scan as its own instead of reading the account again.
